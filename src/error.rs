@@ -1,0 +1,143 @@
+//! The two kinds of failure: `UserError` (what the member reads, exactly) and `Error`
+//! (a `UserError` or an internal failure that is logged and never shown in detail).
+//!
+//! Transports turn an `Error` into a reply in exactly one place each. Nothing here imports a
+//! database or transport type: internal causes are carried as boxed errors with context.
+
+use thiserror::Error;
+
+/// A refusal the member can act on. Its `Display` is the sentence they read.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum UserError {
+    #[error("\"{0}\" isn't an amount I can read; write it like 12.50.")]
+    AmountNotANumber(String),
+    #[error("That amount is negative; amounts must be more than zero (for example 12.50).")]
+    AmountNegative,
+    #[error("That amount is zero; amounts must be more than zero (for example 12.50).")]
+    AmountZero,
+    #[error("That amount has {found} decimals; credits use {scale} (for example 12.50).")]
+    AmountTooManyDecimals { found: u32, scale: u32 },
+    #[error("That amount is over the {max} limit for a single grant.")]
+    AmountTooLarge { max: String },
+    #[error("\"{0}\" isn't a date I can read; write it like 2026-12-31, or a number of days.")]
+    DateNotReadable(String),
+    #[error("That date is in the past; pick a date after today.")]
+    DateInPast,
+    #[error("{field} can't be empty.")]
+    EmptyField { field: &'static str },
+    #[error("{field} is too long ({length} characters; at most {max}).")]
+    FieldTooLong {
+        field: &'static str,
+        length: usize,
+        max: usize,
+    },
+
+    #[error("I couldn't find account {0}. Check the account id, or create it with /admin link.")]
+    UnknownAccount(String),
+    #[error("Account {0} is closed, so it can't receive or spend credits.")]
+    AccountClosed(String),
+    #[error(
+        "Your Discord account isn't linked to a shop account yet. Ask an admin for a link code, then run /link code:XXXX-XXXX."
+    )]
+    NotLinked,
+    #[error(
+        "You're already linked to account {0}. Run /unlink first if you want to link another one."
+    )]
+    AlreadyLinked(String),
+    #[error("That member isn't linked to a shop account.")]
+    MemberNotLinked,
+    #[error("That member is already linked to account {0}. Unlink them first with /admin unlink.")]
+    MemberAlreadyLinked(String),
+    #[error(
+        "Account {0} is already linked to another member; an account belongs to one member only."
+    )]
+    AccountAlreadyLinked(String),
+    #[error("I don't know that link code. Check it, or ask an admin for a new one.")]
+    LinkCodeUnknown,
+    #[error("That link code has already been used. Ask an admin for a new one.")]
+    LinkCodeUsed,
+    #[error("That link code has expired. Ask an admin for a new one.")]
+    LinkCodeExpired,
+    #[error(
+        "A link code was already issued for this request; run /admin code again for a new one."
+    )]
+    LinkCodeAlreadyIssued,
+
+    #[error("I couldn't find grant #{0}. /admin account lists a member's grants.")]
+    UnknownGrant(i64),
+    #[error("Grant #{0} has nothing left to revoke.")]
+    GrantNothingLeft(i64),
+
+    #[error("Order {0} is already recorded with different details.")]
+    OrderAlreadyRecorded(String),
+    #[error("I couldn't find order {0}. /order lists your recent orders as you type.")]
+    UnknownOrder(String),
+    #[error("An order needs at least one item.")]
+    OrderWithoutItems,
+    #[error("Item {item}: the quantity must be a whole number of at least 1.")]
+    ItemQuantity { item: String },
+    #[error("Item {item}: the price can't be negative.")]
+    ItemPriceNegative { item: String },
+    #[error("Item {0} appears twice in the order; list each item once with its quantity.")]
+    ItemDuplicated(String),
+    #[error("That order's total is too large to record.")]
+    OrderTooLarge,
+    #[error("Part of this order is paid by another method; say which one (for example Visa).")]
+    PaymentMethodMissing,
+
+    #[error("Order {order} has no item {item}.")]
+    UnknownItem { order: String, item: String },
+    #[error(
+        "Item {item}: {bought} bought and {returned} already returned, so {asked} more can't be returned."
+    )]
+    ReturnTooMany {
+        item: String,
+        bought: i64,
+        returned: i64,
+        asked: i64,
+    },
+    #[error("Everything on order {0} has already been returned.")]
+    NothingToReturn(String),
+    #[error("Return {0} is already recorded with different details.")]
+    ReturnAlreadyRecorded(String),
+
+    #[error("This request was already carried out with different details; nothing was changed.")]
+    IdempotencyConflict,
+}
+
+/// Any failure of a ledger or assistant call.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// Shown to the member as is.
+    #[error(transparent)]
+    User(#[from] UserError),
+    /// Logged with its context; the member gets an apology with a reference.
+    #[error("internal error while {context}: {source}")]
+    Internal {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    pub fn internal(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Internal {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    /// The member-facing error, if this is one.
+    pub fn as_user(&self) -> Option<&UserError> {
+        match self {
+            Error::User(user) => Some(user),
+            Error::Internal { .. } => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,427 @@
+//! The credit ledger: accounts, links, lots (grants), orders, returns and the journal.
+//!
+//! - `ledger::rules` holds the policies as plain functions over values (what a spend takes,
+//!   what a return gives back, what counts in a balance); they are tested without a database.
+//! - `ledger::store` is the only place with SQL; rusqlite types do not leak past it.
+//!
+//! Nothing in the ledger reads the clock: every call takes `now`. Nothing here imports a
+//! transport (serenity, axum) or the FAQ. There is deliberately no operation that moves
+//! credits between two accounts: credits are non-transferable.
+
+pub mod rules;
+pub mod store;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Credits, Currency};
+
+pub use store::Ledger;
+
+/// A lot's database id, shown to admins as "grant #57".
+pub type LotId = i64;
+
+/// How the ledger is set up (from bot.toml's `[credits]` and `[returns]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerSettings {
+    pub currency: Currency,
+    /// Days until a grant without an explicit expiry expires; `None`: it never does.
+    pub default_expiry_days: Option<u32>,
+    pub link_code_ttl_hours: u32,
+    pub expired_lot_policy: ExpiredLotPolicy,
+    pub reissue_days: u32,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        LedgerSettings {
+            currency: Currency::usd(),
+            default_expiry_days: Some(365),
+            link_code_ttl_hours: 24,
+            expired_lot_policy: ExpiredLotPolicy::Reissue,
+            reissue_days: 30,
+        }
+    }
+}
+
+/// What a return does with credit whose lot has expired meanwhile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpiredLotPolicy {
+    /// Issue a new refund lot expiring `reissue_days` after the return.
+    #[default]
+    Reissue,
+    /// Put it back on the old lot and expire it at once.
+    Expire,
+}
+
+/// Who does a change, when, and under which idempotency key.
+///
+/// The key makes a retried request harmless: the same key with the same request returns the
+/// first result and changes nothing; with a different request it is refused.
+#[derive(Clone, Debug)]
+pub struct Act {
+    pub actor: String,
+    pub now: DateTime<Utc>,
+    pub key: String,
+}
+
+impl Act {
+    /// `now` is kept to whole seconds, the precision the database stores.
+    pub fn new(actor: impl Into<String>, now: DateTime<Utc>, key: impl Into<String>) -> Self {
+        Act {
+            actor: actor.into(),
+            now: whole_seconds(now),
+            key: key.into(),
+        }
+    }
+}
+
+/// Drops sub-second precision, so that comparisons in Rust and in SQL agree.
+pub fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.timestamp_opt(at.timestamp(), 0).single().unwrap_or(at)
+}
+
+/// Where a grant came from. Stored as its lowercase name; new kinds may be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Gift,
+    Promotion,
+    Refund,
+    Goodwill,
+    Admin,
+}
+
+impl Source {
+    pub const ALL: [Source; 5] = [
+        Source::Gift,
+        Source::Promotion,
+        Source::Refund,
+        Source::Goodwill,
+        Source::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Gift => "gift",
+            Source::Promotion => "promotion",
+            Source::Refund => "refund",
+            Source::Goodwill => "goodwill",
+            Source::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Source> {
+        let wanted = text.trim().to_ascii_lowercase();
+        Source::ALL.into_iter().find(|s| s.as_str() == wanted)
+    }
+}
+
+/// A shop account that holds credits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+    pub closed: bool,
+}
+
+/// A Discord member linked to an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub member_id: String,
+    pub account_id: String,
+    pub linked_at: DateTime<Utc>,
+}
+
+/// A freshly issued single-use link code. The plain code exists only in this value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedLinkCode {
+    pub code: String,
+    pub account_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// When a new grant expires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Expiry {
+    /// After the configured default number of days (or never, if so configured).
+    Default,
+    Never,
+    At(DateTime<Utc>),
+    InDays(u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRequest {
+    pub account_id: String,
+    pub amount: Credits,
+    pub source: Source,
+    pub reason: String,
+    pub expiry: Expiry,
+}
+
+/// A grant: an amount of credits with its own source, expiry and what is left of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lot {
+    pub id: LotId,
+    pub account_id: String,
+    pub amount: Credits,
+    pub remaining: Credits,
+    pub source: Source,
+    pub reason: String,
+    pub granted_by: String,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// For a refund lot: the order whose return issued it.
+    pub refund_of_order: Option<String>,
+}
+
+impl Lot {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        rules::is_live(self.expires_at, now)
+    }
+}
+
+/// How much of their credits the member chose to use on an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CreditChoice {
+    All,
+    None,
+    UpTo(Credits),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    Digital,
+    Physical,
+}
+
+impl ItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Digital => "digital",
+            ItemKind::Physical => "physical",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItemRequest {
+    pub sku: String,
+    pub title: String,
+    pub kind: ItemKind,
+    pub unit_price: Credits,
+    pub quantity: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRequest {
+    pub external_id: String,
+    pub account_id: String,
+    pub items: Vec<OrderItemRequest>,
+    pub credits: CreditChoice,
+    /// The other payment method (e.g. "Visa"); needed when credits don't cover the total.
+    pub other_method: Option<String>,
+}
+
+/// What one spend took: `amount` from `lot_id` for the item on `line`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub line: usize,
+    pub sku: String,
+    pub lot_id: LotId,
+    pub amount: Credits,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReceipt {
+    pub external_id: String,
+    pub account_id: String,
+    pub total: Credits,
+    pub credits_applied: Credits,
+    pub other_amount: Credits,
+    pub other_method: Option<String>,
+    pub allocations: Vec<Allocation>,
+}
+
+/// Which part of an order comes back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReturnScope {
+    /// Everything not returned yet.
+    Whole,
+    /// These items (by SKU) and quantities.
+    Items(Vec<ReturnLine>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnLine {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnRequest {
+    pub return_id: String,
+    pub order_external_id: String,
+    pub scope: ReturnScope,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnedItem {
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    pub credits: Credits,
+    pub other: Credits,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnReceipt {
+    pub return_id: String,
+    pub order_external_id: String,
+    pub account_id: String,
+    pub items: Vec<ReturnedItem>,
+    /// Credit put back on the lots it came from (still live).
+    pub credits_restored: Credits,
+    /// Credit whose lot had expired, issued as a new refund lot (policy `reissue`).
+    pub reissued: Option<Lot>,
+    /// Credit whose lot had expired, restored and expired at once (policy `expire`).
+    pub expired_at_once: Credits,
+    /// The other-payment part, refunded to that method.
+    pub other_refunded: Credits,
+    pub other_method: Option<String>,
+}
+
+impl ReturnReceipt {
+    /// All credit the return gave back, whatever became of it.
+    pub fn credits_returned(&self) -> Credits {
+        self.items.iter().map(|i| i.credits).sum()
+    }
+}
+
+/// What the member can spend now, and the live lots that make it up, in spending order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Balance {
+    pub account_id: String,
+    pub available: Credits,
+    pub lots: Vec<Lot>,
+}
+
+impl Balance {
+    /// The soonest expiry: the amount expiring then, and when.
+    pub fn next_expiry(&self) -> Option<(Credits, DateTime<Utc>)> {
+        let soonest = self.lots.iter().filter_map(|l| l.expires_at).min()?;
+        let amount = self
+            .lots
+            .iter()
+            .filter(|l| l.expires_at == Some(soonest))
+            .map(|l| l.remaining)
+            .sum();
+        Some((amount, soonest))
+    }
+
+    /// The live lots expiring within `days` of `now`, and their total.
+    pub fn expiring_within(&self, now: DateTime<Utc>, days: u32) -> (Credits, Vec<&Lot>) {
+        let horizon = now + Duration::days(i64::from(days));
+        let lots: Vec<&Lot> = self
+            .lots
+            .iter()
+            .filter(|l| l.expires_at.is_some_and(|at| at <= horizon))
+            .collect();
+        (lots.iter().map(|l| l.remaining).sum(), lots)
+    }
+}
+
+/// The answer to "can I move my credits to someone?": never, with the balance that stays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferAnswer {
+    pub transferable: bool,
+    pub account_id: String,
+    pub available: Credits,
+}
+
+/// Credits one lot paid for one item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LotShare {
+    pub lot_id: LotId,
+    pub source: Source,
+    pub amount: Credits,
+}
+
+/// One order line: what paid for it, what was returned, what a return would still give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemBreakdown {
+    pub line: usize,
+    pub sku: String,
+    pub title: String,
+    pub kind: ItemKind,
+    pub unit_price: Credits,
+    pub quantity: i64,
+    pub total: Credits,
+    pub credits: Credits,
+    pub credits_by_lot: Vec<LotShare>,
+    pub other: Credits,
+    pub returned_quantity: i64,
+    pub credits_returned: Credits,
+    pub other_returned: Credits,
+    /// Returning the rest of this line would give back this much credit…
+    pub return_would_restore: Credits,
+    /// …and refund this much to the other payment method.
+    pub return_would_refund_other: Credits,
+}
+
+/// An order's payment breakdown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderBreakdown {
+    pub external_id: String,
+    pub account_id: String,
+    pub placed_at: DateTime<Utc>,
+    pub total: Credits,
+    pub credits_applied: Credits,
+    pub other_amount: Credits,
+    pub other_method: Option<String>,
+    pub items: Vec<ItemBreakdown>,
+}
+
+/// One journal entry as the member's history shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub kind: String,
+    pub amount: Credits,
+    pub lot_id: Option<LotId>,
+    pub order_external_id: Option<String>,
+    pub detail: Option<String>,
+    pub actor: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    /// 1-based.
+    pub page: u32,
+    pub pages: u32,
+    pub total_entries: u64,
+}
+
+/// What an expiry sweep wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub lots: usize,
+    pub amount: Credits,
+}
+
+/// An order in an account's list of recent orders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderSummary {
+    pub external_id: String,
+    pub placed_at: DateTime<Utc>,
+    pub total: Credits,
+    pub credits_applied: Credits,
+}
