@@ -1,0 +1,108 @@
+//! Builders shared by the integration tests: a ledger on a temporary file, dates, amounts.
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use creditbot::config::DatabaseConfig;
+use creditbot::ledger::{
+    Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderItemRequest,
+    OrderRequest, Source,
+};
+use creditbot::money::Credits;
+use std::ops::Deref;
+
+/// A ledger on a fresh temporary database, removed when dropped.
+pub struct TestLedger {
+    pub ledger: Ledger,
+    pub dir: tempfile::TempDir,
+}
+
+impl Deref for TestLedger {
+    type Target = Ledger;
+    fn deref(&self) -> &Ledger {
+        &self.ledger
+    }
+}
+
+pub fn ledger() -> TestLedger {
+    ledger_with(LedgerSettings::default())
+}
+
+pub fn ledger_with(settings: LedgerSettings) -> TestLedger {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(
+        &dir.path().join("ledger.db"),
+        &DatabaseConfig::default(),
+        settings,
+    )
+    .unwrap();
+    TestLedger { ledger, dir }
+}
+
+/// Midnight UTC on a day of 2026.
+pub fn day(month: u32, day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, month, day, 0, 0, 0).unwrap()
+}
+
+/// The default "now" of the tests.
+pub fn now() -> DateTime<Utc> {
+    day(11, 26)
+}
+
+/// Dollars and cents as minor units: `usd(12_50)` is $12.50.
+pub fn usd(cents: i64) -> Credits {
+    Credits::from_minor(cents)
+}
+
+pub fn admin(key: &str) -> Act {
+    Act::new("admin:1", now(), key)
+}
+
+pub fn admin_at(key: &str, at: DateTime<Utc>) -> Act {
+    Act::new("admin:1", at, key)
+}
+
+pub fn open(ledger: &Ledger, account: &str) {
+    ledger
+        .open_account(&admin(&format!("open:{account}")), account, account)
+        .unwrap();
+}
+
+pub fn grant_request(account: &str, cents: i64, expiry: Expiry) -> GrantRequest {
+    GrantRequest {
+        account_id: account.into(),
+        amount: usd(cents),
+        source: Source::Promotion,
+        reason: "test".into(),
+        expiry,
+    }
+}
+
+pub fn digital(sku: &str, cents: i64, quantity: i64) -> OrderItemRequest {
+    OrderItemRequest {
+        sku: sku.into(),
+        title: format!("{sku} (ebook)"),
+        kind: ItemKind::Digital,
+        unit_price: usd(cents),
+        quantity,
+    }
+}
+
+pub fn physical(sku: &str, cents: i64, quantity: i64) -> OrderItemRequest {
+    OrderItemRequest {
+        sku: sku.into(),
+        title: format!("{sku} (lamp)"),
+        kind: ItemKind::Physical,
+        unit_price: usd(cents),
+        quantity,
+    }
+}
+
+pub fn order(id: &str, account: &str, items: Vec<OrderItemRequest>) -> OrderRequest {
+    OrderRequest {
+        external_id: id.into(),
+        account_id: account.into(),
+        items,
+        credits: CreditChoice::All,
+        other_method: Some("Visa".into()),
+    }
+}

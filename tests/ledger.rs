@@ -1,0 +1,621 @@
+//! The ledger's behaviour, one rule at a time, through its public API on a real SQLite file.
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use creditbot::error::{Error, UserError};
+use creditbot::ledger::{
+    CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, ReturnLine, ReturnRequest, ReturnScope,
+    Source,
+};
+use creditbot::money::Credits;
+
+fn user_error<T: std::fmt::Debug>(result: Result<T, Error>) -> UserError {
+    match result {
+        Err(Error::User(e)) => e,
+        other => panic!("expected a user error, got {other:?}"),
+    }
+}
+
+fn return_whole(id: &str, order: &str) -> ReturnRequest {
+    ReturnRequest {
+        return_id: id.into(),
+        order_external_id: order.into(),
+        scope: ReturnScope::Whole,
+        reason: "changed mind".into(),
+    }
+}
+
+fn return_items(id: &str, order: &str, lines: &[(&str, i64)]) -> ReturnRequest {
+    ReturnRequest {
+        return_id: id.into(),
+        order_external_id: order.into(),
+        scope: ReturnScope::Items(
+            lines
+                .iter()
+                .map(|(sku, quantity)| ReturnLine {
+                    sku: sku.to_string(),
+                    quantity: *quantity,
+                })
+                .collect(),
+        ),
+        reason: String::new(),
+    }
+}
+
+#[test]
+fn a_grant_shows_in_the_balance_with_source_and_default_expiry() {
+    let l = ledger();
+    open(&l, "ACC-1");
+    let lot = l
+        .grant(
+            &admin("g1"),
+            &grant_request("ACC-1", 20_00, Expiry::Default),
+        )
+        .unwrap();
+    assert_eq!(lot.remaining, usd(20_00));
+    assert_eq!(lot.expires_at, Some(now() + Duration::days(365)));
+    let balance = l.balance("ACC-1", now()).unwrap();
+    assert_eq!(balance.available, usd(20_00));
+    assert_eq!(balance.lots.len(), 1);
+    assert_eq!(balance.lots[0].source, Source::Promotion);
+    assert_eq!(balance.lots[0].granted_by, "admin:1");
+}
+
+#[test]
+fn expired_lots_do_not_count_from_their_expiry_instant() {
+    let l = ledger();
+    open(&l, "A");
+    l.grant(
+        &admin("g1"),
+        &grant_request("A", 10_00, Expiry::At(day(12, 1))),
+    )
+    .unwrap();
+    l.grant(&admin("g2"), &grant_request("A", 5_00, Expiry::Never))
+        .unwrap();
+    assert_eq!(l.balance("A", day(11, 30)).unwrap().available, usd(15_00));
+    assert_eq!(l.balance("A", day(12, 1)).unwrap().available, usd(5_00));
+    let balance = l.balance("A", now()).unwrap();
+    assert_eq!(balance.next_expiry(), Some((usd(10_00), day(12, 1))));
+    let (soon, lots) = balance.expiring_within(now(), 30);
+    assert_eq!((soon, lots.len()), (usd(10_00), 1));
+    let (none_soon, _) = balance.expiring_within(now(), 3);
+    assert_eq!(none_soon, Credits::ZERO);
+}
+
+#[test]
+fn the_sweep_writes_each_expiry_once() {
+    let l = ledger();
+    open(&l, "A");
+    let lot = l
+        .grant(
+            &admin("g1"),
+            &grant_request("A", 10_00, Expiry::At(day(12, 1))),
+        )
+        .unwrap();
+    let first = l.sweep_expired("sweeper", day(12, 2)).unwrap();
+    assert_eq!((first.lots, first.amount), (1, usd(10_00)));
+    let again = l.sweep_expired("sweeper", day(12, 3)).unwrap();
+    assert_eq!(again.lots, 0);
+    assert_eq!(l.lot(lot.id).unwrap().remaining, Credits::ZERO);
+    let history = l.history("A", 1, 10).unwrap();
+    assert_eq!(history.entries[0].kind, "expire");
+    assert_eq!(history.entries[0].amount, usd(-10_00));
+}
+
+#[test]
+fn an_order_pays_digital_items_soonest_expiring_first_and_the_rest_by_card() {
+    let l = ledger();
+    open(&l, "A");
+    let late = l
+        .grant(
+            &admin("g1"),
+            &grant_request("A", 30_00, Expiry::At(day(12, 20))),
+        )
+        .unwrap();
+    let soon = l
+        .grant(
+            &admin("g2"),
+            &grant_request("A", 5_00, Expiry::At(day(12, 5))),
+        )
+        .unwrap();
+    let forever = l
+        .grant(&admin("g3"), &grant_request("A", 50_00, Expiry::Never))
+        .unwrap();
+    let receipt = l
+        .record_order(
+            "shop",
+            now(),
+            &order(
+                "7781",
+                "A",
+                vec![digital("hobbit", 9_99, 1), physical("lamp", 24_99, 1)],
+            ),
+        )
+        .unwrap();
+    assert_eq!(receipt.credits_applied, usd(9_99));
+    assert_eq!(receipt.other_amount, usd(24_99));
+    let taken: Vec<_> = receipt
+        .allocations
+        .iter()
+        .map(|a| (a.lot_id, a.amount))
+        .collect();
+    assert_eq!(taken, vec![(soon.id, usd(5_00)), (late.id, usd(4_99))]);
+    assert_eq!(l.lot(forever.id).unwrap().remaining, usd(50_00));
+    assert_eq!(l.balance("A", now()).unwrap().available, usd(75_01));
+
+    let breakdown = l.order_breakdown("7781").unwrap();
+    assert_eq!(breakdown.items[0].credits_by_lot.len(), 2);
+    assert_eq!(breakdown.items[0].return_would_restore, usd(9_99));
+    assert_eq!(breakdown.items[1].credits, Credits::ZERO);
+    assert_eq!(breakdown.items[1].return_would_refund_other, usd(24_99));
+    assert_eq!(breakdown.other_method.as_deref(), Some("Visa"));
+}
+
+#[test]
+fn the_members_choice_caps_the_credits_used() {
+    let l = ledger();
+    open(&l, "A");
+    l.grant(&admin("g1"), &grant_request("A", 100_00, Expiry::Never))
+        .unwrap();
+    let mut up_to = order("o1", "A", vec![digital("film", 20_00, 1)]);
+    up_to.credits = CreditChoice::UpTo(usd(7_50));
+    let receipt = l.record_order("shop", now(), &up_to).unwrap();
+    assert_eq!(
+        (receipt.credits_applied, receipt.other_amount),
+        (usd(7_50), usd(12_50))
+    );
+    let mut none = order("o2", "A", vec![digital("film", 20_00, 1)]);
+    none.credits = CreditChoice::None;
+    let receipt = l.record_order("shop", now(), &none).unwrap();
+    assert_eq!(receipt.credits_applied, Credits::ZERO);
+    assert_eq!(l.balance("A", now()).unwrap().available, usd(92_50));
+}
+
+#[test]
+fn a_whole_return_gives_credits_back_to_their_lots_and_reports_the_card_part() {
+    let l = ledger();
+    open(&l, "A");
+    let lot = l
+        .grant(&admin("g1"), &grant_request("A", 10_00, Expiry::Never))
+        .unwrap();
+    l.record_order(
+        "shop",
+        now(),
+        &order(
+            "o1",
+            "A",
+            vec![digital("album", 15_00, 1), physical("mug", 8_00, 1)],
+        ),
+    )
+    .unwrap();
+    assert_eq!(l.balance("A", now()).unwrap().available, Credits::ZERO);
+    let receipt = l
+        .record_return("shop", now(), &return_whole("r1", "o1"))
+        .unwrap();
+    assert_eq!(receipt.credits_restored, usd(10_00));
+    assert_eq!(receipt.other_refunded, usd(13_00));
+    assert_eq!(receipt.other_method.as_deref(), Some("Visa"));
+    assert_eq!(l.lot(lot.id).unwrap().remaining, usd(10_00));
+    // Replaying the return changes nothing and answers the same.
+    let checksum = l.content_checksum().unwrap();
+    let replay = l
+        .record_return("shop", now(), &return_whole("r1", "o1"))
+        .unwrap();
+    assert_eq!(replay, receipt);
+    assert_eq!(l.content_checksum().unwrap(), checksum);
+    // Nothing is left to return.
+    assert_eq!(
+        user_error(l.record_return("shop", now(), &return_whole("r2", "o1"))),
+        UserError::NothingToReturn("o1".into())
+    );
+}
+
+#[test]
+fn partial_returns_add_up_and_never_return_more_than_was_bought() {
+    let l = ledger();
+    open(&l, "A");
+    l.grant(&admin("g1"), &grant_request("A", 10_00, Expiry::Never))
+        .unwrap();
+    l.record_order(
+        "shop",
+        now(),
+        &order("o1", "A", vec![digital("song", 3_33, 3)]),
+    )
+    .unwrap();
+    // 9.99 of credit over 3 units: 3.33 each, the last unit takes what is left.
+    let first = l
+        .record_return("shop", now(), &return_items("r1", "o1", &[("song", 2)]))
+        .unwrap();
+    assert_eq!(first.credits_restored, usd(6_66));
+    let err = user_error(l.record_return("shop", now(), &return_items("r2", "o1", &[("song", 2)])));
+    assert_eq!(
+        err,
+        UserError::ReturnTooMany {
+            item: "song".into(),
+            bought: 3,
+            returned: 2,
+            asked: 2
+        }
+    );
+    let last = l
+        .record_return("shop", now(), &return_items("r3", "o1", &[("song", 1)]))
+        .unwrap();
+    assert_eq!(last.credits_restored, usd(3_33));
+    assert_eq!(l.balance("A", now()).unwrap().available, usd(10_00));
+}
+
+#[test]
+fn credit_returned_to_an_expired_lot_is_reissued_for_thirty_days() {
+    let l = ledger();
+    open(&l, "A");
+    let lot = l
+        .grant(
+            &admin("g1"),
+            &grant_request("A", 10_00, Expiry::At(day(12, 1))),
+        )
+        .unwrap();
+    l.record_order(
+        "shop",
+        now(),
+        &order("o1", "A", vec![digital("app", 4_00, 1)]),
+    )
+    .unwrap();
+    let later = day(12, 10);
+    let receipt = l
+        .record_return("shop", later, &return_whole("r1", "o1"))
+        .unwrap();
+    let reissued = receipt.reissued.expect("a refund lot");
+    assert_eq!(reissued.amount, usd(4_00));
+    assert_eq!(reissued.source, Source::Refund);
+    assert_eq!(reissued.expires_at, Some(later + Duration::days(30)));
+    assert_eq!(reissued.refund_of_order.as_deref(), Some("o1"));
+    assert_eq!(receipt.credits_restored, Credits::ZERO);
+    assert_eq!(l.lot(lot.id).unwrap().remaining, usd(6_00));
+    assert_eq!(l.balance("A", later).unwrap().available, usd(4_00));
+}
+
+#[test]
+fn under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once() {
+    let l = ledger_with(LedgerSettings {
+        expired_lot_policy: ExpiredLotPolicy::Expire,
+        ..LedgerSettings::default()
+    });
+    open(&l, "A");
+    l.grant(
+        &admin("g1"),
+        &grant_request("A", 10_00, Expiry::At(day(12, 1))),
+    )
+    .unwrap();
+    l.record_order(
+        "shop",
+        now(),
+        &order("o1", "A", vec![digital("app", 4_00, 1)]),
+    )
+    .unwrap();
+    let receipt = l
+        .record_return("shop", day(12, 10), &return_whole("r1", "o1"))
+        .unwrap();
+    assert_eq!(receipt.expired_at_once, usd(4_00));
+    assert!(receipt.reissued.is_none());
+    assert_eq!(
+        l.balance("A", day(12, 10)).unwrap().available,
+        Credits::ZERO
+    );
+    for (lot, remaining, journal_sum) in l.lot_journal_sums().unwrap() {
+        assert_eq!(remaining, journal_sum, "lot {lot}");
+    }
+}
+
+#[test]
+fn a_replayed_grant_key_grants_once_and_a_reused_key_is_refused() {
+    let l = ledger();
+    open(&l, "A");
+    let request = grant_request("A", 12_50, Expiry::Never);
+    let first = l.grant(&admin("interaction-1"), &request).unwrap();
+    let checksum = l.content_checksum().unwrap();
+    let again = l.grant(&admin("interaction-1"), &request).unwrap();
+    assert_eq!(again, first);
+    assert_eq!(l.content_checksum().unwrap(), checksum);
+    let other = grant_request("A", 99_00, Expiry::Never);
+    assert_eq!(
+        user_error(l.grant(&admin("interaction-1"), &other)),
+        UserError::IdempotencyConflict
+    );
+    assert_eq!(l.content_checksum().unwrap(), checksum);
+    assert_eq!(l.balance("A", now()).unwrap().available, usd(12_50));
+}
+
+#[test]
+fn an_order_id_recorded_twice_with_other_items_is_refused() {
+    let l = ledger();
+    open(&l, "A");
+    let first = order("o1", "A", vec![digital("x", 1_00, 1)]);
+    let receipt = l.record_order("shop", now(), &first).unwrap();
+    assert_eq!(l.record_order("shop", now(), &first).unwrap(), receipt);
+    let different = order("o1", "A", vec![digital("x", 2_00, 1)]);
+    assert_eq!(
+        user_error(l.record_order("shop", now(), &different)),
+        UserError::OrderAlreadyRecorded("o1".into())
+    );
+}
+
+#[test]
+fn links_are_one_to_one_both_ways() {
+    let l = ledger();
+    let link = l.link_member(&admin("l1"), "alice", "ACC-1").unwrap();
+    assert_eq!(link.account_id, "ACC-1");
+    assert_eq!(l.account_for_member("alice").unwrap().unwrap().id, "ACC-1");
+    assert_eq!(
+        user_error(l.link_member(&admin("l2"), "alice", "ACC-2")),
+        UserError::MemberAlreadyLinked("ACC-1".into())
+    );
+    assert_eq!(
+        user_error(l.link_member(&admin("l3"), "bob", "ACC-1")),
+        UserError::AccountAlreadyLinked("ACC-1".into())
+    );
+    l.unlink_member(&admin("u1"), "alice", "moved").unwrap();
+    assert!(l.account_for_member("alice").unwrap().is_none());
+    assert_eq!(
+        user_error(l.unlink_member(&admin("u2"), "alice", "")),
+        UserError::MemberNotLinked
+    );
+    l.link_member(&admin("l4"), "bob", "ACC-1").unwrap();
+    assert_eq!(
+        l.member_for_account("ACC-1").unwrap().as_deref(),
+        Some("bob")
+    );
+}
+
+#[test]
+fn a_link_code_is_single_use_expires_and_is_stored_only_hashed() {
+    let l = ledger();
+    open(&l, "ACC-9");
+    let issued = l.issue_link_code(&admin("c1"), "ACC-9").unwrap();
+    assert_eq!(issued.expires_at, now() + Duration::hours(24));
+    let raw = std::fs::read(l.dir.path().join("ledger.db")).unwrap();
+    let wal = std::fs::read(l.dir.path().join("ledger.db-wal")).unwrap_or_default();
+    let plain = issued.code.replace('-', "");
+    for bytes in [&raw, &wal] {
+        assert!(
+            !bytes.windows(plain.len()).any(|w| w == plain.as_bytes()),
+            "the plain code is on disk"
+        );
+    }
+    assert_eq!(
+        user_error(l.redeem_link_code(&admin_at("m0", now()), "sam", "ZZZZ-ZZZZ")),
+        UserError::LinkCodeUnknown
+    );
+    let typed = issued.code.to_lowercase().replace('-', " ");
+    let link = l
+        .redeem_link_code(&Act("sam", now(), "m1"), "sam", &typed)
+        .unwrap();
+    assert_eq!(link.account_id, "ACC-9");
+    assert_eq!(
+        user_error(l.redeem_link_code(&Act("kim", now(), "m2"), "kim", &issued.code)),
+        UserError::LinkCodeUsed
+    );
+    let second = l.issue_link_code(&admin("c2"), "ACC-9").unwrap();
+    let late = now() + Duration::hours(25);
+    assert_eq!(
+        user_error(l.redeem_link_code(&Act("kim", late, "m3"), "kim", &second.code)),
+        UserError::LinkCodeExpired
+    );
+}
+
+#[allow(non_snake_case)]
+fn Act(actor: &str, at: chrono::DateTime<chrono::Utc>, key: &str) -> creditbot::ledger::Act {
+    creditbot::ledger::Act::new(actor, at, key)
+}
+
+#[test]
+fn revoke_and_expiry_changes_are_audited() {
+    let l = ledger();
+    open(&l, "A");
+    let lot = l
+        .grant(&admin("g1"), &grant_request("A", 10_00, Expiry::Default))
+        .unwrap();
+    let moved = l
+        .change_expiry(&admin("e1"), lot.id, Some(day(12, 31)), "holiday extension")
+        .unwrap();
+    assert_eq!(moved.expires_at, Some(day(12, 31)));
+    let revoked = l
+        .revoke(&admin("r1"), lot.id, "granted by mistake")
+        .unwrap();
+    assert_eq!(revoked.remaining, Credits::ZERO);
+    assert_eq!(
+        user_error(l.revoke(&admin("r2"), lot.id, "again")),
+        UserError::GrantNothingLeft(lot.id)
+    );
+    let history = l.history("A", 1, 2).unwrap();
+    assert_eq!(history.total_entries, 4); // open, grant, expiry change, revoke
+    assert_eq!(history.pages, 2);
+    let kinds: Vec<&str> = history.entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["revoke", "expiry_change"]);
+    assert_eq!(history.entries[0].reason, "granted by mistake");
+    let older = l.history("A", 2, 2).unwrap();
+    let kinds: Vec<&str> = older.entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["grant", "open"]);
+}
+
+#[test]
+fn credits_are_never_transferable() {
+    let l = ledger();
+    open(&l, "A");
+    l.grant(&admin("g1"), &grant_request("A", 37_50, Expiry::Never))
+        .unwrap();
+    let answer = l.transfer_check("A", now()).unwrap();
+    assert!(!answer.transferable);
+    assert_eq!(answer.available, usd(37_50));
+}
+
+#[test]
+fn the_journal_refuses_updates_and_deletes() {
+    let l = ledger();
+    open(&l, "A");
+    let conn = rusqlite::Connection::open(l.dir.path().join("ledger.db")).unwrap();
+    assert!(conn.execute("UPDATE journal SET amount = 5", []).is_err());
+    assert!(conn.execute("DELETE FROM journal", []).is_err());
+}
+
+/// Every refusal names its problem and leaves every row as it was.
+#[test]
+fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
+    let l = ledger();
+    open(&l, "A");
+    open(&l, "B");
+    let lot = l
+        .grant(&admin("g0"), &grant_request("A", 10_00, Expiry::Never))
+        .unwrap();
+    l.record_order(
+        "shop",
+        now(),
+        &order("o1", "A", vec![digital("x", 2_00, 2)]),
+    )
+    .unwrap();
+    l.link_member(&admin("l0"), "alice", "A").unwrap();
+    let before = l.content_checksum().unwrap();
+
+    let mut cases: Vec<(&str, UserError, Result<(), Error>)> = Vec::new();
+    let mut check = |name: &'static str, expected: UserError, result: Result<(), Error>| {
+        cases.push((name, expected, result));
+    };
+    check(
+        "zero grant",
+        UserError::AmountZero,
+        l.grant(&admin("b1"), &grant_request("A", 0, Expiry::Never))
+            .map(drop),
+    );
+    check(
+        "negative grant",
+        UserError::AmountNegative,
+        l.grant(&admin("b2"), &grant_request("A", -5_00, Expiry::Never))
+            .map(drop),
+    );
+    check(
+        "grant over the maximum",
+        UserError::AmountTooLarge {
+            max: "$1,000.00".into(),
+        },
+        l.grant(&admin("b3"), &grant_request("A", 1000_01, Expiry::Never))
+            .map(drop),
+    );
+    check(
+        "grant to an unknown account",
+        UserError::UnknownAccount("NOPE".into()),
+        l.grant(&admin("b4"), &grant_request("NOPE", 1_00, Expiry::Never))
+            .map(drop),
+    );
+    check(
+        "expiry in the past",
+        UserError::DateInPast,
+        l.grant(
+            &admin("b5"),
+            &grant_request("A", 1_00, Expiry::At(day(1, 1))),
+        )
+        .map(drop),
+    );
+    check(
+        "revoke an unknown grant",
+        UserError::UnknownGrant(999),
+        l.revoke(&admin("b6"), 999, "x").map(drop),
+    );
+    check(
+        "move an expiry into the past",
+        UserError::DateInPast,
+        l.change_expiry(&admin("b7"), lot.id, Some(day(1, 1)), "x")
+            .map(drop),
+    );
+    check(
+        "order without items",
+        UserError::OrderWithoutItems,
+        l.record_order("shop", now(), &order("o2", "A", vec![]))
+            .map(drop),
+    );
+    check(
+        "zero quantity",
+        UserError::ItemQuantity { item: "x".into() },
+        l.record_order(
+            "shop",
+            now(),
+            &order("o3", "A", vec![digital("x", 1_00, 0)]),
+        )
+        .map(drop),
+    );
+    check(
+        "negative price",
+        UserError::ItemPriceNegative { item: "x".into() },
+        l.record_order(
+            "shop",
+            now(),
+            &order("o4", "A", vec![digital("x", -1_00, 1)]),
+        )
+        .map(drop),
+    );
+    let mut no_method = order("o5", "B", vec![digital("x", 5_00, 1)]);
+    no_method.other_method = None;
+    check(
+        "no payment method for the rest",
+        UserError::PaymentMethodMissing,
+        l.record_order("shop", now(), &no_method).map(drop),
+    );
+    check(
+        "return of an unknown order",
+        UserError::UnknownOrder("o404".into()),
+        l.record_return("shop", now(), &return_whole("r1", "o404"))
+            .map(drop),
+    );
+    check(
+        "return of an item not on the order",
+        UserError::UnknownItem {
+            order: "o1".into(),
+            item: "y".into(),
+        },
+        l.record_return("shop", now(), &return_items("r2", "o1", &[("y", 1)]))
+            .map(drop),
+    );
+    check(
+        "return of more than was bought",
+        UserError::ReturnTooMany {
+            item: "x".into(),
+            bought: 2,
+            returned: 0,
+            asked: 3,
+        },
+        l.record_return("shop", now(), &return_items("r3", "o1", &[("x", 3)]))
+            .map(drop),
+    );
+    check(
+        "a second account for a linked member",
+        UserError::MemberAlreadyLinked("A".into()),
+        l.link_member(&admin("b8"), "alice", "B").map(drop),
+    );
+    check(
+        "an unknown link code",
+        UserError::LinkCodeUnknown,
+        l.redeem_link_code(&admin("b9"), "bob", "AAAA-BBBB")
+            .map(drop),
+    );
+    check(
+        "a link code for an unknown account",
+        UserError::UnknownAccount("NOPE".into()),
+        l.issue_link_code(&admin("b10"), "NOPE").map(drop),
+    );
+    check(
+        "a reused grant key",
+        UserError::IdempotencyConflict,
+        l.grant(&admin("g0"), &grant_request("A", 3_00, Expiry::Never))
+            .map(drop),
+    );
+
+    for (name, expected, result) in cases {
+        assert_eq!(user_error(result), expected, "{name}");
+        assert!(!expected.to_string().is_empty());
+    }
+    assert_eq!(
+        l.content_checksum().unwrap(),
+        before,
+        "a refusal changed the database"
+    );
+}
