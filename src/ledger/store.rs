@@ -325,13 +325,15 @@ impl Ledger {
     pub fn grant(&self, act: &Act, request: &GrantRequest) -> Result<Lot> {
         self.currency().check_grant(request.amount)?;
         check_optional_text("The reason", &request.reason)?;
-        let expires_at = self.expiry_of(request.expiry, act.now)?;
         self.keyed(
             "grant",
             act,
             request,
             UserError::IdempotencyConflict,
             |tx, journal| {
+                // Checked after the key lookup: replaying a grant later must not fail on a
+                // date that was still ahead when the grant was made.
+                let expires_at = self.expiry_of(request.expiry, act.now)?;
                 require_open_account(tx, &request.account_id)?;
                 let reason = or_default(&request.reason, request.source.as_str());
                 let lot = insert_lot(
@@ -405,9 +407,6 @@ impl Ledger {
     ) -> Result<Lot> {
         check_text("The reason", reason)?;
         let expires_at = expires_at.map(whole_seconds);
-        if expires_at.is_some_and(|at| at <= act.now) {
-            return Err(UserError::DateInPast.into());
-        }
         let request = (lot_id, expires_at, reason);
         self.keyed(
             "expiry_change",
@@ -415,6 +414,9 @@ impl Ledger {
             &request,
             UserError::IdempotencyConflict,
             |tx, journal| {
+                if expires_at.is_some_and(|at| at <= act.now) {
+                    return Err(UserError::DateInPast.into());
+                }
                 let before = lot(tx, lot_id)?;
                 tx.execute(
                     "UPDATE lots SET expires_at = ?1 WHERE id = ?2",

@@ -1,0 +1,107 @@
+//! The ledger under many threads: spends never overdraw, a retried key never counts twice.
+
+mod common;
+
+use common::*;
+use creditbot::ledger::{Expiry, ReturnRequest, ReturnScope};
+use creditbot::money::Credits;
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+const THREADS: usize = 8;
+
+#[test]
+fn eight_threads_spending_from_one_account_never_take_it_below_zero() {
+    let l = Arc::new(ledger());
+    open(&l, "A");
+    // $100.00 granted; 8 threads × 10 orders × $3.00 of digital items = $240.00 asked for.
+    l.grant(
+        &admin("g1"),
+        &grant_request("A", 60_00, Expiry::At(day(12, 20))),
+    )
+    .unwrap();
+    l.grant(&admin("g2"), &grant_request("A", 40_00, Expiry::Never))
+        .unwrap();
+    let granted = usd(100_00);
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let l = Arc::clone(&l);
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                barrier.wait();
+                let mut credits = Credits::ZERO;
+                for n in 0..10 {
+                    let request = order(&format!("t{t}-o{n}"), "A", vec![digital("book", 3_00, 1)]);
+                    let receipt = l.record_order("shop", now(), &request).unwrap();
+                    assert!(receipt.credits_applied + receipt.other_amount == usd(3_00));
+                    credits += receipt.credits_applied;
+                    let balance = l.balance("A", now()).unwrap().available;
+                    assert!(
+                        balance >= Credits::ZERO,
+                        "balance went below zero: {balance:?}"
+                    );
+                }
+                credits
+            })
+        })
+        .collect();
+    let spent: Credits = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(
+        spent, granted,
+        "the successful spends add up to what was granted"
+    );
+    assert_eq!(l.balance("A", now()).unwrap().available, Credits::ZERO);
+    for (lot, remaining, journal_sum) in l.lot_journal_sums().unwrap() {
+        assert_eq!(remaining, journal_sum, "lot {lot}");
+        assert!(remaining >= Credits::ZERO);
+    }
+}
+
+#[test]
+fn the_same_request_retried_from_eight_threads_counts_once() {
+    let l = Arc::new(ledger());
+    open(&l, "A");
+    l.grant(&admin("g0"), &grant_request("A", 10_00, Expiry::Never))
+        .unwrap();
+    l.record_order(
+        "shop",
+        now(),
+        &order("o1", "A", vec![digital("x", 10_00, 1)]),
+    )
+    .unwrap();
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let l = Arc::clone(&l);
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                barrier.wait();
+                let lot = l
+                    .grant(
+                        &admin("interaction-42"),
+                        &grant_request("A", 5_00, Expiry::Never),
+                    )
+                    .unwrap();
+                let back = l
+                    .record_return(
+                        "shop",
+                        now(),
+                        &ReturnRequest {
+                            return_id: "r1".into(),
+                            order_external_id: "o1".into(),
+                            scope: ReturnScope::Whole,
+                            reason: String::new(),
+                        },
+                    )
+                    .unwrap();
+                (lot.id, back.credits_restored)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+    assert_eq!(results[0].1, usd(10_00));
+    // $10.00 back from the return plus one $5.00 grant, not eight.
+    assert_eq!(l.balance("A", now()).unwrap().available, usd(15_00));
+}
