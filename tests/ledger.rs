@@ -1,4 +1,6 @@
 //! The ledger's behaviour, one rule at a time, through its public API on a real SQLite file.
+// Amounts are written dollars_cents: usd(12_50) is $12.50.
+#![allow(clippy::inconsistent_digit_grouping)]
 
 mod common;
 

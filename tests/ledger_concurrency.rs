@@ -1,4 +1,6 @@
 //! The ledger under many threads: spends never overdraw, a retried key never counts twice.
+// Amounts are written dollars_cents: usd(12_50) is $12.50.
+#![allow(clippy::inconsistent_digit_grouping)]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //!
 //! The model is written independently of `ledger::rules` (straight loops over vectors), so a
 //! mistake in the rules shows up as a disagreement rather than being copied into the oracle.
+// Amounts are written dollars_cents: usd(12_50) is $12.50.
+#![allow(clippy::inconsistent_digit_grouping)]
 
 mod common;
 
