@@ -998,6 +998,86 @@ impl Ledger {
             )?)
         })
     }
+
+    /// Grants many lots in one transaction (a bulk import): `items` are (idempotency key,
+    /// request) pairs, each handled exactly as `grant` with that key would handle it, so a
+    /// key seen before (in an earlier call, a `grant`, or earlier in this batch) returns its
+    /// first lot and a key reused with another request is refused. All or nothing: any refused
+    /// item refuses the whole batch and nothing is written. One `Lot` per item, in order.
+    pub fn grant_batch(
+        &self,
+        actor: &str,
+        now: DateTime<Utc>,
+        items: &[(String, GrantRequest)],
+    ) -> Result<Vec<Lot>> {
+        // Everything that needs no database is checked before the write lock is taken.
+        let mut checked = Vec::with_capacity(items.len());
+        for (key, request) in items {
+            if key.trim().is_empty() {
+                return Err(UserError::EmptyField {
+                    field: "The request key",
+                }
+                .into());
+            }
+            self.currency().check_grant(request.amount)?;
+            check_optional_text("The reason", &request.reason)?;
+            let act = Act::new(actor, now, key.as_str());
+            let expires_at = self.expiry_of(request.expiry, act.now)?;
+            // The same fingerprint as `grant`'s, so either path replays the other's keys.
+            checked.push((act, request, expires_at, fingerprint("grant", request)?));
+        }
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut lots = Vec::with_capacity(checked.len());
+            for (act, request, expires_at, fingerprint) in &checked {
+                let earlier: Option<(String, String)> = tx
+                    .prepare_cached(
+                        "SELECT fingerprint, result FROM operations WHERE idem_key = ?1",
+                    )?
+                    .query_row([&act.key], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()?;
+                if let Some((earlier_fingerprint, result)) = earlier {
+                    if earlier_fingerprint != *fingerprint {
+                        return Err(UserError::IdempotencyConflict.into());
+                    }
+                    lots.push(serde_json::from_str(&result)?);
+                    continue;
+                }
+                require_open_account(&tx, &request.account_id)?;
+                let reason = or_default(&request.reason, request.source.as_str());
+                let lot = insert_lot(
+                    &tx,
+                    act,
+                    &request.account_id,
+                    request.amount,
+                    request.source,
+                    reason,
+                    *expires_at,
+                    None,
+                )?;
+                Journal::new(act).write(
+                    &tx,
+                    Entry::new("grant", &request.account_id, reason)
+                        .lot(lot.id, request.amount)
+                        .detail(expiry_text(*expires_at)),
+                )?;
+                tx.prepare_cached(
+                    "INSERT INTO operations (idem_key, kind, fingerprint, result, actor, at)
+                     VALUES (?1, 'grant', ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    act.key,
+                    fingerprint,
+                    serde_json::to_string(&lot)?,
+                    act.actor,
+                    ts(act.now)
+                ])?;
+                lots.push(lot);
+            }
+            tx.commit()?;
+            Ok(lots)
+        })
+    }
 }
 
 // ----- the journal -------------------------------------------------------------------------
