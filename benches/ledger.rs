@@ -4,7 +4,7 @@
 //! Every figure runs on its own fresh temporary database with the default `DatabaseConfig`
 //! (WAL, synchronous NORMAL). Timing lives here only; tests never time anything.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -14,11 +14,13 @@ use creditbot::ledger::{
     OrderRequest, Source,
 };
 use creditbot::money::Credits;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::json;
 
 /// Single-operation writes timed per figure (ledger and raw each).
 const SINGLE_OPS: usize = 20_000;
+/// Operations whose WAL growth is measured to count pages per commit.
+const WAL_PROBE_OPS: usize = 1_000;
 /// Ledger and raw loop alternate in chunks of this many operations, so background load on a
 /// shared machine hits both sides alike and the ratio stays meaningful.
 const CHUNK: usize = 500;
@@ -37,6 +39,11 @@ fn main() {
     bench_order_spends(now);
     bench_bulk_import(now);
     bench_balance(now);
+    if std::env::var_os("LEDGER_BENCH_EXPERIMENTS").is_some() {
+        experiment_small_pages(now);
+        experiment_ledger_shaped_raw(now);
+        experiment_encoding(now);
+    }
 }
 
 fn figure(name: &str, value: f64, unit: &str) {
@@ -108,12 +115,18 @@ fn grant_request(account: usize, amount_minor: i64) -> GrantRequest {
 /// index, through a cached prepared statement, on the same pragmas as the ledger.
 struct RawLoop {
     conn: Connection,
+    path: PathBuf,
     next: i64,
 }
 
 impl RawLoop {
-    fn open(dir: &Path) -> RawLoop {
-        let conn = Connection::open(dir.join("raw.db")).expect("open the raw database");
+    fn open(dir: &Path, page_size: Option<u32>) -> RawLoop {
+        let path = dir.join("raw.db");
+        let conn = Connection::open(&path).expect("open the raw database");
+        if let Some(size) = page_size {
+            conn.execute_batch(&format!("PRAGMA page_size = {size};"))
+                .unwrap();
+        }
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .expect("WAL");
@@ -127,53 +140,58 @@ impl RawLoop {
              CREATE INDEX lots_by_account ON lots(account_id, expires_at);",
         )
         .expect("create the raw table");
-        RawLoop { conn, next: 0 }
+        RawLoop {
+            conn,
+            path,
+            next: 0,
+        }
     }
 
-    fn insert(&mut self, count: usize) -> Duration {
-        let start = Instant::now();
-        for _ in 0..count {
-            self.next += 1;
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .unwrap();
-            tx.prepare_cached(
-                "INSERT INTO lots (account_id, amount, remaining, source, reason, granted_by, granted_at, expires_at)
-                 VALUES (?1, ?2, ?2, 'gift', 'bench', 'bench', ?3, ?4)",
-            )
-            .unwrap()
-            .execute(params![
-                account_id(self.next as usize % WRITE_ACCOUNTS),
-                500,
-                1_735_732_800i64 + self.next,
-                1_767_268_800i64
-            ])
+    fn insert_one(&mut self) {
+        self.next += 1;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .unwrap();
-            tx.commit().unwrap();
-        }
-        start.elapsed()
+        tx.prepare_cached(
+            "INSERT INTO lots (account_id, amount, remaining, source, reason, granted_by, granted_at, expires_at)
+             VALUES (?1, ?2, ?2, 'gift', 'bench', 'bench', ?3, ?4)",
+        )
+        .unwrap()
+        .execute(params![
+            account_id(self.next as usize % WRITE_ACCOUNTS),
+            500,
+            1_735_732_800i64 + self.next,
+            1_767_268_800i64
+        ])
+        .unwrap();
+        tx.commit().unwrap();
     }
 }
 
-/// Runs `ledger_op` and the raw loop alternately in chunks; prints the ledger's rate, the
-/// raw rate and their ratio.
-fn race_against_raw(name: &str, dir: &Path, mut ledger_op: impl FnMut(usize)) {
-    let mut raw = RawLoop::open(dir);
-    let (mut ledger_time, mut raw_time) = (Duration::ZERO, Duration::ZERO);
+/// Runs `a` and `b` alternately in chunks of `CHUNK` for `ops` operations each, so that
+/// background load on a shared machine hits both alike; returns their rates (ops/s).
+fn race(ops: usize, mut a: impl FnMut(usize), mut b: impl FnMut(usize)) -> (f64, f64) {
+    let (mut a_time, mut b_time) = (Duration::ZERO, Duration::ZERO);
     let mut done = 0;
-    while done < SINGLE_OPS {
-        let chunk = CHUNK.min(SINGLE_OPS - done);
+    while done < ops {
+        let chunk = CHUNK.min(ops - done);
         let start = Instant::now();
-        for n in done..done + chunk {
-            ledger_op(n);
-        }
-        ledger_time += start.elapsed();
-        raw_time += raw.insert(chunk);
+        (done..done + chunk).for_each(&mut a);
+        a_time += start.elapsed();
+        let start = Instant::now();
+        (done..done + chunk).for_each(&mut b);
+        b_time += start.elapsed();
         done += chunk;
     }
-    let ledger_rate = per_second(SINGLE_OPS, ledger_time);
-    let raw_rate = per_second(SINGLE_OPS, raw_time);
+    (per_second(ops, a_time), per_second(ops, b_time))
+}
+
+/// Races `ledger_op` against the raw loop; prints the ledger's rate, the raw rate, their
+/// ratio, and how many WAL pages one operation of each writes (which explains the ratio).
+fn race_against_raw(name: &str, dir: &Path, ledger_db: &Path, mut ledger_op: impl FnMut(usize)) {
+    let mut raw = RawLoop::open(dir, None);
+    let (ledger_rate, raw_rate) = race(SINGLE_OPS, &mut ledger_op, |_| raw.insert_one());
     figure(&format!("{name}_per_s"), ledger_rate, "ops/s");
     figure(
         &format!("raw_inserts_beside_{name}_per_s"),
@@ -181,6 +199,44 @@ fn race_against_raw(name: &str, dir: &Path, mut ledger_op: impl FnMut(usize)) {
         "ops/s",
     );
     figure(&format!("{name}_vs_raw"), ledger_rate / raw_rate, "ratio");
+    let pages = wal_pages_per_op(ledger_db, |n| ledger_op(SINGLE_OPS + n));
+    figure(&format!("wal_pages_per_{name}"), pages, "pages/op");
+    let raw_path = raw.path.clone();
+    let raw_pages = wal_pages_per_op(&raw_path, |_| raw.insert_one());
+    figure(
+        &format!("wal_pages_per_raw_insert_beside_{name}"),
+        raw_pages,
+        "pages/op",
+    );
+}
+
+/// WAL frames (pages) one commit of `op` appends, averaged over `WAL_PROBE_OPS` calls.
+///
+/// The WAL is checkpointed and truncated first; a reader then holds the empty snapshot, so
+/// no checkpoint can reset the WAL meanwhile and its growth counts every page written.
+fn wal_pages_per_op(db: &Path, mut op: impl FnMut(usize)) -> f64 {
+    let reader = Connection::open(db).unwrap();
+    let page_size: u64 = reader
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    reader
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    reader
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    (0..WAL_PROBE_OPS).for_each(&mut op);
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    let bytes = std::fs::metadata(wal).map_or(0, |m| m.len());
+    reader.execute_batch("COMMIT").unwrap();
+    // A WAL file is a 32-byte header, then frames of a 24-byte header and one page.
+    let frames = bytes.saturating_sub(32) / (page_size + 24);
+    frames as f64 / WAL_PROBE_OPS as f64
 }
 
 /// `Ledger::grant`, one transaction and one idempotency key per grant.
@@ -188,12 +244,28 @@ fn bench_grants(now: DateTime<Utc>) {
     let dir = tempfile::tempdir().unwrap();
     let ledger = open_ledger(dir.path());
     open_accounts(&ledger, now, WRITE_ACCOUNTS);
-    race_against_raw("grants", dir.path(), |n| {
+    race_against_raw("grants", dir.path(), ledger.path(), |n| {
         let act = Act::new("bench", now, format!("grant:{n}"));
         ledger
             .grant(&act, &grant_request(n % WRITE_ACCOUNTS, 500))
             .expect("grant");
     });
+}
+
+fn one_item_order(n: usize) -> OrderRequest {
+    OrderRequest {
+        external_id: format!("order-{n}"),
+        account_id: account_id(n % WRITE_ACCOUNTS),
+        items: vec![OrderItemRequest {
+            sku: "ebook-1".into(),
+            title: "An e-book".into(),
+            kind: ItemKind::Digital,
+            unit_price: Credits::from_minor(100),
+            quantity: 1,
+        }],
+        credits: CreditChoice::All,
+        other_method: None,
+    }
 }
 
 /// `Ledger::record_order` of one digital item paid fully with credits: one spend per order.
@@ -209,21 +281,10 @@ fn bench_order_spends(now: DateTime<Utc>) {
             .grant(&act, &grant_request(account, max_grant.minor()))
             .expect("seed grant");
     }
-    race_against_raw("order_spends", dir.path(), |n| {
-        let order = OrderRequest {
-            external_id: format!("order-{n}"),
-            account_id: account_id(n % WRITE_ACCOUNTS),
-            items: vec![OrderItemRequest {
-                sku: "ebook-1".into(),
-                title: "An e-book".into(),
-                kind: ItemKind::Digital,
-                unit_price: Credits::from_minor(100),
-                quantity: 1,
-            }],
-            credits: CreditChoice::All,
-            other_method: None,
-        };
-        let receipt = ledger.record_order("bench", now, &order).expect("order");
+    race_against_raw("order_spends", dir.path(), ledger.path(), |n| {
+        let receipt = ledger
+            .record_order("bench", now, &one_item_order(n))
+            .expect("order");
         assert_eq!(receipt.credits_applied, Credits::from_minor(100));
     });
 }
@@ -404,4 +465,234 @@ impl XorShift {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
+}
+
+// ----- experiments (LEDGER_BENCH_EXPERIMENTS=1): where the time of a ledger write goes -------
+
+/// The ledger and the raw loop on 1 KiB pages instead of 4 KiB: a commit appends whole pages
+/// to the WAL, so smaller pages shrink what every commit writes.
+fn experiment_small_pages(now: DateTime<Utc>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    // The page size of a new file is fixed by its first write; set it before the migrator runs.
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;")
+        .unwrap();
+    let ledger = open_ledger(dir.path());
+    open_accounts(&ledger, now, WRITE_ACCOUNTS);
+    let mut raw = RawLoop::open(dir.path(), Some(1024));
+    let (ledger_rate, raw_rate) = race(
+        SINGLE_OPS / 2,
+        |n| {
+            let act = Act::new("bench", now, format!("grant:{n}"));
+            ledger
+                .grant(&act, &grant_request(n % WRITE_ACCOUNTS, 500))
+                .expect("grant");
+        },
+        |_| raw.insert_one(),
+    );
+    figure("exp_page1k_grants_per_s", ledger_rate, "ops/s");
+    figure("exp_page1k_raw_inserts_per_s", raw_rate, "ops/s");
+    figure("exp_page1k_grants_vs_raw", ledger_rate / raw_rate, "ratio");
+}
+
+/// The SQL of one `grant`, run straight through rusqlite on the real schema: what the ledger
+/// would cost with no Rust layer at all. Once with every statement cached, once with the two
+/// `operations` statements prepared on each call, as `keyed` does today.
+struct ShapedGrant {
+    conn: Connection,
+    cache_operations: bool,
+    result: String,
+}
+
+impl ShapedGrant {
+    /// `slim`: the same rows on a schema with two b-trees fewer per grant (see `SLIM_SCHEMA`).
+    fn open(dir: &Path, now: DateTime<Utc>, cache_operations: bool, slim: bool) -> ShapedGrant {
+        let ledger = open_ledger(dir);
+        if slim {
+            Connection::open(dir.join("ledger.db"))
+                .unwrap()
+                .execute_batch(SLIM_SCHEMA)
+                .unwrap();
+        }
+        open_accounts(&ledger, now, WRITE_ACCOUNTS);
+        let result = serde_json::to_string(
+            &ledger
+                .grant(&Act::new("bench", now, "sample"), &grant_request(0, 500))
+                .unwrap(),
+        )
+        .unwrap();
+        drop(ledger);
+        let conn = Connection::open(dir.join("ledger.db")).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .unwrap();
+        ShapedGrant {
+            conn,
+            cache_operations,
+            result,
+        }
+    }
+
+    fn grant(&mut self, n: usize, at: i64) {
+        let key = format!("grant:{n}");
+        let account = account_id(n % WRITE_ACCOUNTS);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let lookup = "SELECT fingerprint, result FROM operations WHERE idem_key = ?1";
+        let found: Option<String> = if self.cache_operations {
+            tx.prepare_cached(lookup)
+                .unwrap()
+                .query_row([&key], |r| r.get(0))
+                .optional()
+        } else {
+            tx.query_row(lookup, [&key], |r| r.get(0)).optional()
+        }
+        .unwrap();
+        assert!(found.is_none());
+        tx.prepare_cached(
+            "SELECT id, display_name, created_at, closed FROM accounts WHERE id = ?1",
+        )
+        .unwrap()
+        .query_row([&account], |r| r.get::<_, i64>(3))
+        .unwrap();
+        tx.prepare_cached(
+            "INSERT INTO lots (account_id, amount, remaining, source, reason, granted_by, granted_at, expires_at, refund_of_order)
+             VALUES (?1, ?2, ?2, 'gift', 'bench', 'bench', ?3, ?4, NULL)",
+        )
+        .unwrap()
+        .execute(params![account, 500, at, at + 365 * 86_400])
+        .unwrap();
+        let lot_id = tx.last_insert_rowid();
+        tx.prepare_cached(
+            "SELECT l.id, l.account_id, l.amount, l.remaining, l.source, l.reason, l.granted_by, l.granted_at, l.expires_at,
+                    (SELECT o.external_id FROM orders o WHERE o.id = l.refund_of_order)
+             FROM lots l WHERE l.id = ?1",
+        )
+        .unwrap()
+        .query_row([lot_id], |r| r.get::<_, i64>(0))
+        .unwrap();
+        tx.prepare_cached(
+            "INSERT INTO journal (entry_key, op_key, kind, account_id, member_id, lot_id, order_id, allocation_id, amount, detail, actor, reason, at)
+             VALUES (?1 || '#0', ?1, 'grant', ?2, NULL, ?3, NULL, NULL, 500, '2026-01-01T12:00:00Z', 'bench', 'bench', ?4)",
+        )
+        .unwrap()
+        .execute(params![key, account, lot_id, at])
+        .unwrap();
+        let insert = "INSERT INTO operations (idem_key, kind, fingerprint, result, actor, at)
+                      VALUES (?1, 'grant', ?2, ?3, 'bench', ?4)";
+        let fingerprint = "0".repeat(64);
+        let values = params![key, fingerprint, self.result, at];
+        if self.cache_operations {
+            tx.prepare_cached(insert).unwrap().execute(values)
+        } else {
+            tx.execute(insert, values)
+        }
+        .unwrap();
+        tx.commit().unwrap();
+    }
+}
+
+/// A possible schema change: `operations` keyed by its idempotency key in a WITHOUT ROWID
+/// table (one b-tree, not table + unique index), and `journal.entry_key` without its UNIQUE
+/// index (the operation's key is unique already).
+const SLIM_SCHEMA: &str = "
+    DROP TABLE operations;
+    CREATE TABLE operations (idem_key TEXT PRIMARY KEY, kind TEXT NOT NULL,
+        fingerprint TEXT NOT NULL, result TEXT NOT NULL, actor TEXT NOT NULL,
+        at INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE journal_slim AS SELECT * FROM journal;
+    DROP TABLE journal;
+    ALTER TABLE journal_slim RENAME TO journal;
+    CREATE INDEX journal_by_account ON journal(account_id, id);
+    CREATE INDEX journal_by_lot ON journal(lot_id);
+    CREATE INDEX journal_by_allocation ON journal(allocation_id) WHERE allocation_id IS NOT NULL;
+";
+
+fn experiment_ledger_shaped_raw(now: DateTime<Utc>) {
+    let at = now.timestamp();
+    let ledger_dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(ledger_dir.path());
+    open_accounts(&ledger, now, WRITE_ACCOUNTS);
+    let cached_dir = tempfile::tempdir().unwrap();
+    let mut cached = ShapedGrant::open(cached_dir.path(), now, true, false);
+    let (ledger_rate, cached_rate) = race(
+        SINGLE_OPS / 2,
+        |n| {
+            let act = Act::new("bench", now, format!("grant:{n}"));
+            ledger
+                .grant(&act, &grant_request(n % WRITE_ACCOUNTS, 500))
+                .expect("grant");
+        },
+        |n| cached.grant(n, at),
+    );
+    figure("exp_grants_per_s", ledger_rate, "ops/s");
+    figure("exp_grant_sql_raw_cached_per_s", cached_rate, "ops/s");
+    figure(
+        "exp_grants_vs_grant_sql_raw",
+        ledger_rate / cached_rate,
+        "ratio",
+    );
+
+    let uncached_dir = tempfile::tempdir().unwrap();
+    let mut uncached = ShapedGrant::open(uncached_dir.path(), now, false, false);
+    let offset = SINGLE_OPS;
+    let (uncached_rate, cached_rate) = race(
+        SINGLE_OPS / 2,
+        |n| uncached.grant(n, at),
+        |n| cached.grant(offset + n, at),
+    );
+    figure(
+        "exp_grant_sql_raw_operations_uncached_per_s",
+        uncached_rate,
+        "ops/s",
+    );
+    figure("exp_grant_sql_raw_cached_again_per_s", cached_rate, "ops/s");
+
+    let slim_dir = tempfile::tempdir().unwrap();
+    let mut slim = ShapedGrant::open(slim_dir.path(), now, true, true);
+    let offset = 2 * SINGLE_OPS;
+    let (slim_rate, cached_rate) = race(
+        SINGLE_OPS / 2,
+        |n| slim.grant(n, at),
+        |n| cached.grant(offset + n, at),
+    );
+    figure("exp_grant_sql_raw_slim_schema_per_s", slim_rate, "ops/s");
+    figure("exp_grant_sql_raw_cached_third_per_s", cached_rate, "ops/s");
+    let slim_db = slim_dir.path().join("ledger.db");
+    let pages = wal_pages_per_op(&slim_db, |n| slim.grant(3 * SINGLE_OPS + n, at));
+    figure("exp_wal_pages_per_grant_slim_schema", pages, "pages/op");
+}
+
+/// What `keyed` spends on JSON and SHA-256 per grant: the request's fingerprint and the
+/// stored result.
+fn experiment_encoding(now: DateTime<Utc>) {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    open_accounts(&ledger, now, 1);
+    let request = grant_request(0, 500);
+    let lot = ledger
+        .grant(&Act::new("bench", now, "sample"), &request)
+        .unwrap();
+    let rounds = 100_000;
+    let start = Instant::now();
+    let mut sink = 0usize;
+    for _ in 0..rounds {
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(b"grant");
+        hasher.update(serde_json::to_vec(std::hint::black_box(&request)).unwrap());
+        sink += hex::encode(hasher.finalize()).len();
+        sink += serde_json::to_string(std::hint::black_box(&lot))
+            .unwrap()
+            .len();
+    }
+    assert!(sink > 0);
+    figure(
+        "exp_fingerprint_and_result_json_us",
+        start.elapsed().as_secs_f64() * 1e6 / rounds as f64,
+        "µs/op",
+    );
 }

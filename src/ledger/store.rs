@@ -1022,14 +1022,13 @@ impl Ledger {
             self.currency().check_grant(request.amount)?;
             check_optional_text("The reason", &request.reason)?;
             let act = Act::new(actor, now, key.as_str());
-            let expires_at = self.expiry_of(request.expiry, act.now)?;
             // The same fingerprint as `grant`'s, so either path replays the other's keys.
-            checked.push((act, request, expires_at, fingerprint("grant", request)?));
+            checked.push((act, request, fingerprint("grant", request)?));
         }
         self.with_conn(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut lots = Vec::with_capacity(checked.len());
-            for (act, request, expires_at, fingerprint) in &checked {
+            for (act, request, fingerprint) in &checked {
                 let earlier: Option<(String, String)> = tx
                     .prepare_cached(
                         "SELECT fingerprint, result FROM operations WHERE idem_key = ?1",
@@ -1043,6 +1042,8 @@ impl Ledger {
                     lots.push(serde_json::from_str(&result)?);
                     continue;
                 }
+                // As in `grant`: after the key lookup, so a replay never fails on a date.
+                let expires_at = self.expiry_of(request.expiry, act.now)?;
                 require_open_account(&tx, &request.account_id)?;
                 let reason = or_default(&request.reason, request.source.as_str());
                 let lot = insert_lot(
@@ -1052,14 +1053,14 @@ impl Ledger {
                     request.amount,
                     request.source,
                     reason,
-                    *expires_at,
+                    expires_at,
                     None,
                 )?;
                 Journal::new(act).write(
                     &tx,
                     Entry::new("grant", &request.account_id, reason)
                         .lot(lot.id, request.amount)
-                        .detail(expiry_text(*expires_at)),
+                        .detail(expiry_text(expires_at)),
                 )?;
                 tx.prepare_cached(
                     "INSERT INTO operations (idem_key, kind, fingerprint, result, actor, at)
