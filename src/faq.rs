@@ -1,13 +1,172 @@
-//! Question understanding (placeholder until the FAQ module lands).
+//! Question understanding: the FAQ catalog, text normalisation, the matcher that maps a
+//! member's plain-word question to one intent (or `none`), and the rendering of answers.
+//!
+//! Owns nothing but text: it must not import the ledger, the database or anything that
+//! talks to a network. Personal figures come in as plain strings (`PersonalFigures`),
+//! filled by the assistant; time comes in as a parameter, the clock is never read here.
+//!
+//! - `catalog`: the TOML catalog (embedded default, replaceable by a path)
+//! - `normalize`: NFKC, case folding, Discord markup, words
+//! - `matcher`: stems, synonyms, typos, TF-IDF ranking, the answer / did-you-mean / none decision
+//! - `render`: answers per asker and place, always within one Discord message
+//! - `eval`: accuracy and friends over a labelled TSV (`creditbot faq eval`)
+pub mod catalog;
+pub mod eval;
+pub mod matcher;
+pub mod normalize;
+pub mod render;
+
+pub use catalog::{Catalog, CatalogError, Intent, NONE_ID};
+pub use matcher::{Decision, IntentIndex, Match, Matcher, Thresholds};
+pub use render::{Asker, LotLine, NextExpiry, OrderFigures, PersonalFigures, Place};
+
+use chrono::{DateTime, Utc};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-/// `creditbot faq classify`: one `<intent>\t<score>` line per input line.
-pub fn run_classify(_input: impl BufRead, _out: impl Write) -> std::io::Result<()> {
-    Ok(())
+/// What the bot says to a question, ready for a transport to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaqReply {
+    /// The answer of one intent, rendered for the asker and place.
+    Answer { intent: String, text: String },
+    /// "I'm not sure which you mean:" with two choices (intent id, title), best first.
+    Choose {
+        prompt: String,
+        choices: [(String, String); 2],
+    },
+    /// Not about credits (or not understood): what the bot can help with.
+    NotUnderstood { text: String },
+}
+
+/// Shown above the two did-you-mean choices.
+pub const CHOOSE_PROMPT: &str = "I'm not sure which you mean:";
+
+/// A loaded catalog with its matcher: build once, share by reference.
+pub struct Faq {
+    catalog: Catalog,
+    matcher: Matcher,
+    none_intent: IntentIndex,
+}
+
+impl Faq {
+    /// The embedded catalog with the default thresholds.
+    pub fn builtin() -> Result<Faq, CatalogError> {
+        Ok(Faq::new(Catalog::builtin()?, Thresholds::default()))
+    }
+
+    /// A replacement catalog (bot.toml's catalog path) with the default thresholds.
+    pub fn load_from_path(path: &Path) -> Result<Faq, CatalogError> {
+        Ok(Faq::new(
+            Catalog::load_from_path(path)?,
+            Thresholds::default(),
+        ))
+    }
+
+    /// `catalog` must be validated (as `Catalog`'s public constructors do).
+    pub fn new(catalog: Catalog, thresholds: Thresholds) -> Faq {
+        let matcher = Matcher::new(&catalog, thresholds);
+        let none_intent = catalog
+            .position(NONE_ID)
+            .expect("a validated catalog has `none`");
+        Faq {
+            catalog,
+            matcher,
+            none_intent,
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// Classifies without side effects (the command line, evaluation, benchmarks).
+    pub fn classify(&self, question: &str) -> Match {
+        self.matcher.classify(question)
+    }
+
+    /// Classifies a member's question and, when it goes unanswered, records it as a
+    /// `tracing` event (target `creditbot::faq::unanswered`) so admins can see what the
+    /// catalog lacks. The assistant also stores it; `now` is passed in, never read here.
+    pub fn understand(&self, question: &str, member: &str, now: DateTime<Utc>) -> Match {
+        let found = self.classify(question);
+        if found.is_unanswered() {
+            let nearest = found
+                .best
+                .map_or("", |(i, _)| self.catalog.intents[i].id.as_str());
+            tracing::info!(
+                target: "creditbot::faq::unanswered",
+                member,
+                at = %now.to_rfc3339(),
+                text = question,
+                nearest,
+                score = found.score(),
+                "unanswered question"
+            );
+        }
+        found
+    }
+
+    /// The catalog id a match is labelled with: the (first) intent, or `none`.
+    pub fn label(&self, found: &Match) -> &str {
+        found
+            .top_intent()
+            .map_or(NONE_ID, |i| self.catalog.intents[i].id.as_str())
+    }
+
+    pub fn intent(&self, index: IntentIndex) -> &Intent {
+        &self.catalog.intents[index]
+    }
+
+    /// The answer of one intent for this asker and place (≤ 2,000 characters).
+    pub fn render(&self, index: IntentIndex, asker: &Asker, place: Place) -> String {
+        render::render(self.intent(index), asker, place)
+    }
+
+    /// The reply to a classified question.
+    pub fn reply(&self, found: &Match, asker: &Asker, place: Place) -> FaqReply {
+        let choice = |i: IntentIndex| (self.intent(i).id.clone(), self.intent(i).title.clone());
+        match found.decision {
+            Decision::Answer(i) => FaqReply::Answer {
+                intent: self.intent(i).id.clone(),
+                text: self.render(i, asker, place),
+            },
+            Decision::DidYouMean(first, second) => FaqReply::Choose {
+                prompt: CHOOSE_PROMPT.to_owned(),
+                choices: [choice(first), choice(second)],
+            },
+            // The none answer is general; no link hint or pointer needed.
+            Decision::None => FaqReply::NotUnderstood {
+                text: self.intent(self.none_intent).answer.clone(),
+            },
+        }
+    }
+}
+
+fn builtin_or_io_error() -> std::io::Result<Faq> {
+    Faq::builtin().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// `creditbot faq classify`: one `<intent>\t<score>` line per input line, in order.
+/// A did-you-mean prints its first choice; `none` prints the score that decided it.
+pub fn run_classify(input: impl BufRead, mut out: impl Write) -> std::io::Result<()> {
+    let faq = builtin_or_io_error()?;
+    for line in input.lines() {
+        let found = faq.classify(&line?);
+        writeln!(out, "{}\t{:.3}", faq.label(&found), found.score())?;
+    }
+    out.flush()
 }
 
 /// `creditbot faq eval FILE`: accuracy, macro-F1, none-answered rate, wrong answers.
-pub fn run_eval(_path: &Path, _out: impl Write) -> std::io::Result<()> {
-    Ok(())
+pub fn run_eval(path: &Path, mut out: impl Write) -> std::io::Result<()> {
+    let faq = builtin_or_io_error()?;
+    let text = std::fs::read_to_string(path)?;
+    let rows = eval::parse_tsv(&text)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    write!(out, "{}", eval::evaluate(&faq, &rows))?;
+    out.flush()
 }
