@@ -102,15 +102,15 @@ CREATE INDEX return_items_by_item ON return_items(order_item_id);
 
 -- One row per request carried out: its idempotency key, a fingerprint of what was asked,
 -- and the first result, returned again when the same key comes back.
+-- WITHOUT ROWID: the key is the table's only index, one B-tree fewer to write per change.
 CREATE TABLE operations (
-    id          INTEGER PRIMARY KEY,
-    idem_key    TEXT NOT NULL UNIQUE,
+    idem_key    TEXT PRIMARY KEY,
     kind        TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     result      TEXT NOT NULL,
     actor       TEXT NOT NULL,
     at          INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 
 -- Every change, append-only. `amount` is the signed change to the lot's remaining.
 CREATE TABLE journal (
@@ -130,8 +130,7 @@ CREATE TABLE journal (
     reason        TEXT NOT NULL,
     at            INTEGER NOT NULL
 );
-CREATE INDEX journal_by_account ON journal(account_id, id);
-CREATE INDEX journal_by_lot ON journal(lot_id);
+CREATE INDEX journal_by_account ON journal(account_id, at, id);
 CREATE INDEX journal_by_allocation ON journal(allocation_id) WHERE allocation_id IS NOT NULL;
 
 CREATE TRIGGER journal_is_append_only_update BEFORE UPDATE ON journal

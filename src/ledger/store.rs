@@ -119,43 +119,9 @@ impl Ledger {
         Req: Serialize,
         Res: Serialize + DeserializeOwned,
     {
-        if act.key.trim().is_empty() {
-            return Err(UserError::EmptyField {
-                field: "The request key",
-            }
-            .into());
-        }
-        let fingerprint = fingerprint(kind, request)?;
         self.with_conn(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let earlier: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT fingerprint, result FROM operations WHERE idem_key = ?1",
-                    [&act.key],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()?;
-            if let Some((earlier_fingerprint, result)) = earlier {
-                return if earlier_fingerprint == fingerprint {
-                    Ok(serde_json::from_str(&result)?)
-                } else {
-                    Err(conflict.into())
-                };
-            }
-            let mut journal = Journal::new(act);
-            let result = f(&tx, &mut journal)?;
-            tx.execute(
-                "INSERT INTO operations (idem_key, kind, fingerprint, result, actor, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    act.key,
-                    kind,
-                    fingerprint,
-                    serde_json::to_string(&result)?,
-                    act.actor,
-                    ts(act.now)
-                ],
-            )?;
+            let result = keyed_in(&tx, kind, act, request, conflict, f)?;
             tx.commit()?;
             Ok(result)
         })
@@ -319,42 +285,71 @@ impl Ledger {
         self.read(|tx| account(tx, account_id))
     }
 
+    /// Whether a request with this idempotency key has been carried out (imports use it to
+    /// report duplicates; the keyed calls themselves already replay safely).
+    pub fn has_operation(&self, key: &str) -> Result<bool> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT 1 FROM operations WHERE idem_key = ?1")?
+                .exists([key])?)
+        })
+    }
+
+    /// Every order of an account, newest first.
+    pub fn orders_of(&self, account_id: &str) -> Result<Vec<OrderSummary>> {
+        self.recent_orders(account_id, usize::MAX >> 1)
+    }
+
     // ----- grants -------------------------------------------------------------------------
 
     /// Grants a new lot of credits to an account.
     pub fn grant(&self, act: &Act, request: &GrantRequest) -> Result<Lot> {
-        self.currency().check_grant(request.amount)?;
-        check_optional_text("The reason", &request.reason)?;
+        self.check_grant_request(request)?;
         self.keyed(
             "grant",
             act,
             request,
             UserError::IdempotencyConflict,
-            |tx, journal| {
-                // Checked after the key lookup: replaying a grant later must not fail on a
-                // date that was still ahead when the grant was made.
-                let expires_at = self.expiry_of(request.expiry, act.now)?;
-                require_open_account(tx, &request.account_id)?;
-                let reason = or_default(&request.reason, request.source.as_str());
-                let lot = insert_lot(
-                    tx,
-                    act,
-                    &request.account_id,
-                    request.amount,
-                    request.source,
-                    reason,
-                    expires_at,
-                    None,
-                )?;
-                journal.write(
-                    tx,
-                    Entry::new("grant", &request.account_id, reason)
-                        .lot(lot.id, request.amount)
-                        .detail(expiry_text(expires_at)),
-                )?;
-                Ok(lot)
-            },
+            |tx, journal| self.write_grant(tx, journal, act, request),
         )
+    }
+
+    /// What a grant can be refused for without the database.
+    fn check_grant_request(&self, request: &GrantRequest) -> Result<()> {
+        self.currency().check_grant(request.amount)?;
+        check_optional_text("The reason", &request.reason)?;
+        Ok(())
+    }
+
+    /// Writes a new lot and its journal entry. Runs after the key lookup, so that replaying a
+    /// grant later never fails on an expiry date that was still ahead when it was made.
+    fn write_grant(
+        &self,
+        tx: &Transaction,
+        journal: &mut Journal,
+        act: &Act,
+        request: &GrantRequest,
+    ) -> Result<Lot> {
+        let expires_at = self.expiry_of(request.expiry, act.now)?;
+        require_open_account(tx, &request.account_id)?;
+        let reason = or_default(&request.reason, request.source.as_str());
+        let lot = insert_lot(
+            tx,
+            act,
+            &request.account_id,
+            request.amount,
+            request.source,
+            reason,
+            expires_at,
+            None,
+        )?;
+        journal.write(
+            tx,
+            Entry::new("grant", &request.account_id, reason)
+                .lot(lot.id, request.amount)
+                .detail(expiry_text(expires_at)),
+        )?;
+        Ok(lot)
     }
 
     fn expiry_of(&self, expiry: Expiry, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
@@ -443,17 +438,21 @@ impl Ledger {
         let now = whole_seconds(now);
         self.with_conn(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let due: Vec<(LotId, String, i64)> = {
+            let due: Vec<(LotId, String, i64, i64)> = {
                 let mut stmt = tx.prepare_cached(
-                    "SELECT id, account_id, remaining FROM lots
+                    "SELECT id, account_id, remaining, expires_at FROM lots
                      WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?1",
                 )?;
-                stmt.query_map([ts(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect::<rusqlite::Result<_>>()?
+                stmt.query_map([ts(now)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?
             };
             let mut report = SweepReport::default();
-            for (lot_id, account_id, remaining) in due {
-                let act = Act::new(actor, now, sweep_key(&tx, lot_id)?);
+            for (lot_id, account_id, remaining, expires_at) in due {
+                // One expiry per lot and expiry instant: a lot extended after a sweep and
+                // refilled by a return can expire again, at a later instant, under a new key.
+                let act = Act::new(actor, now, format!("sweep:{lot_id}:{expires_at}"));
                 let delta = Credits::from_minor(-remaining);
                 change_remaining(&tx, lot_id, delta)?;
                 Journal::new(&act).write(
@@ -855,7 +854,7 @@ impl Ledger {
             let mut stmt = tx.prepare_cached(
                 "SELECT j.id, j.kind, j.amount, j.lot_id, o.external_id, j.detail, j.actor, j.reason, j.at
                  FROM journal j LEFT JOIN orders o ON o.id = j.order_id
-                 WHERE j.account_id = ?1 ORDER BY j.id DESC LIMIT ?2 OFFSET ?3",
+                 WHERE j.account_id = ?1 ORDER BY j.at DESC, j.id DESC LIMIT ?2 OFFSET ?3",
             )?;
             let entries = stmt
                 .query_map(
@@ -908,13 +907,21 @@ impl Ledger {
             let mut hasher = Sha256::new();
             for table in tables {
                 hasher.update(table.as_bytes());
-                let mut stmt = tx.prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid"))?;
+                // Rows are sorted here rather than by rowid: some tables have none.
+                let mut stmt = tx.prepare(&format!("SELECT * FROM \"{table}\""))?;
                 let columns = stmt.column_count();
                 let mut rows = stmt.query([])?;
+                let mut lines = Vec::new();
                 while let Some(row) = rows.next()? {
+                    let mut line = String::new();
                     for i in 0..columns {
-                        hasher.update(format!("{:?}|", row.get_ref(i)?).as_bytes());
+                        line.push_str(&format!("{:?}|", row.get_ref(i)?));
                     }
+                    lines.push(line);
+                }
+                lines.sort();
+                for line in lines {
+                    hasher.update(line.as_bytes());
                     hasher.update(b"\n");
                 }
             }
@@ -1010,75 +1017,76 @@ impl Ledger {
         now: DateTime<Utc>,
         items: &[(String, GrantRequest)],
     ) -> Result<Vec<Lot>> {
-        // Everything that needs no database is checked before the write lock is taken.
-        let mut checked = Vec::with_capacity(items.len());
-        for (key, request) in items {
-            if key.trim().is_empty() {
-                return Err(UserError::EmptyField {
-                    field: "The request key",
-                }
-                .into());
-            }
-            self.currency().check_grant(request.amount)?;
-            check_optional_text("The reason", &request.reason)?;
-            let act = Act::new(actor, now, key.as_str());
-            // The same fingerprint as `grant`'s, so either path replays the other's keys.
-            checked.push((act, request, fingerprint("grant", request)?));
+        for (_, request) in items {
+            self.check_grant_request(request)?;
         }
         self.with_conn(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut lots = Vec::with_capacity(checked.len());
-            for (act, request, fingerprint) in &checked {
-                let earlier: Option<(String, String)> = tx
-                    .prepare_cached(
-                        "SELECT fingerprint, result FROM operations WHERE idem_key = ?1",
-                    )?
-                    .query_row([&act.key], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()?;
-                if let Some((earlier_fingerprint, result)) = earlier {
-                    if earlier_fingerprint != *fingerprint {
-                        return Err(UserError::IdempotencyConflict.into());
-                    }
-                    lots.push(serde_json::from_str(&result)?);
-                    continue;
-                }
-                // As in `grant`: after the key lookup, so a replay never fails on a date.
-                let expires_at = self.expiry_of(request.expiry, act.now)?;
-                require_open_account(&tx, &request.account_id)?;
-                let reason = or_default(&request.reason, request.source.as_str());
-                let lot = insert_lot(
+            let mut lots = Vec::with_capacity(items.len());
+            for (key, request) in items {
+                let act = Act::new(actor, now, key.as_str());
+                lots.push(keyed_in(
                     &tx,
-                    act,
-                    &request.account_id,
-                    request.amount,
-                    request.source,
-                    reason,
-                    expires_at,
-                    None,
-                )?;
-                Journal::new(act).write(
-                    &tx,
-                    Entry::new("grant", &request.account_id, reason)
-                        .lot(lot.id, request.amount)
-                        .detail(expiry_text(expires_at)),
-                )?;
-                tx.prepare_cached(
-                    "INSERT INTO operations (idem_key, kind, fingerprint, result, actor, at)
-                     VALUES (?1, 'grant', ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
-                    act.key,
-                    fingerprint,
-                    serde_json::to_string(&lot)?,
-                    act.actor,
-                    ts(act.now)
-                ])?;
-                lots.push(lot);
+                    "grant",
+                    &act,
+                    request,
+                    UserError::IdempotencyConflict,
+                    |tx, journal| self.write_grant(tx, journal, &act, request),
+                )?);
             }
             tx.commit()?;
             Ok(lots)
         })
     }
+}
+
+/// The body of `Ledger::keyed` inside a transaction the caller holds (a batch holds one for
+/// many keys): look the key up, replay or refuse, else do the work and store its result.
+fn keyed_in<Req, Res>(
+    tx: &Transaction,
+    kind: &str,
+    act: &Act,
+    request: &Req,
+    conflict: UserError,
+    f: impl FnOnce(&Transaction, &mut Journal) -> Result<Res>,
+) -> Result<Res>
+where
+    Req: Serialize,
+    Res: Serialize + DeserializeOwned,
+{
+    if act.key.trim().is_empty() {
+        return Err(UserError::EmptyField {
+            field: "The request key",
+        }
+        .into());
+    }
+    let fingerprint = fingerprint(kind, request)?;
+    let earlier: Option<(String, String)> = tx
+        .prepare_cached("SELECT fingerprint, result FROM operations WHERE idem_key = ?1")?
+        .query_row([&act.key], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    if let Some((earlier_fingerprint, result)) = earlier {
+        return if earlier_fingerprint == fingerprint {
+            Ok(serde_json::from_str(&result)?)
+        } else {
+            Err(conflict.into())
+        };
+    }
+    let mut journal = Journal::new(act);
+    let result = f(tx, &mut journal)?;
+    tx.prepare_cached(
+        "INSERT INTO operations (idem_key, kind, fingerprint, result, actor, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        act.key,
+        kind,
+        fingerprint,
+        serde_json::to_string(&result)?,
+        act.actor,
+        ts(act.now)
+    ])?;
+    Ok(result)
 }
 
 // ----- the journal -------------------------------------------------------------------------
@@ -1434,17 +1442,6 @@ fn link(
         account_id: account_id.to_string(),
         linked_at: journal.act.now,
     })
-}
-
-/// The key of the next expiry entry for a lot: a lot can expire more than once if an admin
-/// extends it after a sweep and credit comes back to it.
-fn sweep_key(tx: &Transaction, lot_id: LotId) -> Result<String> {
-    let earlier: i64 = tx.query_row(
-        "SELECT count(*) FROM journal WHERE lot_id = ?1 AND kind = 'expire' AND op_key LIKE 'sweep:%'",
-        [lot_id],
-        |r| r.get(0),
-    )?;
-    Ok(format!("sweep:{lot_id}:{earlier}"))
 }
 
 // ----- validation and small conversions ----------------------------------------------------
