@@ -15,6 +15,97 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub credits: CreditsConfig,
     pub returns: ReturnsConfig,
+    pub faq: FaqConfig,
+    pub discord: DiscordConfig,
+    pub http: HttpConfig,
+}
+
+/// The sections a `CREDITBOT_<SECTION>_<KEY>` environment variable may set.
+const SECTIONS: [&str; 6] = ["database", "credits", "returns", "faq", "discord", "http"];
+
+/// A secret (token, key) whose `Debug` never shows it, so it can't reach a log by accident.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_set(&self) -> bool {
+        !self.0.trim().is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_set() {
+            "Secret(set)"
+        } else {
+            "Secret(empty)"
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaqConfig {
+    /// A catalog TOML replacing the built-in one; empty: the built-in catalog.
+    pub catalog_path: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    /// The bot token (or DISCORD_TOKEN). Without one, `creditbot run` starts the console.
+    pub token: Secret,
+    /// Guilds to register slash commands in (instant); empty: register globally.
+    pub guild_ids: Vec<u64>,
+    /// Members who may run admin commands…
+    pub admin_user_ids: Vec<u64>,
+    /// …and roles whose members may.
+    pub admin_role_ids: Vec<u64>,
+    /// Channels where the bot answers every message through the FAQ (needs MESSAGE_CONTENT).
+    pub faq_channel_ids: Vec<u64>,
+    /// Discord's API base URL; change it only to run behind a proxy for Discord.
+    pub api_base: String,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            token: Secret::default(),
+            guild_ids: Vec::new(),
+            admin_user_ids: Vec::new(),
+            admin_role_ids: Vec::new(),
+            faq_channel_ids: Vec::new(),
+            api_base: "https://discord.com".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address `creditbot serve` listens on.
+    pub listen: String,
+    /// The Discord application's Ed25519 public key, hex.
+    pub public_key: String,
+    /// Bearer token of the store API (or CREDITBOT_API_TOKEN).
+    pub api_token: Secret,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            public_key: String::new(),
+            api_token: Secret::default(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -121,10 +212,50 @@ impl Config {
 
     /// Parses config text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        Config::parse_with_env(text, origin, std::iter::empty())
+    }
+
+    /// Reads `path` if it exists (defaults otherwise), then applies the environment.
+    pub fn load_or_default(path: &Path) -> Result<Config, ConfigError> {
+        let text = if path.exists() {
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?
+        } else {
+            String::new()
+        };
+        Config::parse_with_env(&text, path, std::env::vars())
+    }
+
+    /// Parses config text, then overrides keys from `CREDITBOT_<SECTION>_<KEY>` variables,
+    /// `DISCORD_TOKEN` and `CREDITBOT_API_TOKEN`. A variable naming a known section but an
+    /// unknown key is an error like an unknown key in the file.
+    pub fn parse_with_env(
+        text: &str,
+        origin: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let parse_error = |message: String| ConfigError::Parse {
             path: origin.to_path_buf(),
-            message: e.message().to_string(),
-        })?;
+            message,
+        };
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| parse_error(e.message().to_string()))?;
+        for (name, value) in env {
+            let Some((section, key)) = env_key(&name) else {
+                continue;
+            };
+            let section_table = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(section_table) = section_table {
+                section_table.insert(key, env_value(&value));
+            }
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_error(e.message().to_string()))?;
         config.ledger_settings(origin)?;
         Ok(config)
     }
@@ -161,6 +292,28 @@ impl Config {
     }
 }
 
+/// The (section, key) an environment variable sets, if it is one of ours.
+fn env_key(name: &str) -> Option<(String, String)> {
+    match name {
+        "DISCORD_TOKEN" => return Some(("discord".into(), "token".into())),
+        "CREDITBOT_API_TOKEN" => return Some(("http".into(), "api_token".into())),
+        _ => {}
+    }
+    let rest = name.strip_prefix("CREDITBOT_")?.to_ascii_lowercase();
+    SECTIONS.iter().find_map(|section| {
+        let key = rest.strip_prefix(section)?.strip_prefix('_')?;
+        (!key.is_empty()).then(|| (section.to_string(), key.to_string()))
+    })
+}
+
+/// An environment value as TOML: numbers, booleans and lists as such, anything else a string.
+fn env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +341,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("my.toml"), "{err}");
+        assert!(err.contains("currancy"), "{err}");
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let env = [
+            ("CREDITBOT_DATABASE_PATH", "/tmp/x.db"),
+            ("CREDITBOT_CREDITS_DEFAULT_EXPIRY_DAYS", "90"),
+            ("DISCORD_TOKEN", "secret-token"),
+            ("CREDITBOT_DISCORD_ADMIN_USER_IDS", "[1, 2]"),
+            ("CREDITBOT_CRASH_CHILD", "ignored: not a section of ours"),
+            ("PATH", "/usr/bin"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let config = Config::parse_with_env(
+            "[database]\npath = \"file.db\"\n",
+            Path::new("bot.toml"),
+            env.into_iter(),
+        )
+        .unwrap();
+        assert_eq!(config.database.path, PathBuf::from("/tmp/x.db"));
+        assert_eq!(config.credits.default_expiry_days, 90);
+        assert_eq!(config.discord.token.expose(), "secret-token");
+        assert_eq!(config.discord.admin_user_ids, vec![1, 2]);
+        assert!(!format!("{config:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn an_unknown_environment_key_is_an_error() {
+        let env = [("CREDITBOT_CREDITS_CURRANCY".to_string(), "EUR".to_string())];
+        let err = Config::parse_with_env("", Path::new("bot.toml"), env.into_iter())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("currancy"), "{err}");
     }
 

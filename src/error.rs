@@ -103,6 +103,48 @@ pub enum UserError {
 
     #[error("This request was already carried out with different details; nothing was changed.")]
     IdempotencyConflict,
+
+    #[error("I don't know the command /{0}. /help lists what I can do.")]
+    UnknownCommand(String),
+    #[error("/{command} needs {option}:, for example {example}.")]
+    MissingOption {
+        command: String,
+        option: &'static str,
+        example: &'static str,
+    },
+    #[error("/{command} has no option {option}. /help shows its options.")]
+    UnknownOption { command: String, option: String },
+    #[error("Write options as name:value, for example amount:12.50 (I couldn't read \"{0}\").")]
+    OptionNotNameValue(String),
+    #[error("{option} must be a whole number from {min} to {max}, not \"{value}\".")]
+    NumberOutOfRange {
+        option: &'static str,
+        value: String,
+        min: i64,
+        max: i64,
+    },
+    #[error(
+        "\"{0}\" isn't a grant number; grants look like #57. /admin account lists a member's grants."
+    )]
+    GrantIdNotReadable(String),
+    #[error("\"{0}\" isn't a kind of grant; use gift, promotion, goodwill, refund or admin.")]
+    UnknownSource(String),
+    #[error("I don't have a topic \"{0}\". /help lists the topics.")]
+    UnknownTopic(String),
+    #[error("\"{0}\" isn't a member I can read; mention them, like @alice.")]
+    MemberNotReadable(String),
+    #[error(
+        "{0} isn't linked to a shop account. Link them with /admin link member:{0} account:ACC-…"
+    )]
+    MemberHasNoAccount(String),
+    #[error(
+        "Only creditbot admins can {action}. If you think you should be one, ask a server admin."
+    )]
+    NotAdmin { action: &'static str },
+    #[error("That button has expired; ask your question again.")]
+    UnknownChoice,
+    #[error("Please ask a question, for example: do my credits expire?")]
+    EmptyQuestion,
 }
 
 /// Any failure of a ledger or assistant call.
