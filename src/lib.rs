@@ -7,9 +7,14 @@
 //! - `money`: exact amounts (`Credits`) and their currency
 //! - `db`: opening SQLite, pragmas, migrations
 //! - `config`: bot.toml and environment overrides
+pub mod assistant;
 pub mod config;
+pub mod console;
 pub mod db;
+pub mod demo;
 pub mod error;
+pub mod export;
 pub mod faq;
+pub mod import;
 pub mod ledger;
 pub mod money;

@@ -1,6 +1,19 @@
-//! The command line: parse arguments, load config, run a subcommand.
+//! The command line: parse arguments (clap), load the config, open the ledger, run a
+//! subcommand or a transport. Everything it runs lives in the library.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use creditbot::assistant::{Admins, Assistant};
+use creditbot::config::Config;
+use creditbot::console::{self, Session};
+use creditbot::faq::Faq;
+use creditbot::ledger::Ledger;
+use creditbot::{demo, export, import};
 
 #[derive(Parser)]
 #[command(
@@ -9,16 +22,57 @@ use std::path::PathBuf;
     about = "Answers members' questions about their digital credits"
 )]
 struct Cli {
+    /// The config file (default ./bot.toml; none is needed for the console).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// The SQLite database, overriding [database] path.
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// The Discord bot when a token is configured, otherwise the console (the default).
+    Run,
+    /// Talk to the assistant locally: commands as on Discord (/balance), or questions.
+    Console {
+        /// Who you are (a member id); the demo member by default.
+        #[arg(long = "as", value_name = "MEMBER", default_value = demo::DEMO_MEMBER)]
+        member: String,
+        /// Be an admin for this session.
+        #[arg(long)]
+        admin: bool,
+        /// Pretend it is this time (2026-12-01 or 2026-12-01T10:00:00Z).
+        #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Create or upgrade the database, then exit.
+    Migrate,
     /// Question understanding: classify questions or evaluate the matcher.
     Faq {
         #[command(subcommand)]
         action: FaqAction,
+    },
+    /// Import accounts, grants, orders and returns from a JSON Lines file (idempotent).
+    Import {
+        file: PathBuf,
+        /// The time to record, when a line has no "at" (default now).
+        #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Print one account's data (by member or account id) as JSON.
+    Export {
+        #[arg(value_name = "MEMBER|ACCOUNT")]
+        who: String,
+    },
+    /// Copy the live database to PATH with SQLite's online backup.
+    Backup { path: PathBuf },
+    /// Seed a demo account (member alice, account ACC-1042) with grants, orders and a return.
+    Demo {
+        #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
     },
 }
 
@@ -30,22 +84,221 @@ enum FaqAction {
     Eval { file: PathBuf },
 }
 
-fn main() -> std::process::ExitCode {
+fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    if let Ok(at) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M") {
+        return Ok(at.and_utc());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(12, 0, 0).expect("noon exists").and_utc())
+        .map_err(|_| format!("\"{text}\" isn't a time; write 2026-12-01 or 2026-12-01T10:00:00Z"))
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Faq {
-            action: FaqAction::Classify,
-        }) => creditbot::faq::run_classify(std::io::stdin().lock(), std::io::stdout().lock()),
-        Some(Command::Faq {
-            action: FaqAction::Eval { file },
-        }) => creditbot::faq::run_eval(&file, std::io::stdout().lock()),
-        None => Ok(()),
-    };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("creditbot: {e}");
-            std::process::ExitCode::FAILURE
+    let command = cli.command.unwrap_or(Command::Run);
+    init_logging(matches!(command, Command::Run));
+    match execute(cli.config, cli.db, command) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("creditbot: {message}");
+            ExitCode::FAILURE
         }
     }
+}
+
+/// Logs go to stderr; `RUST_LOG` filters them (default: info for the bot, warnings otherwise,
+/// so console and command-line output stay clean).
+fn init_logging(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+type Outcome = Result<ExitCode, String>;
+
+fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) -> Outcome {
+    // Commands that need neither config nor database.
+    if let Command::Faq { action } = &command {
+        let result = match action {
+            FaqAction::Classify => {
+                creditbot::faq::run_classify(std::io::stdin().lock(), std::io::stdout().lock())
+            }
+            FaqAction::Eval { file } => creditbot::faq::run_eval(file, std::io::stdout().lock()),
+        };
+        return result
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(|e| e.to_string());
+    }
+    let config = match &config_path {
+        Some(path) => Config::load(path).and_then(|_| Config::load_or_default(path)),
+        None => Config::load_or_default(Path::new("bot.toml")),
+    }
+    .map_err(|e| e.to_string())?;
+    let db_path = db.unwrap_or_else(|| config.database.path.clone());
+    let first_run = !db_path.exists();
+    let settings = config
+        .ledger_settings(config_path.as_deref().unwrap_or(Path::new("bot.toml")))
+        .map_err(|e| e.to_string())?;
+    let ledger =
+        Arc::new(Ledger::open(&db_path, &config.database, settings).map_err(|e| e.to_string())?);
+    let now = Utc::now();
+    match command {
+        Command::Run => {
+            if config.discord.token.is_set() {
+                return run_discord(&config, ledger);
+            }
+            eprintln!(
+                "No Discord token configured (set DISCORD_TOKEN, or [discord] token in bot.toml) — starting the local console on {}.",
+                db_path.display()
+            );
+            if first_run {
+                demo::seed(&ledger, now).map_err(|e| e.to_string())?;
+                eprintln!(
+                    "Seeded demo data: you are {}, linked to account {}.",
+                    demo::DEMO_MEMBER,
+                    demo::DEMO_ACCOUNT
+                );
+            }
+            let assistant = assistant(&config, ledger, Some(demo::DEMO_MEMBER), false)?;
+            console::run(&assistant, &Session::new(demo::DEMO_MEMBER, false, None))
+                .map_err(|e| e.to_string())?;
+        }
+        Command::Console { member, admin, now } => {
+            let assistant = assistant(&config, ledger, Some(&member), admin)?;
+            console::run(&assistant, &Session::new(member, admin, now))
+                .map_err(|e| e.to_string())?;
+        }
+        Command::Migrate => {
+            println!(
+                "{} is ready (schema version {}).",
+                db_path.display(),
+                creditbot::db::MIGRATIONS.len()
+            );
+        }
+        Command::Import { file, now: at } => {
+            let reader = std::fs::File::open(&file)
+                .map_err(|e| format!("can't read {}: {e}", file.display()))?;
+            let lines = count_lines(&file);
+            let bar = progress_bar(lines);
+            let summary = import::import(
+                &ledger,
+                std::io::BufReader::new(reader),
+                "import",
+                at.unwrap_or(now),
+                |n| {
+                    if n % 256 == 0 {
+                        bar.set_position(n as u64);
+                    }
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            bar.finish_and_clear();
+            print!("{summary}");
+            if !summary.rejected.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Export { who } => {
+            let data = export::export(&ledger, &who, now).map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&data).map_err(|e| e.to_string())?
+            );
+        }
+        Command::Backup { path } => {
+            if path.exists() {
+                return Err(format!(
+                    "{} exists already; pick a new file",
+                    path.display()
+                ));
+            }
+            ledger.backup_to(&path).map_err(|e| e.to_string())?;
+            println!("Backed up {} to {}.", db_path.display(), path.display());
+        }
+        Command::Demo { now: at } => {
+            demo::seed(&ledger, at.unwrap_or(now)).map_err(|e| e.to_string())?;
+            println!(
+                "Demo data ready in {}: member {} is linked to account {}. Try: creditbot console",
+                db_path.display(),
+                demo::DEMO_MEMBER,
+                demo::DEMO_ACCOUNT
+            );
+        }
+        Command::Faq { .. } => unreachable!("answered above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The assistant with the config's admins; `console_admin` adds the console user to them.
+fn assistant(
+    config: &Config,
+    ledger: Arc<Ledger>,
+    console_user: Option<&str>,
+    console_admin: bool,
+) -> Result<Assistant, String> {
+    let faq = match &config.faq.catalog_path {
+        Some(path) => Faq::load_from_path(path),
+        None => Faq::builtin(),
+    }
+    .map_err(|e| e.to_string())?;
+    let mut admins = Admins {
+        user_ids: config
+            .discord
+            .admin_user_ids
+            .iter()
+            .map(u64::to_string)
+            .collect(),
+        role_ids: config
+            .discord
+            .admin_role_ids
+            .iter()
+            .map(u64::to_string)
+            .collect(),
+    };
+    if let (true, Some(user)) = (console_admin, console_user) {
+        admins.user_ids.push(user.to_string());
+    }
+    Ok(Assistant::new(ledger, Arc::new(faq), admins))
+}
+
+#[cfg(feature = "discord")]
+fn run_discord(_config: &Config, _ledger: Arc<Ledger>) -> Outcome {
+    Err(
+        "the Discord transport is not part of this build yet; unset the token to use the console"
+            .into(),
+    )
+}
+
+#[cfg(not(feature = "discord"))]
+fn run_discord(_config: &Config, _ledger: Arc<Ledger>) -> Outcome {
+    Err("this build has no Discord support (built without the `discord` feature)".into())
+}
+
+fn count_lines(path: &Path) -> u64 {
+    use std::io::BufRead;
+    std::fs::File::open(path)
+        .map(|f| std::io::BufReader::new(f).lines().count() as u64)
+        .unwrap_or(0)
+}
+
+/// A progress bar on stderr for large files on a terminal; hidden otherwise.
+fn progress_bar(lines: u64) -> indicatif::ProgressBar {
+    if lines < 10_000 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(lines);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines ({eta} left)")
+    {
+        bar.set_style(style);
+    }
+    bar
 }

@@ -1,0 +1,1010 @@
+//! The assistant: `handle(Request) -> Reply` for every transport. It parses commands, checks
+//! admin rights (from the config, for every admin command), applies the privacy rule (a
+//! member's figures only in private places), calls the ledger and the FAQ, and turns errors
+//! into replies in exactly one place (`Assistant::error_reply`).
+//!
+//! It must not import serenity, axum or anything that talks to a network: the console,
+//! Discord and HTTP all speak to it through `Request` and `Reply`. It calls SQLite through
+//! the ledger synchronously, so async transports call it from `spawn_blocking`.
+
+pub mod command;
+pub mod reply;
+pub mod text;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use crate::error::{Error, Result, UserError};
+use crate::faq::{self, Faq, FaqReply};
+use crate::ledger::{
+    Account, Act, Balance, Expiry, GrantRequest, Ledger, ReturnLine, ReturnRequest, ReturnScope,
+};
+use crate::money::Credits;
+pub use command::{AdminCommand, COMMANDS, Command, CommandSpec};
+pub use reply::{COLOUR_INFO, COLOUR_WARN, Card, Choice, Field, Reply};
+pub use text::Style;
+
+/// Who may run admin commands: user ids and role ids from the config.
+#[derive(Clone, Debug, Default)]
+pub struct Admins {
+    pub user_ids: Vec<String>,
+    pub role_ids: Vec<String>,
+}
+
+/// Who asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Who {
+    /// The platform's user id (Discord snowflake, or the console name).
+    pub user_id: String,
+    pub display_name: String,
+    pub role_ids: Vec<String>,
+}
+
+/// Where the question was asked, which decides what may be shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The local console: private.
+    Console,
+    /// A direct message with the bot: private.
+    DirectMessage,
+    /// A channel others read. Commands still answer privately (ephemeral); free text
+    /// answers publicly, without personal figures.
+    Channel,
+}
+
+/// What is asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A command by path ("admin grant") with `name:value` options as typed.
+    Command {
+        path: String,
+        options: Vec<(String, String)>,
+    },
+    /// A button press: the `id` of a `Choice` from an earlier reply.
+    Choice(String),
+    /// Free text: a DM, a mention, a message in a FAQ channel, or a console line.
+    Text(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Unique per request (on Discord the interaction id); the base of idempotency keys,
+    /// so a retried request never counts twice.
+    pub id: String,
+    pub who: Who,
+    pub place: Place,
+    pub now: DateTime<Utc>,
+    pub input: Input,
+}
+
+/// How many recent orders personal FAQ answers mention.
+const RECENT_ORDERS: usize = 3;
+const HISTORY_PER_PAGE: u32 = 10;
+/// Room for the lines of a card's description, under Discord's 4,096.
+const CARD_LINES_CHARS: usize = 3_500;
+
+pub struct Assistant {
+    ledger: Arc<Ledger>,
+    faq: Arc<Faq>,
+    admins: Admins,
+}
+
+impl Assistant {
+    pub fn new(ledger: Arc<Ledger>, faq: Arc<Faq>, admins: Admins) -> Self {
+        Assistant {
+            ledger,
+            faq,
+            admins,
+        }
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn faq(&self) -> &Faq {
+        &self.faq
+    }
+
+    pub fn is_admin(&self, who: &Who) -> bool {
+        self.admins.user_ids.contains(&who.user_id)
+            || who
+                .role_ids
+                .iter()
+                .any(|role| self.admins.role_ids.contains(role))
+    }
+
+    /// Answers one request. Never fails: errors become replies here.
+    pub fn handle(&self, request: &Request) -> Reply {
+        let span = tracing::info_span!("request", id = %request.id, user = %request.who.user_id);
+        let _guard = span.enter();
+        match self.try_handle(request) {
+            Ok(reply) => reply.fitted(),
+            Err(error) => self.error_reply(request, error),
+        }
+    }
+
+    /// The one place where an error becomes what the member reads.
+    fn error_reply(&self, request: &Request, error: Error) -> Reply {
+        match error {
+            Error::User(user) => {
+                tracing::debug!(refusal = %user, "refused");
+                Reply::private(user.to_string())
+            }
+            Error::Internal { context, source } => {
+                let reference = reference(request);
+                tracing::error!(%reference, %context, error = %source, "internal error");
+                Reply::private(text::internal_error(&reference))
+            }
+        }
+    }
+
+    fn style(&self, request: &Request) -> Style {
+        match request.place {
+            Place::Console => Style::Plain,
+            Place::DirectMessage | Place::Channel => Style::Discord,
+        }
+    }
+
+    fn try_handle(&self, request: &Request) -> Result<Reply> {
+        match &request.input {
+            Input::Command { path, options } => {
+                let command = command::parse(path, options)?;
+                self.run(request, command)
+            }
+            Input::Choice(id) => {
+                let topic = id.strip_prefix("faq:").ok_or(UserError::UnknownChoice)?;
+                let index = self
+                    .faq
+                    .catalog()
+                    .position(topic)
+                    .ok_or(UserError::UnknownChoice)?;
+                let asker = self.faq_asker(request, true)?;
+                Ok(Reply::private(self.faq.render(
+                    index,
+                    &asker,
+                    faq::Place::Private,
+                )))
+            }
+            Input::Text(question) => {
+                let private = request.place != Place::Channel;
+                self.answer_question(request, question, private)
+            }
+        }
+    }
+
+    fn run(&self, request: &Request, command: Command) -> Result<Reply> {
+        if let Command::Admin(admin) = command {
+            if !self.is_admin(&request.who) {
+                return Err(UserError::NotAdmin {
+                    action: admin_action(&admin),
+                }
+                .into());
+            }
+            return self.run_admin(request, admin);
+        }
+        let style = self.style(request);
+        let now = request.now;
+        match command {
+            Command::Balance => {
+                let account = self.own_account(request)?;
+                let balance = self.ledger.balance(&account.id, now)?;
+                Ok(Reply::card(
+                    self.balance_card(
+                        &balance,
+                        &format!("Your credits · account {}", account.id),
+                        now,
+                        style,
+                        false,
+                    ),
+                    true,
+                ))
+            }
+            Command::Expiry { days } => {
+                let account = self.own_account(request)?;
+                let balance = self.ledger.balance(&account.id, now)?;
+                Ok(Reply::private(self.expiry_text(&balance, days, now, style)))
+            }
+            Command::Order { id } => {
+                let breakdown = self.ledger.order_breakdown(&id)?;
+                if !self.is_admin(&request.who) {
+                    let account = self.own_account(request)?;
+                    // Someone else's order reads exactly like an unknown one: its existence is private too.
+                    if breakdown.account_id != account.id {
+                        return Err(UserError::UnknownOrder(id).into());
+                    }
+                }
+                Ok(Reply::card(self.order_card(&breakdown, style), true))
+            }
+            Command::History { page } => {
+                let account = self.own_account(request)?;
+                Ok(Reply::card(
+                    self.history_card(&account.id, page, "Your credit history", "/history", style)?,
+                    true,
+                ))
+            }
+            Command::Transfer { .. } => {
+                match self.ledger.account_for_member(&request.who.user_id)? {
+                    Some(account) => {
+                        let answer = self.ledger.transfer_check(&account.id, now)?;
+                        Ok(Reply::private(text::transfer_answer(
+                            &account.id,
+                            answer.available,
+                            self.ledger.currency(),
+                        )))
+                    }
+                    None => Ok(Reply::private(format!(
+                        "{} {}",
+                        text::NOT_TRANSFERABLE,
+                        text::not_linked_hint()
+                    ))),
+                }
+            }
+            Command::Faq { topic } => {
+                let index = self
+                    .topic_index(&topic)
+                    .ok_or(UserError::UnknownTopic(topic))?;
+                let asker = self.faq_asker(request, true)?;
+                Ok(Reply::private(self.faq.render(
+                    index,
+                    &asker,
+                    faq::Place::Private,
+                )))
+            }
+            Command::Ask { question } => self.answer_question(request, &question, true),
+            Command::Link { code } => {
+                let act = Act::new(
+                    request.who.user_id.clone(),
+                    now,
+                    format!("redeem:{}", request.id),
+                );
+                let link = self
+                    .ledger
+                    .redeem_link_code(&act, &request.who.user_id, &code)?;
+                Ok(Reply::private(format!(
+                    "Linked! Your Discord account now belongs to shop account {}. Try /balance.",
+                    link.account_id
+                )))
+            }
+            Command::Unlink => {
+                if self
+                    .ledger
+                    .account_for_member(&request.who.user_id)?
+                    .is_none()
+                {
+                    return Err(UserError::NotLinked.into());
+                }
+                let act = Act::new(
+                    request.who.user_id.clone(),
+                    now,
+                    format!("unlink:{}", request.id),
+                );
+                let link = self.ledger.unlink_member(
+                    &act,
+                    &request.who.user_id,
+                    "unlinked by the member",
+                )?;
+                Ok(Reply::private(format!(
+                    "Unlinked from account {}. Its credits stay on the account; to link again, ask an admin for a new code.",
+                    link.account_id
+                )))
+            }
+            Command::Help => Ok(Reply::card(
+                self.help_card(self.is_admin(&request.who)),
+                true,
+            )),
+            Command::Admin(_) => unreachable!("handled above"),
+        }
+    }
+
+    fn run_admin(&self, request: &Request, command: AdminCommand) -> Result<Reply> {
+        let style = self.style(request);
+        let now = request.now;
+        let currency = self.ledger.currency();
+        let act = |kind: &str| {
+            Act::new(
+                request.who.user_id.clone(),
+                now,
+                format!("{kind}:{}", request.id),
+            )
+        };
+        match command {
+            AdminCommand::Grant {
+                member,
+                amount,
+                expires,
+                source,
+                reason,
+            } => {
+                let amount = currency.parse_grant(&amount)?;
+                let expiry = parse_expiry(expires.as_deref(), now)?.unwrap_or(Expiry::Default);
+                let account = self.member_account(&member, style)?;
+                let reason = reason.unwrap_or_else(|| source.as_str().to_string());
+                let lot = self.ledger.grant(
+                    &act("grant"),
+                    &GrantRequest {
+                        account_id: account.id.clone(),
+                        amount,
+                        source,
+                        reason: reason.clone(),
+                        expiry,
+                    },
+                )?;
+                let balance = self.ledger.balance(&account.id, now)?;
+                let expires = match lot.expires_at {
+                    Some(at) => format!("expires {}", style.date(at)),
+                    None => "never expires".into(),
+                };
+                Ok(Reply::private(format!(
+                    "Granted {} ({reason}) to {} · {expires} · grant #{}\nTheir balance is now {}.",
+                    currency.format(lot.amount),
+                    style.member(&member),
+                    lot.id,
+                    currency.format(balance.available)
+                )))
+            }
+            AdminCommand::Revoke { grant, reason } => {
+                let before = self.ledger.lot(grant)?;
+                let lot = self.ledger.revoke(&act("revoke"), grant, &reason)?;
+                let balance = self.ledger.balance(&lot.account_id, now)?;
+                Ok(Reply::private(format!(
+                    "Revoked grant #{grant}: {} taken back ({reason}). Account {} now has {}.",
+                    currency.format(before.remaining - lot.remaining),
+                    lot.account_id,
+                    currency.format(balance.available)
+                )))
+            }
+            AdminCommand::Expiry {
+                grant,
+                date,
+                reason,
+            } => {
+                let expiry = parse_expiry(Some(&date), now)?
+                    .ok_or(UserError::DateNotReadable(date.clone()))?;
+                let expires_at = match expiry {
+                    Expiry::Never => None,
+                    Expiry::At(at) => Some(at),
+                    Expiry::InDays(days) => Some(now + Duration::days(i64::from(days))),
+                    Expiry::Default => unreachable!("parse_expiry never gives Default"),
+                };
+                let before = self.ledger.lot(grant)?;
+                let lot = self
+                    .ledger
+                    .change_expiry(&act("expiry"), grant, expires_at, &reason)?;
+                let phrase =
+                    |at: Option<DateTime<Utc>>| at.map_or("never".to_string(), |at| style.date(at));
+                Ok(Reply::private(format!(
+                    "Grant #{grant} now expires {} (was {}).",
+                    phrase(lot.expires_at),
+                    phrase(before.expires_at)
+                )))
+            }
+            AdminCommand::Link { member, account } => {
+                let existed = self.ledger.account(&account).is_ok();
+                let link = self.ledger.link_member(&act("link"), &member, &account)?;
+                Ok(Reply::private(format!(
+                    "Linked {} to account {}{}.",
+                    style.member(&member),
+                    link.account_id,
+                    if existed { "" } else { " (a new account)" }
+                )))
+            }
+            AdminCommand::Unlink { member } => {
+                let link =
+                    self.ledger
+                        .unlink_member(&act("unlink"), &member, "unlinked by an admin")?;
+                Ok(Reply::private(format!(
+                    "Unlinked {} from account {}. The account keeps its credits.",
+                    style.member(&member),
+                    link.account_id
+                )))
+            }
+            AdminCommand::Code { account } => {
+                let issued = self.ledger.issue_link_code(&act("code"), &account)?;
+                Ok(Reply::private(format!(
+                    "Link code for account {}: {}\nSingle use, expires {}. Give it to the member privately; they run /link code:{}",
+                    issued.account_id,
+                    issued.code,
+                    style.date_relative(issued.expires_at, now),
+                    issued.code
+                )))
+            }
+            AdminCommand::Account { member } => {
+                let account = self.member_account(&member, style)?;
+                let balance = self.ledger.balance(&account.id, now)?;
+                let title = format!(
+                    "Credits of {} · account {}",
+                    style.member(&member),
+                    account.id
+                );
+                Ok(Reply::card(
+                    self.balance_card(&balance, &title, now, style, true),
+                    true,
+                ))
+            }
+            AdminCommand::History { member, page } => {
+                let account = self.member_account(&member, style)?;
+                let title = format!(
+                    "Credit history of {} · account {}",
+                    style.member(&member),
+                    account.id
+                );
+                let next = format!("/admin history member:{member}");
+                Ok(Reply::card(
+                    self.history_card(&account.id, page, &title, &next, style)?,
+                    true,
+                ))
+            }
+            AdminCommand::Return {
+                order,
+                return_id,
+                item,
+                quantity,
+            } => {
+                let scope = match item {
+                    Some(sku) => ReturnScope::Items(vec![ReturnLine { sku, quantity }]),
+                    None => ReturnScope::Whole,
+                };
+                let receipt = self.ledger.record_return(
+                    &request.who.user_id,
+                    now,
+                    &ReturnRequest {
+                        return_id,
+                        order_external_id: order,
+                        scope,
+                        reason: "recorded by an admin".into(),
+                    },
+                )?;
+                let method = receipt
+                    .other_method
+                    .clone()
+                    .unwrap_or_else(|| "the other payment method".into());
+                let mut lines = vec![format!(
+                    "Return {} of order {} recorded.",
+                    receipt.return_id, receipt.order_external_id
+                )];
+                for item in &receipt.items {
+                    let mut parts = Vec::new();
+                    if item.credits.is_positive() {
+                        parts.push(format!("{} back to credits", currency.format(item.credits)));
+                    }
+                    if item.other.is_positive() {
+                        parts.push(format!(
+                            "{} refunded to {method}",
+                            currency.format(item.other)
+                        ));
+                    }
+                    if parts.is_empty() {
+                        parts.push("nothing to refund".into());
+                    }
+                    lines.push(format!(
+                        "  {} ×{}: {}",
+                        item.title,
+                        item.quantity,
+                        parts.join(", ")
+                    ));
+                }
+                if let Some(lot) = &receipt.reissued {
+                    let expires = lot.expires_at.map_or("never".into(), |at| style.date(at));
+                    lines.push(format!(
+                        "{} came from credits that had expired meanwhile, so it was issued again as grant #{} (expires {expires}).",
+                        currency.format(lot.amount),
+                        lot.id
+                    ));
+                }
+                if receipt.expired_at_once.is_positive() {
+                    lines.push(format!(
+                        "{} came from credits that had expired meanwhile, so it expired again at once.",
+                        currency.format(receipt.expired_at_once)
+                    ));
+                }
+                Ok(Reply::private(lines.join("\n")))
+            }
+            AdminCommand::Unanswered => {
+                let rows = self.ledger.unanswered(50)?;
+                if rows.is_empty() {
+                    return Ok(Reply::private("No unanswered questions so far."));
+                }
+                let lines: Vec<String> = rows
+                    .iter()
+                    .map(|(question, times, last)| {
+                        format!("{times}× \"{question}\" (last {})", style.date(*last))
+                    })
+                    .collect();
+                let body = text::pack_lines(&lines, CARD_LINES_CHARS, |n| format!("…and {n} more"));
+                Ok(Reply::card(
+                    Card {
+                        title: "Questions the FAQ couldn't answer, most asked first".into(),
+                        description: body,
+                        footer: "Add examples for these to the FAQ catalog.".into(),
+                        colour: COLOUR_INFO,
+                        ..Card::default()
+                    },
+                    true,
+                ))
+            }
+        }
+    }
+
+    /// The asker's own account, or the "not linked" refusal.
+    fn own_account(&self, request: &Request) -> Result<Account> {
+        self.ledger
+            .account_for_member(&request.who.user_id)?
+            .ok_or_else(|| UserError::NotLinked.into())
+    }
+
+    fn member_account(&self, member: &str, style: Style) -> Result<Account> {
+        self.ledger
+            .account_for_member(member)?
+            .ok_or_else(|| UserError::MemberHasNoAccount(style.member(member)).into())
+    }
+
+    fn topic_index(&self, topic: &str) -> Option<usize> {
+        let wanted = topic.trim().to_lowercase();
+        let intents = &self.faq.catalog().intents;
+        intents
+            .iter()
+            .position(|i| i.id == wanted && i.id != faq::NONE_ID)
+            .or_else(|| {
+                intents
+                    .iter()
+                    .position(|i| i.title.to_lowercase() == wanted)
+            })
+    }
+
+    fn answer_question(&self, request: &Request, question: &str, private: bool) -> Result<Reply> {
+        let question = question.trim();
+        if question.is_empty() {
+            return Err(UserError::EmptyQuestion.into());
+        }
+        let found = self
+            .faq
+            .understand(question, &request.who.user_id, request.now);
+        if found.is_unanswered() {
+            self.ledger
+                .record_unanswered(&request.who.user_id, question, request.now)?;
+        }
+        let asker = self.faq_asker(request, private)?;
+        let place = if private {
+            faq::Place::Private
+        } else {
+            faq::Place::Public
+        };
+        let reply = match self.faq.reply(&found, &asker, place) {
+            FaqReply::Answer { text, .. } | FaqReply::NotUnderstood { text } => Reply::text(text),
+            FaqReply::Choose { prompt, choices } => Reply::text(prompt).with_choices(
+                choices
+                    .iter()
+                    .map(|(id, title)| Choice {
+                        id: format!("faq:{id}"),
+                        label: title.clone(),
+                    })
+                    .collect(),
+            ),
+        };
+        Ok(Reply { private, ..reply })
+    }
+
+    /// The FAQ's view of the asker: their figures when the place is private and they are linked.
+    fn faq_asker(&self, request: &Request, private: bool) -> Result<faq::Asker> {
+        if !private {
+            return Ok(faq::Asker::Unlinked);
+        }
+        match self.ledger.account_for_member(&request.who.user_id)? {
+            Some(account) => Ok(faq::Asker::Linked(self.personal_figures(
+                &account,
+                request.now,
+                self.style(request),
+            )?)),
+            None => Ok(faq::Asker::Unlinked),
+        }
+    }
+
+    fn personal_figures(
+        &self,
+        account: &Account,
+        now: DateTime<Utc>,
+        style: Style,
+    ) -> Result<faq::PersonalFigures> {
+        let currency = self.ledger.currency();
+        let balance = self.ledger.balance(&account.id, now)?;
+        let (soon, _) = balance.expiring_within(now, 30);
+        let mut recent_orders = Vec::new();
+        for summary in self.ledger.recent_orders(&account.id, RECENT_ORDERS)? {
+            let breakdown = self.ledger.order_breakdown(&summary.external_id)?;
+            let gives_back: Credits = breakdown.items.iter().map(|i| i.return_would_restore).sum();
+            // Orders paid without credits, or returned already, have nothing to say here.
+            if !summary.credits_applied.is_positive() || !gives_back.is_positive() {
+                continue;
+            }
+            recent_orders.push(faq::OrderFigures {
+                order_id: summary.external_id,
+                date: style.date(summary.placed_at),
+                credits_applied: currency.format(summary.credits_applied),
+                return_gives_back: currency.format(gives_back),
+            });
+        }
+        Ok(faq::PersonalFigures {
+            account: account.id.clone(),
+            balance: currency.format(balance.available),
+            lots: balance
+                .lots
+                .iter()
+                .map(|lot| faq::LotLine {
+                    amount: currency.format(lot.remaining),
+                    source: text::source_label(lot),
+                    expires: lot
+                        .expires_at
+                        .map_or("never".into(), |at| style.date_relative(at, now)),
+                })
+                .collect(),
+            next_expiry: balance.next_expiry().map(|(amount, at)| faq::NextExpiry {
+                amount: currency.format(amount),
+                date: style.date_relative(at, now),
+            }),
+            expiring_within_30_days: currency.format(soon),
+            recent_orders,
+        })
+    }
+
+    fn balance_card(
+        &self,
+        balance: &Balance,
+        title: &str,
+        now: DateTime<Utc>,
+        style: Style,
+        with_ids: bool,
+    ) -> Card {
+        let currency = self.ledger.currency();
+        let mut description = format!("Available  {}", currency.format(balance.available));
+        if balance.lots.is_empty() {
+            description.push('\n');
+            description.push_str(&text::no_credits(&balance.account_id));
+        } else {
+            let lines: Vec<String> = balance
+                .lots
+                .iter()
+                .map(|lot| format!("  {}", text::lot_line(lot, currency, now, style, with_ids)))
+                .collect();
+            description.push('\n');
+            description.push_str(&text::pack_lines(&lines, CARD_LINES_CHARS, |n| {
+                format!("  …and {n} more grants, expiring later.")
+            }));
+            let (soon, _) = balance.expiring_within(now, text::SOON_DAYS as u32);
+            if soon.is_positive() {
+                description.push_str(&format!(
+                    "\nExpiring within {} days: {} — {}",
+                    text::SOON_DAYS,
+                    currency.format(soon),
+                    text::SOONEST_FIRST
+                ));
+            }
+        }
+        Card {
+            title: title.to_string(),
+            description,
+            fields: Vec::new(),
+            footer: format!("{} /expiry · /order · /help", text::CREDITS_PAY_FOR),
+            colour: COLOUR_INFO,
+        }
+    }
+
+    fn expiry_text(
+        &self,
+        balance: &Balance,
+        days: u32,
+        now: DateTime<Utc>,
+        style: Style,
+    ) -> String {
+        let currency = self.ledger.currency();
+        if balance.lots.is_empty() {
+            return text::no_credits(&balance.account_id);
+        }
+        let Some((amount, at)) = balance.next_expiry() else {
+            return format!(
+                "None of your {} of credits expire.",
+                currency.format(balance.available)
+            );
+        };
+        let mut out = format!(
+            "Your next expiry: {} on {}.",
+            currency.format(amount),
+            style.date_relative(at, now)
+        );
+        let (within, lots) = balance.expiring_within(now, days);
+        if within.is_positive() {
+            let lines: Vec<String> = lots
+                .iter()
+                .map(|lot| {
+                    format!(
+                        "  {}  {}  {}",
+                        currency.format(lot.remaining),
+                        text::source_label(lot),
+                        lot.expires_at.map(|at| style.date(at)).unwrap_or_default()
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "\nWithin {days} days, {} expires:\n",
+                currency.format(within)
+            ));
+            out.push_str(&text::pack_lines(&lines, 1_500, |n| {
+                format!("  …and {n} more. /balance shows them all.")
+            }));
+        } else {
+            out.push_str(&format!("\nNothing expires within {days} days."));
+        }
+        out.push_str("\nExpired credits can't be spent; the soonest-expiring credits are used first when you buy.");
+        out
+    }
+
+    fn order_card(&self, order: &crate::ledger::OrderBreakdown, style: Style) -> Card {
+        let currency = self.ledger.currency();
+        let method = order
+            .other_method
+            .clone()
+            .unwrap_or_else(|| "other payment".into());
+        let mut lines = Vec::new();
+        let mut returns = Vec::new();
+        for item in &order.items {
+            let quantity = if item.quantity > 1 {
+                format!(" ×{}", item.quantity)
+            } else {
+                String::new()
+            };
+            let mut parts = Vec::new();
+            if item.credits.is_positive() {
+                let sources: Vec<String> = item
+                    .credits_by_lot
+                    .iter()
+                    .map(|share| share.source.as_str().to_string())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                parts.push(format!(
+                    "paid with credits: {} ({})",
+                    currency.format(item.credits),
+                    sources.join(", ")
+                ));
+            }
+            if item.other.is_positive() {
+                parts.push(format!("paid by {method}: {}", currency.format(item.other)));
+            }
+            if item.kind == crate::ledger::ItemKind::Physical {
+                parts.push("credits can't pay physical items".into());
+            }
+            if item.returned_quantity > 0 {
+                parts.push(format!(
+                    "{} of {} returned",
+                    item.returned_quantity, item.quantity
+                ));
+            }
+            lines.push(format!(
+                "  {}{quantity}  {}  {}",
+                item.title,
+                currency.format(item.total),
+                parts.join(" — ")
+            ));
+            if item.return_would_restore.is_positive() {
+                returns.push(format!(
+                    "If you return {}, {} goes back to your credits.",
+                    item.title,
+                    currency.format(item.return_would_restore)
+                ));
+            }
+        }
+        let mut description =
+            text::pack_lines(&lines, 2_500, |n| format!("  …and {n} more items."));
+        let other = if order.other_amount.is_positive() {
+            format!(
+                " · other payment {} ({method})",
+                currency.format(order.other_amount)
+            )
+        } else {
+            String::new()
+        };
+        description.push_str(&format!(
+            "\nCredits applied {}{other}",
+            currency.format(order.credits_applied)
+        ));
+        if !returns.is_empty() {
+            description.push('\n');
+            description.push_str(&text::pack_lines(&returns, 800, |n| {
+                format!("…and {n} more items could be returned.")
+            }));
+        }
+        Card {
+            title: format!(
+                "Order {} · {}",
+                order.external_id,
+                style.date(order.placed_at)
+            ),
+            description,
+            fields: Vec::new(),
+            footer: "Credits cover digital items; another payment method pays the rest.".into(),
+            colour: COLOUR_INFO,
+        }
+    }
+
+    fn history_card(
+        &self,
+        account_id: &str,
+        page: u32,
+        title: &str,
+        next_command: &str,
+        style: Style,
+    ) -> Result<Card> {
+        let currency = self.ledger.currency();
+        let history = self.ledger.history(account_id, page, HISTORY_PER_PAGE)?;
+        let lines: Vec<String> = history
+            .entries
+            .iter()
+            .map(|e| text::history_line(e, currency, style))
+            .collect();
+        let description = if lines.is_empty() {
+            "Nothing on this page.".to_string()
+        } else {
+            text::pack_lines(&lines, CARD_LINES_CHARS, |n| {
+                format!("…and {n} more on this page.")
+            })
+        };
+        let footer = if history.page < history.pages {
+            format!("Older entries: {next_command} page:{}", history.page + 1)
+        } else {
+            "That's everything.".to_string()
+        };
+        Ok(Card {
+            title: format!("{title} · page {} of {}", history.page, history.pages),
+            description,
+            fields: Vec::new(),
+            footer,
+            colour: COLOUR_INFO,
+        })
+    }
+
+    fn help_card(&self, admin: bool) -> Card {
+        let line = |spec: &CommandSpec| {
+            let options: Vec<String> = spec
+                .options
+                .iter()
+                .map(|o| {
+                    if o.required {
+                        format!("{}:", o.name)
+                    } else {
+                        format!("[{}:]", o.name)
+                    }
+                })
+                .collect();
+            let usage = if options.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", options.join(" "))
+            };
+            format!("/{}{usage} — {}", spec.path, spec.description)
+        };
+        let members: Vec<String> = COMMANDS.iter().filter(|c| !c.admin).map(line).collect();
+        let mut fields = vec![Field {
+            name: "Commands".into(),
+            value: members.join("\n"),
+            inline: false,
+        }];
+        if admin {
+            let admins: Vec<String> = COMMANDS.iter().filter(|c| c.admin).map(line).collect();
+            fields.push(Field {
+                name: "Admin commands".into(),
+                value: admins.join("\n"),
+                inline: false,
+            });
+        }
+        let topics: Vec<String> = self
+            .faq
+            .catalog()
+            .intents
+            .iter()
+            .filter(|i| i.id != faq::NONE_ID)
+            .map(|i| i.id.clone())
+            .collect();
+        Card {
+            title: "creditbot — your digital credits".into(),
+            description: format!(
+                "I answer questions about your digital credits: balance, expiry, returns, orders and linking your account. {} Ask in your own words, or use a command.",
+                text::CREDITS_PAY_FOR
+            ),
+            fields,
+            footer: format!("Topics for /faq: {}", topics.join(", ")),
+            colour: COLOUR_INFO,
+        }
+    }
+}
+
+/// What a refused admin command would have done, for the refusal.
+fn admin_action(command: &AdminCommand) -> &'static str {
+    match command {
+        AdminCommand::Grant { .. } => "grant credits",
+        AdminCommand::Revoke { .. } => "revoke credits",
+        AdminCommand::Expiry { .. } => "change when credits expire",
+        AdminCommand::Link { .. } => "link members to accounts",
+        AdminCommand::Unlink { .. } => "unlink members",
+        AdminCommand::Code { .. } => "make link codes",
+        AdminCommand::Account { .. } => "see another member's credits",
+        AdminCommand::History { .. } => "see another member's history",
+        AdminCommand::Return { .. } => "record returns",
+        AdminCommand::Unanswered => "see unanswered questions",
+    }
+}
+
+/// An expiry as admins write it: a number of days (`90`), a date (`2027-06-30`, the credits
+/// stop counting at the start of that day, UTC), an RFC 3339 time, or `never`.
+/// `None` for no text at all.
+pub fn parse_expiry(text: Option<&str>, now: DateTime<Utc>) -> Result<Option<Expiry>, UserError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.eq_ignore_ascii_case("never") {
+        return Ok(Some(Expiry::Never));
+    }
+    if let Ok(days) = text
+        .trim_end_matches(" days")
+        .trim_end_matches('d')
+        .parse::<i64>()
+    {
+        return match u32::try_from(days) {
+            Ok(days @ 1..=36_500) => Ok(Some(Expiry::InDays(days))),
+            _ if days <= 0 => Err(UserError::DateInPast),
+            _ => Err(UserError::DateNotReadable(text.to_string())),
+        };
+    }
+    let at = if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        date.and_time(NaiveTime::MIN).and_utc()
+    } else if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        at.with_timezone(&Utc)
+    } else {
+        return Err(UserError::DateNotReadable(text.to_string()));
+    };
+    if at <= now {
+        return Err(UserError::DateInPast);
+    }
+    Ok(Some(Expiry::At(at)))
+}
+
+/// A short reference for an internal error, derived from the request so the admin can find
+/// it in the logs (where it is printed beside the request id).
+fn reference(request: &Request) -> String {
+    let digest = Sha256::digest(format!("{}|{}", request.id, request.now.timestamp()).as_bytes());
+    format!("E-{}", hex::encode(&digest[..4]).to_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn expiries_read_as_days_dates_or_never() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+        assert_eq!(parse_expiry(None, now), Ok(None));
+        assert_eq!(parse_expiry(Some("90"), now), Ok(Some(Expiry::InDays(90))));
+        assert_eq!(parse_expiry(Some("never"), now), Ok(Some(Expiry::Never)));
+        assert_eq!(
+            parse_expiry(Some("2027-06-30"), now),
+            Ok(Some(Expiry::At(
+                Utc.with_ymd_and_hms(2027, 6, 30, 0, 0, 0).unwrap()
+            )))
+        );
+        assert_eq!(
+            parse_expiry(Some("2025-01-01"), now),
+            Err(UserError::DateInPast)
+        );
+        assert_eq!(parse_expiry(Some("0"), now), Err(UserError::DateInPast));
+        assert_eq!(parse_expiry(Some("-3"), now), Err(UserError::DateInPast));
+        assert_eq!(
+            parse_expiry(Some("2027-13-01"), now),
+            Err(UserError::DateNotReadable("2027-13-01".into()))
+        );
+        assert_eq!(
+            parse_expiry(Some("soon"), now),
+            Err(UserError::DateNotReadable("soon".into()))
+        );
+    }
+}

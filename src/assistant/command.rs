@@ -1,0 +1,785 @@
+//! Commands as typed values: the table of every command (name, options, help) that the
+//! transports show and register, and the parser from a name and `name:value` options to a
+//! `Command`. Text in, a typed command or a `UserError` out; no I/O, no ledger, no Discord.
+
+use crate::error::UserError;
+use crate::ledger::{LotId, Source};
+
+/// What kind of value an option takes. Amounts and dates stay text here and are parsed
+/// exactly by the assistant, which knows the currency and `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionKind {
+    Text,
+    /// A member: a Discord mention or user id, or a console name.
+    Member,
+    /// Money as text, never a floating-point number.
+    Amount,
+    Integer {
+        min: i64,
+        max: i64,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub kind: OptionKind,
+    pub required: bool,
+    pub description: &'static str,
+    pub example: &'static str,
+    /// Discord asks the bot for suggestions as the member types.
+    pub autocomplete: bool,
+    /// A fixed list of values to offer.
+    pub choices: &'static [&'static str],
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct CommandSpec {
+    /// "balance", or "admin grant" for a subcommand.
+    pub path: &'static str,
+    pub description: &'static str,
+    pub options: &'static [OptionSpec],
+    pub admin: bool,
+}
+
+const fn opt(
+    name: &'static str,
+    kind: OptionKind,
+    required: bool,
+    description: &'static str,
+    example: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        name,
+        kind,
+        required,
+        description,
+        example,
+        autocomplete: false,
+        choices: &[],
+    }
+}
+
+const fn with_autocomplete(mut spec: OptionSpec) -> OptionSpec {
+    spec.autocomplete = true;
+    spec
+}
+
+const PAGE: OptionSpec = opt(
+    "page",
+    OptionKind::Integer {
+        min: 1,
+        max: 10_000,
+    },
+    false,
+    "Which page (1 is the newest)",
+    "page:2",
+);
+const MEMBER: OptionSpec = opt(
+    "member",
+    OptionKind::Member,
+    true,
+    "The member",
+    "member:@alice",
+);
+const GRANT: OptionSpec = with_autocomplete(opt(
+    "grant",
+    OptionKind::Text,
+    true,
+    "The grant's number, like #57",
+    "grant:57",
+));
+const REASON: OptionSpec = opt(
+    "reason",
+    OptionKind::Text,
+    true,
+    "Why (kept in the history)",
+    "reason:\"duplicate\"",
+);
+
+/// Every command the assistant understands. The Discord adapter registers these; /help and
+/// the console list them. Keep descriptions under 100 characters (Discord's limit).
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        path: "balance",
+        description: "Your available credits and when they expire",
+        options: &[],
+        admin: false,
+    },
+    CommandSpec {
+        path: "expiry",
+        description: "When your credits expire",
+        options: &[opt(
+            "days",
+            OptionKind::Integer { min: 1, max: 3650 },
+            false,
+            "Show what expires within this many days (default 30)",
+            "days:60",
+        )],
+        admin: false,
+    },
+    CommandSpec {
+        path: "order",
+        description: "Whether credits paid for an order, and what a return gives back",
+        options: &[with_autocomplete(opt(
+            "id",
+            OptionKind::Text,
+            true,
+            "The order number",
+            "id:7781",
+        ))],
+        admin: false,
+    },
+    CommandSpec {
+        path: "history",
+        description: "Everything that happened to your credits, newest first",
+        options: &[PAGE],
+        admin: false,
+    },
+    CommandSpec {
+        path: "transfer",
+        description: "Move credits to someone else (they can't be moved; this explains why)",
+        options: &[
+            opt(
+                "to",
+                OptionKind::Member,
+                true,
+                "Who you wanted to give credits to",
+                "to:@sam",
+            ),
+            opt("amount", OptionKind::Amount, true, "How much", "amount:10"),
+        ],
+        admin: false,
+    },
+    CommandSpec {
+        path: "faq",
+        description: "Answers about digital credits, by topic",
+        options: &[with_autocomplete(opt(
+            "topic",
+            OptionKind::Text,
+            true,
+            "The topic",
+            "topic:expiry",
+        ))],
+        admin: false,
+    },
+    CommandSpec {
+        path: "ask",
+        description: "Ask anything about your credits in your own words",
+        options: &[opt(
+            "question",
+            OptionKind::Text,
+            true,
+            "Your question",
+            "question:\"do my credits expire?\"",
+        )],
+        admin: false,
+    },
+    CommandSpec {
+        path: "link",
+        description: "Link your Discord account to your shop account with a code from an admin",
+        options: &[opt(
+            "code",
+            OptionKind::Text,
+            true,
+            "The link code, like K7QM-3XHD",
+            "code:K7QM-3XHD",
+        )],
+        admin: false,
+    },
+    CommandSpec {
+        path: "unlink",
+        description: "Unlink your Discord account from your shop account",
+        options: &[],
+        admin: false,
+    },
+    CommandSpec {
+        path: "help",
+        description: "What creditbot can do",
+        options: &[],
+        admin: false,
+    },
+    CommandSpec {
+        path: "admin grant",
+        description: "Grant credits to a member",
+        options: &[
+            MEMBER,
+            opt(
+                "amount",
+                OptionKind::Amount,
+                true,
+                "How much, like 12.50",
+                "amount:12.50",
+            ),
+            opt(
+                "expires",
+                OptionKind::Text,
+                false,
+                "Days until it expires, a date (2027-06-30) or never",
+                "expires:90",
+            ),
+            OptionSpec {
+                choices: &["gift", "promotion", "goodwill", "refund", "admin"],
+                ..opt(
+                    "source",
+                    OptionKind::Text,
+                    false,
+                    "Where the credit comes from (default goodwill)",
+                    "source:promotion",
+                )
+            },
+            opt(
+                "reason",
+                OptionKind::Text,
+                false,
+                "Why (shown to the member)",
+                "reason:\"late delivery\"",
+            ),
+        ],
+        admin: true,
+    },
+    CommandSpec {
+        path: "admin revoke",
+        description: "Revoke what is left of a grant",
+        options: &[GRANT, REASON],
+        admin: true,
+    },
+    CommandSpec {
+        path: "admin expiry",
+        description: "Change when a grant expires",
+        options: &[
+            GRANT,
+            opt(
+                "date",
+                OptionKind::Text,
+                true,
+                "The new date (2027-06-30), days from now, or never",
+                "date:2027-06-30",
+            ),
+            REASON,
+        ],
+        admin: true,
+    },
+    CommandSpec {
+        path: "admin link",
+        description: "Link a member to a shop account (created if new)",
+        options: &[
+            MEMBER,
+            opt(
+                "account",
+                OptionKind::Text,
+                true,
+                "The shop account id",
+                "account:ACC-1042",
+            ),
+        ],
+        admin: true,
+    },
+    CommandSpec {
+        path: "admin unlink",
+        description: "Unlink a member from their shop account",
+        options: &[MEMBER],
+        admin: true,
+    },
+    CommandSpec {
+        path: "admin code",
+        description: "Make a single-use link code for a shop account",
+        options: &[opt(
+            "account",
+            OptionKind::Text,
+            true,
+            "The shop account id",
+            "account:ACC-1042",
+        )],
+        admin: true,
+    },
+    CommandSpec {
+        path: "admin account",
+        description: "A member's credits and grants",
+        options: &[MEMBER],
+        admin: true,
+    },
+    CommandSpec {
+        path: "admin history",
+        description: "A member's credit history",
+        options: &[MEMBER, PAGE],
+        admin: true,
+    },
+    CommandSpec {
+        path: "admin return",
+        description: "Record a return of an order, or of some of its items",
+        options: &[
+            opt(
+                "order",
+                OptionKind::Text,
+                true,
+                "The order number",
+                "order:7781",
+            ),
+            opt(
+                "return-id",
+                OptionKind::Text,
+                true,
+                "The return's own id (a retry with it counts once)",
+                "return-id:R-1",
+            ),
+            opt(
+                "item",
+                OptionKind::Text,
+                false,
+                "Only this item (its SKU); default the whole order",
+                "item:hobbit-ebook",
+            ),
+            opt(
+                "quantity",
+                OptionKind::Integer { min: 1, max: 1000 },
+                false,
+                "How many of the item (default 1)",
+                "quantity:1",
+            ),
+        ],
+        admin: true,
+    },
+    CommandSpec {
+        path: "admin unanswered",
+        description: "Questions the FAQ could not answer, most asked first",
+        options: &[],
+        admin: true,
+    },
+];
+
+/// A command with its arguments checked and typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Balance,
+    Expiry { days: u32 },
+    Order { id: String },
+    History { page: u32 },
+    Transfer { to: String, amount: String },
+    Faq { topic: String },
+    Ask { question: String },
+    Link { code: String },
+    Unlink,
+    Help,
+    Admin(AdminCommand),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminCommand {
+    Grant {
+        member: String,
+        amount: String,
+        expires: Option<String>,
+        source: Source,
+        reason: Option<String>,
+    },
+    Revoke {
+        grant: LotId,
+        reason: String,
+    },
+    Expiry {
+        grant: LotId,
+        date: String,
+        reason: String,
+    },
+    Link {
+        member: String,
+        account: String,
+    },
+    Unlink {
+        member: String,
+    },
+    Code {
+        account: String,
+    },
+    Account {
+        member: String,
+    },
+    History {
+        member: String,
+        page: u32,
+    },
+    Return {
+        order: String,
+        return_id: String,
+        item: Option<String>,
+        quantity: i64,
+    },
+    Unanswered,
+}
+
+impl Command {
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Command::Admin(_))
+    }
+}
+
+/// The spec of a command path ("admin grant"), if there is one.
+pub fn spec(path: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.path == path)
+}
+
+/// Parses a command from its path and `name:value` options.
+pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserError> {
+    let path = path
+        .trim()
+        .trim_start_matches('/')
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let spec = spec(&path).ok_or_else(|| UserError::UnknownCommand(path.clone()))?;
+    let args = Args { spec, options };
+    args.check_names()?;
+    Ok(match spec.path {
+        "balance" => Command::Balance,
+        "expiry" => Command::Expiry {
+            days: args.integer("days")?.unwrap_or(30) as u32,
+        },
+        "order" => Command::Order {
+            id: args.required("id")?,
+        },
+        "history" => Command::History {
+            page: args.integer("page")?.unwrap_or(1) as u32,
+        },
+        "transfer" => Command::Transfer {
+            to: args.member("to")?,
+            amount: args.required("amount")?,
+        },
+        "faq" => Command::Faq {
+            topic: args.required("topic")?,
+        },
+        "ask" => Command::Ask {
+            question: args.required("question")?,
+        },
+        "link" => Command::Link {
+            code: args.required("code")?,
+        },
+        "unlink" => Command::Unlink,
+        "help" => Command::Help,
+        "admin grant" => Command::Admin(AdminCommand::Grant {
+            member: args.member("member")?,
+            amount: args.required("amount")?,
+            expires: args.optional("expires"),
+            source: match args.optional("source") {
+                Some(text) => Source::parse(&text).ok_or(UserError::UnknownSource(text))?,
+                None => Source::Goodwill,
+            },
+            reason: args.optional("reason"),
+        }),
+        "admin revoke" => Command::Admin(AdminCommand::Revoke {
+            grant: args.grant()?,
+            reason: args.required("reason")?,
+        }),
+        "admin expiry" => Command::Admin(AdminCommand::Expiry {
+            grant: args.grant()?,
+            date: args.required("date")?,
+            reason: args.required("reason")?,
+        }),
+        "admin link" => Command::Admin(AdminCommand::Link {
+            member: args.member("member")?,
+            account: args.required("account")?,
+        }),
+        "admin unlink" => Command::Admin(AdminCommand::Unlink {
+            member: args.member("member")?,
+        }),
+        "admin code" => Command::Admin(AdminCommand::Code {
+            account: args.required("account")?,
+        }),
+        "admin account" => Command::Admin(AdminCommand::Account {
+            member: args.member("member")?,
+        }),
+        "admin history" => Command::Admin(AdminCommand::History {
+            member: args.member("member")?,
+            page: args.integer("page")?.unwrap_or(1) as u32,
+        }),
+        "admin return" => Command::Admin(AdminCommand::Return {
+            order: args.required("order")?,
+            return_id: args.required("return-id")?,
+            item: args.optional("item"),
+            quantity: args.integer("quantity")?.unwrap_or(1),
+        }),
+        "admin unanswered" => Command::Admin(AdminCommand::Unanswered),
+        other => return Err(UserError::UnknownCommand(other.to_string())),
+    })
+}
+
+/// A member as the ledger knows them: `<@123>` and `<@!123>` (Discord mentions) become
+/// `123`; `@alice` becomes `alice`.
+pub fn member_id(text: &str) -> Result<String, UserError> {
+    let trimmed = text.trim();
+    let inner = trimmed
+        .strip_prefix("<@")
+        .and_then(|rest| rest.strip_suffix('>'))
+        .map(|id| id.trim_start_matches('!'))
+        .unwrap_or_else(|| trimmed.trim_start_matches('@'));
+    if inner.is_empty()
+        || inner
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>')
+    {
+        return Err(UserError::MemberNotReadable(text.trim().to_string()));
+    }
+    Ok(inner.to_string())
+}
+
+/// A grant number as admins write it: `57` or `#57`.
+pub fn grant_id(text: &str) -> Result<LotId, UserError> {
+    text.trim()
+        .trim_start_matches('#')
+        .parse::<LotId>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| UserError::GrantIdNotReadable(text.trim().to_string()))
+}
+
+struct Args<'a> {
+    spec: &'static CommandSpec,
+    options: &'a [(String, String)],
+}
+
+impl Args<'_> {
+    fn check_names(&self) -> Result<(), UserError> {
+        for (name, _) in self.options {
+            if !self.spec.options.iter().any(|o| o.name == name.as_str()) {
+                return Err(UserError::UnknownOption {
+                    command: self.spec.path.to_string(),
+                    option: name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn option_spec(&self, name: &str) -> &'static OptionSpec {
+        self.spec
+            .options
+            .iter()
+            .find(|o| o.name == name)
+            .expect("option named in the spec")
+    }
+
+    fn optional(&self, name: &str) -> Option<String> {
+        self.options
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &str) -> Result<String, UserError> {
+        self.optional(name).ok_or_else(|| {
+            let spec = self.option_spec(name);
+            UserError::MissingOption {
+                command: self.spec.path.to_string(),
+                option: spec.name,
+                example: spec.example,
+            }
+        })
+    }
+
+    fn member(&self, name: &str) -> Result<String, UserError> {
+        member_id(&self.required(name)?)
+    }
+
+    fn grant(&self) -> Result<LotId, UserError> {
+        grant_id(&self.required("grant")?)
+    }
+
+    fn integer(&self, name: &str) -> Result<Option<i64>, UserError> {
+        let spec = self.option_spec(name);
+        let OptionKind::Integer { min, max } = spec.kind else {
+            unreachable!("{name} is not an integer option")
+        };
+        match self.optional(name) {
+            None => Ok(None),
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+                _ => Err(UserError::NumberOutOfRange {
+                    option: spec.name,
+                    value: text,
+                    min,
+                    max,
+                }),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Options = Vec<(String, String)>;
+
+    fn options(pairs: &[(&str, &str)]) -> Options {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn parses_each_kind_of_command() {
+        let table: Vec<(&str, Options, Command)> = vec![
+            ("balance", options(&[]), Command::Balance),
+            ("/expiry", options(&[]), Command::Expiry { days: 30 }),
+            (
+                "expiry",
+                options(&[("days", "60")]),
+                Command::Expiry { days: 60 },
+            ),
+            (
+                "order",
+                options(&[("id", " 7781 ")]),
+                Command::Order { id: "7781".into() },
+            ),
+            (
+                "transfer",
+                options(&[("to", "<@!42>"), ("amount", "10")]),
+                Command::Transfer {
+                    to: "42".into(),
+                    amount: "10".into(),
+                },
+            ),
+            (
+                "admin  grant",
+                options(&[
+                    ("member", "@alice"),
+                    ("amount", "12.50"),
+                    ("expires", "90"),
+                    ("reason", "goodwill"),
+                ]),
+                Command::Admin(AdminCommand::Grant {
+                    member: "alice".into(),
+                    amount: "12.50".into(),
+                    expires: Some("90".into()),
+                    source: Source::Goodwill,
+                    reason: Some("goodwill".into()),
+                }),
+            ),
+            (
+                "admin revoke",
+                options(&[("grant", "#57"), ("reason", "oops")]),
+                Command::Admin(AdminCommand::Revoke {
+                    grant: 57,
+                    reason: "oops".into(),
+                }),
+            ),
+            (
+                "admin return",
+                options(&[("order", "7781"), ("return-id", "R1")]),
+                Command::Admin(AdminCommand::Return {
+                    order: "7781".into(),
+                    return_id: "R1".into(),
+                    item: None,
+                    quantity: 1,
+                }),
+            ),
+        ];
+        for (path, opts, expected) in table {
+            assert_eq!(parse(path, &opts), Ok(expected), "{path}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read_naming_the_problem() {
+        let cases: Vec<(&str, Options, UserError)> = vec![
+            (
+                "balanse",
+                options(&[]),
+                UserError::UnknownCommand("balanse".into()),
+            ),
+            (
+                "order",
+                options(&[]),
+                UserError::MissingOption {
+                    command: "order".into(),
+                    option: "id",
+                    example: "id:7781",
+                },
+            ),
+            (
+                "balance",
+                options(&[("days", "3")]),
+                UserError::UnknownOption {
+                    command: "balance".into(),
+                    option: "days".into(),
+                },
+            ),
+            (
+                "expiry",
+                options(&[("days", "0")]),
+                UserError::NumberOutOfRange {
+                    option: "days",
+                    value: "0".into(),
+                    min: 1,
+                    max: 3650,
+                },
+            ),
+            (
+                "expiry",
+                options(&[("days", "ten")]),
+                UserError::NumberOutOfRange {
+                    option: "days",
+                    value: "ten".into(),
+                    min: 1,
+                    max: 3650,
+                },
+            ),
+            (
+                "admin revoke",
+                options(&[("grant", "abc"), ("reason", "x")]),
+                UserError::GrantIdNotReadable("abc".into()),
+            ),
+            (
+                "admin grant",
+                options(&[("member", "a"), ("amount", "1"), ("source", "lottery")]),
+                UserError::UnknownSource("lottery".into()),
+            ),
+            (
+                "transfer",
+                options(&[("to", "<@>"), ("amount", "1")]),
+                UserError::MemberNotReadable("<@>".into()),
+            ),
+        ];
+        for (path, opts, expected) in cases {
+            assert_eq!(parse(path, &opts), Err(expected), "{path}");
+        }
+    }
+
+    #[test]
+    fn every_command_fits_discord_rules() {
+        for command in COMMANDS {
+            assert!(
+                command.description.chars().count() <= 100,
+                "{}",
+                command.path
+            );
+            assert!(command.options.len() <= 25);
+            let mut seen_optional = false;
+            for option in command.options {
+                assert!(
+                    option.description.chars().count() <= 100,
+                    "{} {}",
+                    command.path,
+                    option.name
+                );
+                assert!(
+                    option.name.len() <= 32
+                        && option
+                            .name
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '-')
+                );
+                assert!(
+                    !(option.required && seen_optional),
+                    "{}: required options come first",
+                    command.path
+                );
+                seen_optional |= !option.required;
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The sentences members and admins read, and how amounts, dates and members are written.
+//! Kept together so the voice stays one; handlers pick a sentence and fill in figures.
+
+use chrono::{DateTime, Utc};
+
+use crate::ledger::{HistoryEntry, Lot, Source};
+use crate::money::{Credits, Currency};
+
+/// How dates and members are written: Discord's markup (each reader sees their own locale
+/// and time zone) or plain text for the console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Discord,
+    Plain,
+}
+
+/// Within this many days an expiry is "soon" and gets a warning sign.
+pub const SOON_DAYS: i64 = 30;
+
+pub const CREDITS_PAY_FOR: &str = "Credits pay for ebooks, music, films, TV and apps.";
+pub const NOT_TRANSFERABLE: &str =
+    "Credits can't be moved to another account: only the account that holds them can spend them.";
+pub const SOONEST_FIRST: &str = "soonest first when you buy.";
+
+impl Style {
+    /// A calendar date: `12 Dec 2026` or `<t:…:D>`.
+    pub fn date(self, at: DateTime<Utc>) -> String {
+        match self {
+            Style::Discord => format!("<t:{}:D>", at.timestamp()),
+            Style::Plain => at.format("%-d %b %Y").to_string(),
+        }
+    }
+
+    /// A date with how far it is: `12 Dec 2026 (in 16 days)` or `<t:…:D> (<t:…:R>)`.
+    pub fn date_relative(self, at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+        match self {
+            Style::Discord => format!("<t:{0}:D> (<t:{0}:R>)", at.timestamp()),
+            Style::Plain => format!("{} ({})", self.date(at), relative_days(at, now)),
+        }
+    }
+
+    /// A member: `<@123>` on Discord, `@alice` in the console.
+    pub fn member(self, member_id: &str) -> String {
+        match self {
+            Style::Discord if member_id.chars().all(|c| c.is_ascii_digit()) => {
+                format!("<@{member_id}>")
+            }
+            _ => format!("@{member_id}"),
+        }
+    }
+}
+
+/// "today", "tomorrow", "in 16 days", "yesterday", "3 days ago", by calendar days (UTC).
+pub fn relative_days(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    match (at.date_naive() - now.date_naive()).num_days() {
+        0 => "today".into(),
+        1 => "tomorrow".into(),
+        -1 => "yesterday".into(),
+        n if n > 1 => format!("in {n} days"),
+        n => format!("{} days ago", -n),
+    }
+}
+
+/// "promotion", or "refund, order 7781" for a refund lot.
+pub fn source_label(lot: &Lot) -> String {
+    match (&lot.source, &lot.refund_of_order) {
+        (Source::Refund, Some(order)) => format!("refund, order {order}"),
+        (source, _) => source.as_str().to_string(),
+    }
+}
+
+/// "expires 12 Dec 2026 (in 16 days)  ⚠ soon", or "never expires".
+pub fn expiry_phrase(lot: &Lot, now: DateTime<Utc>, style: Style) -> String {
+    match lot.expires_at {
+        None => "never expires".into(),
+        Some(at) => {
+            let soon = (at - now).num_days() < SOON_DAYS;
+            format!(
+                "expires {}{}",
+                style.date_relative(at, now),
+                if soon { "  ⚠ soon" } else { "" }
+            )
+        }
+    }
+}
+
+/// One lot as a line of the balance card.
+pub fn lot_line(
+    lot: &Lot,
+    currency: &Currency,
+    now: DateTime<Utc>,
+    style: Style,
+    with_id: bool,
+) -> String {
+    let id = if with_id {
+        format!("#{} ", lot.id)
+    } else {
+        String::new()
+    };
+    format!(
+        "{id}{}  {}  {}",
+        currency.format(lot.remaining),
+        source_label(lot),
+        expiry_phrase(lot, now, style)
+    )
+}
+
+/// One journal entry in plain words.
+pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> String {
+    let amount = if entry.amount.is_zero() {
+        String::new()
+    } else if entry.amount.is_positive() {
+        format!("+{}  ", currency.format(entry.amount))
+    } else {
+        format!("{}  ", currency.format(entry.amount))
+    };
+    let grant = entry
+        .lot_id
+        .map(|id| format!(" (grant #{id})"))
+        .unwrap_or_default();
+    let order = entry.order_external_id.as_deref().unwrap_or("?");
+    let what = match entry.kind.as_str() {
+        "grant" => format!("granted: {}{grant}", entry.reason),
+        "spend" => format!("spent on order {order}{grant}"),
+        "refund" => format!("back from a return of order {order}{grant}"),
+        "reissue" => format!("reissued from a return of order {order}{grant}"),
+        "revoke" => format!("revoked: {}{grant}", entry.reason),
+        "expire" => format!("expired{grant}"),
+        "expiry_change" => format!(
+            "expiry changed{grant}: {}; {}",
+            entry.detail.as_deref().unwrap_or(""),
+            entry.reason
+        ),
+        "link" => "linked to a Discord member".into(),
+        "unlink" => "unlinked from a Discord member".into(),
+        "open" => "account opened".into(),
+        "link_code" => "link code issued".into(),
+        other => other.to_string(),
+    };
+    format!("{}  {amount}{what}", style.date(entry.at))
+}
+
+pub fn not_linked_hint() -> &'static str {
+    "Ask an admin for a link code, then run /link code:XXXX-XXXX."
+}
+
+pub fn no_credits(account: &str) -> String {
+    format!(
+        "Your account {account} has no credits right now. Credits come as gifts, promotions or refunds of returned purchases."
+    )
+}
+
+pub fn transfer_answer(account: &str, available: Credits, currency: &Currency) -> String {
+    format!(
+        "{NOT_TRANSFERABLE} Yours ({account}) has {} available for digital purchases.",
+        currency.format(available)
+    )
+}
+
+pub fn internal_error(reference: &str) -> String {
+    format!(
+        "Sorry, something went wrong on my side. If it keeps happening, give an admin this reference: {reference}."
+    )
+}
+
+/// Wraps lines into a block of at most `max_chars`, ending with `more(n)` when lines were left out.
+pub fn pack_lines(lines: &[String], max_chars: usize, more: impl Fn(usize) -> String) -> String {
+    let mut out = String::new();
+    for (n, line) in lines.iter().enumerate() {
+        let tail = more(lines.len() - n);
+        let needed = out.chars().count() + line.chars().count() + 1;
+        let room_for_tail = if n + 1 < lines.len() {
+            tail.chars().count() + 1
+        } else {
+            0
+        };
+        if needed + room_for_tail > max_chars {
+            out.push_str(&tail);
+            return out;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.pop();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn dates_read_naturally() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+        assert_eq!(
+            Style::Plain.date_relative(at(12, 10), now),
+            "12 Dec 2026 (in 16 days)"
+        );
+        assert_eq!(Style::Plain.date(at(1, 0)), "1 Dec 2026");
+        assert_eq!(
+            relative_days(now + chrono::Duration::hours(3), now),
+            "today"
+        );
+        assert_eq!(
+            relative_days(now + chrono::Duration::hours(20), now),
+            "tomorrow"
+        );
+        assert_eq!(
+            relative_days(now - chrono::Duration::hours(12), now),
+            "yesterday"
+        );
+        assert_eq!(
+            relative_days(now - chrono::Duration::days(3), now),
+            "3 days ago"
+        );
+        assert_eq!(
+            Style::Discord.date_relative(at(12, 10), now),
+            format!("<t:{0}:D> (<t:{0}:R>)", at(12, 10).timestamp())
+        );
+    }
+
+    #[test]
+    fn members_are_mentioned_per_surface() {
+        assert_eq!(Style::Discord.member("42"), "<@42>");
+        assert_eq!(Style::Plain.member("alice"), "@alice");
+    }
+
+    #[test]
+    fn packed_lines_stay_under_the_limit_and_say_what_was_left() {
+        let lines: Vec<String> = (0..100).map(|n| format!("line number {n}")).collect();
+        let packed = pack_lines(&lines, 200, |n| format!("…and {n} more"));
+        assert!(packed.chars().count() <= 200, "{}", packed.len());
+        assert!(packed.ends_with("more"), "{packed}");
+        assert_eq!(
+            pack_lines(&lines[..2], 200, |n| format!("{n}")),
+            "line number 0\nline number 1"
+        );
+    }
+}

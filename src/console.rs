@@ -1,0 +1,284 @@
+//! The local console transport: lines in, replies out as plain text. A line starting with `/`
+//! is a command with options written as on Discord (`name:value`, quote values with spaces),
+//! anything else a question. On a terminal it has a prompt, line editing and history.
+
+use chrono::{DateTime, Utc};
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::assistant::command::spec;
+use crate::assistant::{Assistant, Input, Place, Request, Who};
+use crate::error::UserError;
+
+/// Who the console user is and what time it is for them.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub member: String,
+    pub admin: bool,
+    /// A fixed time for every line (`--now`), or the clock.
+    pub now: Option<DateTime<Utc>>,
+    /// Makes request ids unique across console sessions, so keys never collide.
+    pub id: String,
+}
+
+impl Session {
+    pub fn new(member: impl Into<String>, admin: bool, now: Option<DateTime<Utc>>) -> Self {
+        let mut bytes = [0u8; 6];
+        // A clash only matters for idempotency keys; fall back to the time if there's no randomness.
+        if getrandom::fill(&mut bytes).is_err() {
+            bytes
+                .copy_from_slice(&Utc::now().timestamp_nanos_opt().unwrap_or(0).to_le_bytes()[..6]);
+        }
+        Session {
+            member: member.into(),
+            admin,
+            now,
+            id: hex::encode(bytes),
+        }
+    }
+
+    pub fn prompt(&self) -> String {
+        format!("{}> ", self.member)
+    }
+
+    pub fn banner(&self) -> String {
+        format!(
+            "creditbot console — you are {} ({}). /help lists commands, Ctrl-D quits.",
+            self.member,
+            if self.admin { "admin" } else { "member" }
+        )
+    }
+
+    fn request(&self, number: usize, input: Input) -> Request {
+        Request {
+            id: format!("console-{}-{number}", self.id),
+            who: Who {
+                user_id: self.member.clone(),
+                display_name: self.member.clone(),
+                role_ids: Vec::new(),
+            },
+            place: Place::Console,
+            now: self.now.unwrap_or_else(Utc::now),
+            input,
+        }
+    }
+}
+
+/// Reads a console line: `None` for a blank line.
+pub fn parse_line(line: &str) -> Result<Option<Input>, UserError> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let Some(command) = line.strip_prefix('/') else {
+        return Ok(Some(Input::Text(line.to_string())));
+    };
+    let tokens = split_words(command);
+    // The path is "admin grant" when those two words name a command, else the first word.
+    let two = tokens
+        .iter()
+        .take(2)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let path_len = if tokens.len() >= 2 && spec(&two).is_some() {
+        2
+    } else {
+        1
+    };
+    let path = tokens
+        .iter()
+        .take(path_len)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let rest = &tokens[path_len.min(tokens.len())..];
+    let mut options = Vec::new();
+    // `/order 7781` or `/ask do credits expire?`: bare words fill a command's only required option.
+    if let (Some(first), Some(spec)) = (rest.first(), spec(&path.to_lowercase()))
+        && !first.contains(':')
+    {
+        let required: Vec<_> = spec.options.iter().filter(|o| o.required).collect();
+        if required.len() == 1 {
+            options.push((required[0].name.to_string(), rest.join(" ")));
+            return Ok(Some(Input::Command { path, options }));
+        }
+    }
+    for token in rest {
+        let (name, value) = token
+            .split_once(':')
+            .ok_or_else(|| UserError::OptionNotNameValue(token.clone()))?;
+        options.push((name.trim().to_lowercase(), value.to_string()));
+    }
+    Ok(Some(Input::Command { path, options }))
+}
+
+/// Splits on spaces outside double quotes; quotes are removed, `\"` is a literal quote.
+fn split_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'"') => {
+                word.push('"');
+                chars.next();
+            }
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if started || !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Answers one line; `None` for a blank line.
+pub fn answer_line(
+    assistant: &Assistant,
+    session: &Session,
+    number: usize,
+    line: &str,
+) -> Option<String> {
+    let reply = match parse_line(line) {
+        Ok(None) => return None,
+        Ok(Some(input)) => assistant.handle(&session.request(number, input)),
+        Err(refusal) => crate::assistant::Reply::private(refusal.to_string()),
+    };
+    Some(reply.to_plain_text())
+}
+
+/// Runs the console until end of input. On a terminal: banner, prompt, editing, history.
+/// Piped: each line is echoed after the prompt, so the output reads as a transcript.
+pub fn run(assistant: &Assistant, session: &Session) -> std::io::Result<()> {
+    if std::io::stdin().is_terminal() {
+        run_terminal(assistant, session)
+    } else {
+        run_piped(
+            assistant,
+            session,
+            std::io::stdin().lock(),
+            std::io::stdout().lock(),
+        )
+    }
+}
+
+pub fn run_piped(
+    assistant: &Assistant,
+    session: &Session,
+    input: impl BufRead,
+    mut out: impl Write,
+) -> std::io::Result<()> {
+    for (number, line) in input.lines().enumerate() {
+        let line = line?;
+        if is_quit(&line) {
+            break;
+        }
+        if let Some(answer) = answer_line(assistant, session, number + 1, &line) {
+            writeln!(out, "{}{}", session.prompt(), line.trim())?;
+            write!(out, "{answer}")?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+fn run_terminal(assistant: &Assistant, session: &Session) -> std::io::Result<()> {
+    use rustyline::error::ReadlineError;
+    let mut editor = rustyline::DefaultEditor::new().map_err(std::io::Error::other)?;
+    println!("{}", session.banner());
+    let mut number = 0;
+    loop {
+        match editor.readline(&session.prompt()) {
+            Ok(line) => {
+                if is_quit(&line) {
+                    break;
+                }
+                number += 1;
+                let _ = editor.add_history_entry(line.as_str());
+                if let Some(answer) = answer_line(assistant, session, number, &line) {
+                    print!("{answer}");
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
+    }
+    Ok(())
+}
+
+fn is_quit(line: &str) -> bool {
+    matches!(line.trim(), "/quit" | "/exit")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(path: &str, options: &[(&str, &str)]) -> Option<Input> {
+        Some(Input::Command {
+            path: path.into(),
+            options: options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn reads_commands_options_and_questions() {
+        assert_eq!(parse_line("  "), Ok(None));
+        assert_eq!(
+            parse_line("do my credits expire?"),
+            Ok(Some(Input::Text("do my credits expire?".into())))
+        );
+        assert_eq!(parse_line("/balance"), Ok(command("balance", &[])));
+        assert_eq!(
+            parse_line(
+                r#"/admin grant member:alice amount:12.50 expires:90 reason:"goodwill bonus""#
+            ),
+            Ok(command(
+                "admin grant",
+                &[
+                    ("member", "alice"),
+                    ("amount", "12.50"),
+                    ("expires", "90"),
+                    ("reason", "goodwill bonus")
+                ]
+            ))
+        );
+        assert_eq!(
+            parse_line(r#"/ask question:"what's \"expiry\"?""#),
+            Ok(command("ask", &[("question", "what's \"expiry\"?")]))
+        );
+        assert_eq!(
+            parse_line("/order 7781"),
+            Ok(command("order", &[("id", "7781")]))
+        );
+        assert_eq!(
+            parse_line("/ask can I give credits to my brother"),
+            Ok(command(
+                "ask",
+                &[("question", "can I give credits to my brother")]
+            ))
+        );
+        assert_eq!(parse_line("/admin"), Ok(command("admin", &[])));
+        assert_eq!(
+            parse_line("/expiry sixty"),
+            Err(UserError::OptionNotNameValue("sixty".into()))
+        );
+    }
+}

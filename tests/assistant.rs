@@ -1,0 +1,652 @@
+//! The assistant core, command by command, through `handle(Request) -> Reply` on a real
+//! ledger: what each command answers, who may run it, what stays private, and that every
+//! refusal names the problem and leaves the database exactly as it was.
+
+// Amounts are written dollars_cents: usd(12_50) is $12.50.
+#![allow(clippy::inconsistent_digit_grouping)]
+
+mod common;
+
+use common::*;
+use creditbot::assistant::{Admins, Assistant, Input, Place, Reply, Request, Who};
+use creditbot::faq::Faq;
+use creditbot::ledger::{Act, Expiry};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const ADMIN: &str = "admin1";
+
+struct World {
+    ledger: TestLedger,
+    assistant: Assistant,
+    next_id: AtomicUsize,
+}
+
+/// alice is linked to ACC-1 with $37.50 in three grants and order 7781; bob to ACC-2 with order 9001.
+fn world() -> World {
+    let ledger = ledger();
+    ledger.link_member(&admin("l1"), "alice", "ACC-1").unwrap();
+    ledger.link_member(&admin("l2"), "bob", "ACC-2").unwrap();
+    ledger
+        .grant(
+            &admin("g1"),
+            &grant_request("ACC-1", 20_00, Expiry::At(day(12, 12))),
+        )
+        .unwrap();
+    ledger
+        .grant(&admin("g2"), &grant_request("ACC-1", 12_50, Expiry::Never))
+        .unwrap();
+    ledger
+        .grant(
+            &admin("g3"),
+            &grant_request("ACC-1", 15_00, Expiry::At(day(12, 30))),
+        )
+        .unwrap();
+    ledger
+        .record_order(
+            "shop",
+            now(),
+            &order(
+                "7781",
+                "ACC-1",
+                vec![digital("hobbit", 9_99, 1), physical("lamp", 24_99, 1)],
+            ),
+        )
+        .unwrap();
+    ledger
+        .record_order(
+            "shop",
+            now(),
+            &order("9001", "ACC-2", vec![physical("mug", 8_00, 1)]),
+        )
+        .unwrap();
+    ledger
+        .grant(&admin("g4"), &grant_request("ACC-1", 1, Expiry::Never))
+        .unwrap();
+    let assistant = Assistant::new(
+        Arc::new(reopen(&ledger)),
+        Arc::new(Faq::builtin().unwrap()),
+        Admins {
+            user_ids: vec![ADMIN.into()],
+            role_ids: vec!["role-staff".into()],
+        },
+    );
+    World {
+        ledger,
+        assistant,
+        next_id: AtomicUsize::new(1),
+    }
+}
+
+/// A second handle on the same database file, for the assistant to own.
+fn reopen(ledger: &TestLedger) -> creditbot::ledger::Ledger {
+    creditbot::ledger::Ledger::open(
+        &ledger.dir.path().join("ledger.db"),
+        &creditbot::config::DatabaseConfig::default(),
+        creditbot::ledger::LedgerSettings::default(),
+    )
+    .unwrap()
+}
+
+impl World {
+    fn ask(&self, user: &str, place: Place, input: Input) -> Reply {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        self.assistant.handle(&Request {
+            id: format!("req-{id}"),
+            who: Who {
+                user_id: user.into(),
+                display_name: user.into(),
+                role_ids: Vec::new(),
+            },
+            place,
+            now: now(),
+            input,
+        })
+    }
+
+    fn command(&self, user: &str, line: &str) -> Reply {
+        let input = creditbot::console::parse_line(line).unwrap().unwrap();
+        self.ask(user, Place::Console, input)
+    }
+
+    fn text(&self, user: &str, line: &str) -> String {
+        self.command(user, line).to_plain_text()
+    }
+
+    /// Runs a command that must be refused; returns its text and checks nothing changed.
+    fn refused(&self, user: &str, line: &str) -> String {
+        let before = self.ledger.content_checksum().unwrap();
+        let reply = self.command(user, line);
+        assert_eq!(
+            self.ledger.content_checksum().unwrap(),
+            before,
+            "{line} changed the database"
+        );
+        assert!(reply.private);
+        reply.to_plain_text()
+    }
+}
+
+#[test]
+fn balance_shows_the_available_amount_first_then_each_grant() {
+    let w = world();
+    let reply = w.command("alice", "/balance");
+    assert!(reply.private, "figures are private");
+    let text = reply.to_plain_text();
+    assert!(
+        text.starts_with("Your credits · account ACC-1\nAvailable  $37.52\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("$10.01  promotion  expires 12 Dec 2026 (in 16 days)  ⚠ soon"),
+        "{text}"
+    );
+    assert!(text.contains("never expires"), "{text}");
+    assert!(text.contains("Expiring within 30 days: $10.01"), "{text}");
+}
+
+#[test]
+fn on_discord_dates_use_timestamp_markup_and_members_are_mentions() {
+    let w = world();
+    let reply = w.ask(
+        "alice",
+        Place::Channel,
+        creditbot::console::parse_line("/balance").unwrap().unwrap(),
+    );
+    assert!(
+        reply.private,
+        "a command's figures stay private even in a channel"
+    );
+    let expires = day(12, 12).timestamp();
+    assert!(
+        reply
+            .to_plain_text()
+            .contains(&format!("expires <t:{expires}:D> (<t:{expires}:R>)"))
+    );
+    let granted = w.ask(
+        ADMIN,
+        Place::Channel,
+        creditbot::console::parse_line("/admin grant member:<@123> amount:1")
+            .unwrap()
+            .unwrap(),
+    );
+    assert!(
+        granted.to_plain_text().contains("<@123> isn't linked"),
+        "{}",
+        granted.to_plain_text()
+    );
+}
+
+#[test]
+fn expiry_gives_the_next_date_and_what_expires_within_the_days_asked() {
+    let w = world();
+    let text = w.text("alice", "/expiry");
+    assert!(
+        text.starts_with("Your next expiry: $10.01 on 12 Dec 2026 (in 16 days)."),
+        "{text}"
+    );
+    assert!(text.contains("Within 30 days, $10.01 expires"), "{text}");
+    let short = w.text("alice", "/expiry days:3");
+    assert!(short.contains("Nothing expires within 3 days."), "{short}");
+}
+
+#[test]
+fn order_shows_how_each_item_was_paid_and_what_a_return_gives_back() {
+    let w = world();
+    let text = w.text("alice", "/order id:7781");
+    assert!(
+        text.contains("hobbit (ebook)  $9.99  paid with credits: $9.99 (promotion)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("paid by Visa: $24.99 — credits can't pay physical items"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Credits applied $9.99 · other payment $24.99 (Visa)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("If you return hobbit (ebook), $9.99 goes back to your credits."),
+        "{text}"
+    );
+}
+
+#[test]
+fn someone_elses_order_reads_exactly_like_an_unknown_one() {
+    let w = world();
+    let theirs = w.refused("alice", "/order id:9001");
+    let unknown = w.refused("alice", "/order id:9999");
+    assert_eq!(theirs.replace("9001", "X"), unknown.replace("9999", "X"));
+    assert!(unknown.contains("I couldn't find order 9999"), "{unknown}");
+    // Admins may look at any order.
+    assert!(w.text(ADMIN, "/order id:9001").contains("mug"));
+}
+
+#[test]
+fn history_pages_newest_first() {
+    let w = world();
+    let first = w.text("alice", "/history");
+    assert!(first.contains("page 1 of 1"), "{first}");
+    let lines: Vec<&str> = first.lines().collect();
+    assert!(lines[1].contains("granted"), "newest first: {first}");
+    assert!(first.contains("spent on order 7781"), "{first}");
+    let out_of_range = w.refused("alice", "/history page:0");
+    assert!(
+        out_of_range.contains("page must be a whole number from 1"),
+        "{out_of_range}"
+    );
+}
+
+#[test]
+fn transfer_explains_credits_stay_and_moves_nothing() {
+    let w = world();
+    let text = w.refused("alice", "/transfer to:@bob amount:10");
+    assert!(
+        text.starts_with("Credits can't be moved to another account"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Yours (ACC-1) has $37.52 available"),
+        "{text}"
+    );
+}
+
+#[test]
+fn faq_topics_and_questions_answer_with_the_askers_figures_in_private() {
+    let w = world();
+    let topic = w.command("alice", "/faq topic:expiry");
+    assert!(topic.private);
+    assert!(
+        topic.to_plain_text().contains("$10.01"),
+        "{}",
+        topic.to_plain_text()
+    );
+    let by_title = w.text("alice", "/faq topic:\"Do credits expire?\"");
+    assert!(by_title.contains("expire"), "{by_title}");
+    assert!(
+        w.refused("alice", "/faq topic:lottery")
+            .contains("I don't have a topic \"lottery\"")
+    );
+    let asked = w.text(
+        "alice",
+        "/ask question:\"can i send credits to my brother\"",
+    );
+    assert!(asked.contains("$37.52"), "{asked}");
+}
+
+#[test]
+fn a_question_in_a_public_channel_gets_the_general_answer_without_figures() {
+    let w = world();
+    let public = w.ask(
+        "alice",
+        Place::Channel,
+        Input::Text("how much credit do i have?".into()),
+    );
+    assert!(!public.private);
+    let text = public.to_plain_text();
+    assert!(
+        !text.contains("$37.52") && !text.contains("ACC-1"),
+        "{text}"
+    );
+    assert!(text.contains("/balance"), "{text}");
+    let dm = w.ask(
+        "alice",
+        Place::DirectMessage,
+        Input::Text("how much credit do i have?".into()),
+    );
+    assert!(
+        dm.private && dm.to_plain_text().contains("$37.52"),
+        "{}",
+        dm.to_plain_text()
+    );
+}
+
+#[test]
+fn an_unlinked_member_is_told_how_to_link() {
+    let w = world();
+    for line in ["/balance", "/expiry", "/history", "/unlink"] {
+        let text = w.refused("sam", line);
+        assert!(
+            text.contains("isn't linked to a shop account yet"),
+            "{line}: {text}"
+        );
+        assert!(text.contains("/link code:"), "{line}: {text}");
+    }
+    let dm = w.ask(
+        "sam",
+        Place::DirectMessage,
+        Input::Text("how much credit do i have".into()),
+    );
+    assert!(
+        dm.to_plain_text().contains("/link"),
+        "{}",
+        dm.to_plain_text()
+    );
+}
+
+#[test]
+fn unanswered_questions_are_recorded_for_admins() {
+    let w = world();
+    for _ in 0..2 {
+        w.ask(
+            "alice",
+            Place::DirectMessage,
+            Input::Text("what's the weather in Paris tomorrow".into()),
+        );
+    }
+    let text = w.text(ADMIN, "/admin unanswered");
+    assert!(
+        text.contains("2× \"what's the weather in paris tomorrow\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_did_you_mean_button_answers_that_topic_for_whoever_pressed_it() {
+    let w = world();
+    let reply = w.ask(
+        "alice",
+        Place::DirectMessage,
+        Input::Choice("faq:refund".into()),
+    );
+    assert!(reply.private);
+    assert!(
+        reply.to_plain_text().contains("return"),
+        "{}",
+        reply.to_plain_text()
+    );
+    let stale = w.ask(
+        "alice",
+        Place::DirectMessage,
+        Input::Choice("faq:nope".into()),
+    );
+    assert!(stale.to_plain_text().contains("That button has expired"));
+}
+
+#[test]
+fn link_redeems_a_code_once_and_unlink_drops_it() {
+    let w = world();
+    w.ledger
+        .open_account(&admin("o9"), "ACC-9", "Nine")
+        .unwrap();
+    let issued = w.ledger.issue_link_code(&admin("c9"), "ACC-9").unwrap();
+    let linked = w.text("sam", &format!("/link code:{}", issued.code));
+    assert!(
+        linked.contains("Linked! Your Discord account now belongs to shop account ACC-9"),
+        "{linked}"
+    );
+    let reused = w.refused("kim", &format!("/link code:{}", issued.code));
+    assert!(reused.contains("already been used"), "{reused}");
+    let expired = w
+        .ledger
+        .issue_link_code(&Act::new("admin", day(11, 1), "c10"), "ACC-9")
+        .unwrap();
+    assert!(
+        w.refused("kim", &format!("/link code:{}", expired.code))
+            .contains("expired")
+    );
+    assert!(
+        w.text("sam", "/unlink")
+            .contains("Unlinked from account ACC-9")
+    );
+}
+
+#[test]
+fn help_lists_admin_commands_only_to_admins() {
+    let w = world();
+    let member = w.text("alice", "/help");
+    assert!(
+        member.contains("/balance") && !member.contains("/admin grant"),
+        "{member}"
+    );
+    let admin = w.text(ADMIN, "/help");
+    assert!(admin.contains("/admin grant"), "{admin}");
+}
+
+#[test]
+fn an_admin_grant_is_counted_once_however_often_the_request_is_retried() {
+    let w = world();
+    let request = Request {
+        id: "interaction-777".into(),
+        who: Who {
+            user_id: ADMIN.into(),
+            display_name: "Admin".into(),
+            role_ids: Vec::new(),
+        },
+        place: Place::Console,
+        now: now(),
+        input: creditbot::console::parse_line(
+            "/admin grant member:alice amount:12.50 reason:goodwill",
+        )
+        .unwrap()
+        .unwrap(),
+    };
+    let first = w.assistant.handle(&request).to_plain_text();
+    assert!(
+        first.starts_with("Granted $12.50 (goodwill) to @alice · expires 26 Nov 2027 · grant #"),
+        "{first}"
+    );
+    assert!(first.contains("Their balance is now $50.02."), "{first}");
+    w.assistant.handle(&request);
+    assert_eq!(
+        w.ledger.balance("ACC-1", now()).unwrap().available,
+        usd(50_02)
+    );
+}
+
+#[test]
+fn admin_commands_work_for_admins_by_user_or_role() {
+    let w = world();
+    let by_role = w.assistant.handle(&Request {
+        id: "r1".into(),
+        who: Who {
+            user_id: "carol".into(),
+            display_name: "Carol".into(),
+            role_ids: vec!["role-staff".into()],
+        },
+        place: Place::Channel,
+        now: now(),
+        input: creditbot::console::parse_line("/admin account member:alice")
+            .unwrap()
+            .unwrap(),
+    });
+    assert!(
+        by_role
+            .to_plain_text()
+            .contains("Credits of @alice · account ACC-1")
+    );
+
+    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    assert!(
+        w.text(
+            ADMIN,
+            &format!("/admin expiry grant:#{lot} date:2027-01-31 reason:extension")
+        )
+        .contains("now expires 31 Jan 2027 (was 12 Dec 2026)")
+    );
+    assert!(
+        w.text(
+            ADMIN,
+            &format!("/admin revoke grant:{lot} reason:\"by mistake\"")
+        )
+        .contains("$10.01 taken back")
+    );
+    assert!(
+        w.text(ADMIN, "/admin link member:dave account:ACC-7")
+            .contains("Linked @dave to account ACC-7 (a new account).")
+    );
+    assert!(
+        w.text(ADMIN, "/admin code account:ACC-7")
+            .contains("Link code for account ACC-7: ")
+    );
+    assert!(
+        w.text(ADMIN, "/admin unlink member:dave")
+            .contains("Unlinked @dave from account ACC-7")
+    );
+    assert!(
+        w.text(ADMIN, "/admin history member:alice")
+            .contains("revoked: by mistake")
+    );
+    let returned = w.text(ADMIN, "/admin return order:7781 return-id:R-1");
+    assert!(
+        returned.contains("hobbit (ebook) ×1: $9.99 back to credits"),
+        "{returned}"
+    );
+    assert!(
+        returned.contains("lamp (lamp) ×1: $24.99 refunded to Visa"),
+        "{returned}"
+    );
+}
+
+#[test]
+fn a_member_with_manage_guild_but_not_admin_by_config_is_refused_and_nothing_changes() {
+    let w = world();
+    for line in [
+        "/admin grant member:alice amount:5",
+        "/admin revoke grant:1 reason:x",
+        "/admin link member:alice account:ACC-5",
+        "/admin code account:ACC-1",
+        "/admin account member:bob",
+        "/admin unanswered",
+    ] {
+        let text = w.refused("alice", line);
+        assert!(
+            text.starts_with("Only creditbot admins can "),
+            "{line}: {text}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_changes_nothing() {
+    let w = world();
+    let cases = [
+        (
+            "/admin grant member:alice amount:-5",
+            "That amount is negative",
+        ),
+        (
+            "/admin grant member:alice amount:12.505",
+            "That amount has 3 decimals; credits use 2 (for example 12.50).",
+        ),
+        (
+            "/admin grant member:alice amount:ten",
+            "\"ten\" isn't an amount I can read",
+        ),
+        ("/admin grant member:alice amount:0", "That amount is zero"),
+        (
+            "/admin grant member:alice amount:5000",
+            "over the $1,000.00 limit",
+        ),
+        (
+            "/admin grant member:alice amount:5 expires:2026-02-30",
+            "isn't a date I can read",
+        ),
+        (
+            "/admin grant member:alice amount:5 expires:2020-01-01",
+            "That date is in the past",
+        ),
+        (
+            "/admin grant member:nobody amount:5",
+            "@nobody isn't linked to a shop account",
+        ),
+        (
+            "/admin grant member:alice amount:5 source:lottery",
+            "isn't a kind of grant",
+        ),
+        (
+            "/admin revoke grant:#999 reason:x",
+            "I couldn't find grant #999",
+        ),
+        (
+            "/admin expiry grant:1 date:yesterday reason:x",
+            "isn't a date I can read",
+        ),
+        (
+            "/admin return order:9999 return-id:R-9",
+            "I couldn't find order 9999",
+        ),
+        (
+            "/admin return order:7781 return-id:R-9 item:hobbit quantity:2",
+            "1 bought and 0 already returned, so 2 more can't be returned",
+        ),
+        (
+            "/admin return order:7781 return-id:R-9 item:kettle",
+            "Order 7781 has no item kettle",
+        ),
+        ("/admin code account:NOPE", "I couldn't find account NOPE"),
+        (
+            "/admin link member:alice account:ACC-2",
+            "already linked to account ACC-1",
+        ),
+        ("/order id:9999", "I couldn't find order 9999"),
+        ("/link code:ZZZZ-ZZZZ", "I don't know that link code"),
+        (
+            "/expiry days:0",
+            "days must be a whole number from 1 to 3650",
+        ),
+        ("/balance days:3", "/balance has no option days"),
+        ("/refund", "I don't know the command /refund"),
+        ("/order", "/order needs id:, for example id:7781"),
+    ];
+    for (line, expected) in cases {
+        let user = if line.starts_with("/admin") {
+            ADMIN
+        } else {
+            "alice"
+        };
+        let text = w.refused(user, line);
+        assert!(
+            text.contains(expected),
+            "{line}: expected \"{expected}\", got \"{text}\""
+        );
+    }
+}
+
+#[test]
+fn no_reply_exceeds_discords_limits_even_with_500_grants() {
+    let w = world();
+    for n in 0..500 {
+        let expiry = if n % 2 == 0 {
+            Expiry::InDays(1 + n % 40)
+        } else {
+            Expiry::Never
+        };
+        w.ledger
+            .grant(
+                &admin(&format!("bulk-{n}")),
+                &grant_request("ACC-1", 1_00 + n as i64, expiry),
+            )
+            .unwrap();
+    }
+    for line in [
+        "/balance",
+        "/expiry days:3650",
+        "/history",
+        "/history page:30",
+        "/help",
+        "/order id:7781",
+        "/faq topic:balance",
+        "/faq topic:expiry",
+    ] {
+        for user in ["alice", ADMIN] {
+            let reply = w.command(user, line);
+            assert!(reply.within_limits(), "{line} by {user} is over a limit");
+        }
+    }
+    let admin_view = w.command(ADMIN, "/admin account member:alice");
+    assert!(admin_view.within_limits());
+    assert!(
+        admin_view.to_plain_text().contains("more grants"),
+        "a long list says what it left out"
+    );
+    for question in [
+        "how much credit do i have",
+        "when do my credits expire",
+        "what happens if i return my order",
+    ] {
+        let reply = w.ask("alice", Place::DirectMessage, Input::Text(question.into()));
+        assert!(reply.within_limits(), "{question}");
+    }
+}

@@ -1,0 +1,363 @@
+//! End to end through the real binary: a scripted console session using every command, the
+//! default `run` without a token, and the import, export, backup, migrate and faq subcommands.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const NOW: &str = "2026-11-26T12:00:00Z";
+
+fn creditbot(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_creditbot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The reply to the console line `line`, from a piped transcript.
+fn reply_to<'a>(transcript: &'a str, prompt: &str, line: &str) -> &'a str {
+    let marker = format!("{prompt}> {line}\n");
+    let start = transcript
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no `{line}` in:\n{transcript}"))
+        + marker.len();
+    let rest = &transcript[start..];
+    let end = rest
+        .find(&format!("\n{prompt}> "))
+        .map_or(rest.len(), |i| i + 1);
+    &rest[..end]
+}
+
+#[test]
+fn a_scripted_console_session_uses_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+
+    let admin_script = "\
+/admin grant member:alice amount:12.50 expires:90 reason:\"goodwill\"
+/admin account member:alice
+/admin history member:alice
+/admin expiry grant:2 date:2027-12-31 reason:\"holiday extension\"
+/admin revoke grant:3 reason:\"granted twice\"
+/admin link member:bob account:ACC-2000
+/admin code account:ACC-2000
+/admin unlink member:bob
+/admin return order:7781 return-id:R-1 item:hobbit-ebook quantity:1
+/admin unanswered
+";
+    let admin = creditbot(
+        dir.path(),
+        &[
+            "--db", "t.db", "console", "--as", "root", "--admin", "--now", NOW,
+        ],
+        admin_script,
+    );
+    assert!(admin.status.success(), "{}", stderr(&admin));
+    let out = stdout(&admin);
+    let grant = reply_to(
+        &out,
+        "root",
+        "/admin grant member:alice amount:12.50 expires:90 reason:\"goodwill\"",
+    );
+    assert!(grant.starts_with("Granted $12.50 (goodwill) to @alice · expires 24 Feb 2027 · grant #6\nTheir balance is now $48.01."), "{grant}");
+    assert!(reply_to(&out, "root", "/admin account member:alice").contains("#6 $12.50  goodwill"));
+    assert!(
+        reply_to(&out, "root", "/admin history member:alice")
+            .contains("granted: goodwill (grant #6)")
+    );
+    assert!(
+        reply_to(
+            &out,
+            "root",
+            "/admin expiry grant:2 date:2027-12-31 reason:\"holiday extension\""
+        )
+        .contains("now expires 31 Dec 2027")
+    );
+    assert!(
+        reply_to(
+            &out,
+            "root",
+            "/admin revoke grant:3 reason:\"granted twice\""
+        )
+        .contains("Revoked grant #3: $5.00 taken back")
+    );
+    assert!(
+        reply_to(&out, "root", "/admin link member:bob account:ACC-2000")
+            .contains("Linked @bob to account ACC-2000")
+    );
+    let code_reply = reply_to(&out, "root", "/admin code account:ACC-2000");
+    let code = code_reply
+        .split("ACC-2000: ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(code.len(), 9, "{code_reply}");
+    assert!(reply_to(&out, "root", "/admin unlink member:bob").contains("Unlinked @bob"));
+    assert!(
+        reply_to(
+            &out,
+            "root",
+            "/admin return order:7781 return-id:R-1 item:hobbit-ebook quantity:1"
+        )
+        .contains("$9.99 back to credits")
+    );
+    assert!(reply_to(&out, "root", "/admin unanswered").contains("No unanswered questions"));
+
+    let member_script = format!(
+        "\
+/balance
+/expiry days:60
+/order id:7781
+/history page:1
+/transfer to:@sam amount:10
+/faq topic:physical
+/ask question:\"can I pay with credits and a card together?\"
+what is the weather on mars
+/help
+/admin grant member:alice amount:100
+/unlink
+/link code:{code}
+/balance
+"
+    );
+    let member = creditbot(
+        dir.path(),
+        &["--db", "t.db", "console", "--now", NOW],
+        &member_script,
+    );
+    assert!(member.status.success(), "{}", stderr(&member));
+    let out = stdout(&member);
+    assert!(
+        reply_to(&out, "alice", "/balance")
+            .starts_with("Your credits · account ACC-1042\nAvailable  $53.00"),
+        "{out}"
+    );
+    assert!(reply_to(&out, "alice", "/expiry days:60").starts_with("Your next expiry:"));
+    assert!(reply_to(&out, "alice", "/order id:7781").contains("1 of 1 returned"));
+    assert!(
+        reply_to(&out, "alice", "/history page:1").contains("back from a return of order 7781")
+    );
+    assert!(
+        reply_to(&out, "alice", "/transfer to:@sam amount:10")
+            .starts_with("Credits can't be moved")
+    );
+    assert!(reply_to(&out, "alice", "/faq topic:physical").contains("physical"));
+    assert!(
+        reply_to(
+            &out,
+            "alice",
+            "/ask question:\"can I pay with credits and a card together?\""
+        )
+        .contains("$53.00")
+    );
+    assert!(
+        reply_to(&out, "alice", "what is the weather on mars")
+            .contains("I can help with digital credits")
+    );
+    assert!(reply_to(&out, "alice", "/help").contains("/transfer to: amount:"));
+    assert!(
+        reply_to(&out, "alice", "/admin grant member:alice amount:100")
+            .starts_with("Only creditbot admins can grant credits.")
+    );
+    assert!(reply_to(&out, "alice", "/unlink").contains("Unlinked from account ACC-1042"));
+    assert!(
+        reply_to(&out, "alice", &format!("/link code:{code}")).contains("shop account ACC-2000")
+    );
+    let last = out.rsplit("alice> /balance\n").next().unwrap();
+    assert!(
+        last.starts_with("Your credits · account ACC-2000\nAvailable  $0.00"),
+        "{last}"
+    );
+
+    let unanswered = creditbot(
+        dir.path(),
+        &[
+            "--db", "t.db", "console", "--as", "root", "--admin", "--now", NOW,
+        ],
+        "/admin unanswered\n",
+    );
+    assert!(
+        stdout(&unanswered).contains("1× \"what is the weather on mars\""),
+        "{}",
+        stdout(&unanswered)
+    );
+}
+
+#[test]
+fn run_without_a_token_opens_the_console_on_a_seeded_demo_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = creditbot(dir.path(), &[], "/balance\n");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("No Discord token configured"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(dir.path().join("creditbot.db").exists());
+    assert!(
+        stdout(&output).contains("Your credits · account ACC-1042"),
+        "{}",
+        stdout(&output)
+    );
+    // A second run keeps the data and seeds nothing more.
+    let again = creditbot(dir.path(), &["run"], "/history\n");
+    assert!(!stderr(&again).contains("Seeded"));
+    assert_eq!(stdout(&again).matches("granted: birthday gift").count(), 1);
+}
+
+#[test]
+fn import_is_idempotent_and_reports_each_rejected_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = r#"{"type":"account","id":"ACC-1","name":"One"}
+{"type":"grant","key":"g-1","account":"ACC-1","amount":"12.50","source":"gift","reason":"welcome","expires":"90"}
+{"type":"grant","key":"g-2","account":"ACC-1","amount":"12.505"}
+{"type":"grant","key":"g-3","account":"ACC-1","amount":12.5}
+{"type":"order","id":"O-1","account":"ACC-1","items":[{"sku":"book","title":"A book","kind":"digital","unit_price":"4.00","quantity":2}],"method":"Visa"}
+{"type":"return","id":"R-1","order":"O-1","items":[{"sku":"book","quantity":1}]}
+{"type":"grant","key":"g-4","account":"NOPE","amount":"1"}
+not json
+"#;
+    std::fs::write(dir.path().join("in.jsonl"), lines).unwrap();
+    let first = creditbot(
+        dir.path(),
+        &["--db", "t.db", "import", "in.jsonl", "--now", NOW],
+        "",
+    );
+    let summary = stdout(&first);
+    assert!(
+        !first.status.success(),
+        "rejections make the exit status fail"
+    );
+    assert!(
+        summary.starts_with("imported 4, skipped 0 as duplicate, rejected 4"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("line 3: That amount has 3 decimals"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("line 4: ") && summary.contains("amounts are strings"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("line 7: I couldn't find account NOPE"),
+        "{summary}"
+    );
+    assert!(summary.contains("line 8: "), "{summary}");
+
+    let second = creditbot(
+        dir.path(),
+        &["--db", "t.db", "import", "in.jsonl", "--now", NOW],
+        "",
+    );
+    assert!(
+        stdout(&second).starts_with("imported 0, skipped 4 as duplicate, rejected 4"),
+        "{}",
+        stdout(&second)
+    );
+
+    let export = creditbot(dir.path(), &["--db", "t.db", "export", "ACC-1"], "");
+    assert!(export.status.success(), "{}", stderr(&export));
+    let data: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert_eq!(data["available"], "8.50");
+    assert_eq!(data["lots"].as_array().unwrap().len(), 1);
+    assert_eq!(data["orders"][0]["items"][0]["returned_quantity"], 1);
+    assert_eq!(data["currency"], "USD");
+
+    let backup = creditbot(dir.path(), &["--db", "t.db", "backup", "copy.db"], "");
+    assert!(backup.status.success(), "{}", stderr(&backup));
+    let from_copy = creditbot(dir.path(), &["--db", "copy.db", "export", "ACC-1"], "");
+    let mut copied: serde_json::Value = serde_json::from_slice(&from_copy.stdout).unwrap();
+    let mut original = data.clone();
+    // Everything but the moment of export is the same.
+    copied["exported_at"] = serde_json::Value::Null;
+    original["exported_at"] = serde_json::Value::Null;
+    assert!(copied == original, "the backup holds the same data");
+    let refused = creditbot(dir.path(), &["--db", "t.db", "backup", "copy.db"], "");
+    assert!(!refused.status.success() && stderr(&refused).contains("exists already"));
+}
+
+#[test]
+fn migrate_creates_the_database_and_a_bad_config_names_the_key_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrated = creditbot(dir.path(), &["--db", "m.db", "migrate"], "");
+    assert!(
+        migrated.status.success() && dir.path().join("m.db").exists(),
+        "{}",
+        stderr(&migrated)
+    );
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[credits]\ncurrancy = \"EUR\"\n",
+    )
+    .unwrap();
+    let bad = creditbot(dir.path(), &["--config", "bad.toml", "migrate"], "");
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("bad.toml") && stderr(&bad).contains("currancy"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn faq_classify_prints_one_intent_and_score_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = creditbot(
+        dir.path(),
+        &["faq", "classify"],
+        "can i give my credits to my brother?\nwhat's the weather like\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<&str> = stdout(&output)
+        .lines()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+        .leak()
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("transfer\t"), "{lines:?}");
+    assert!(lines[1].starts_with("none\t"), "{lines:?}");
+    for line in lines {
+        let (_, score) = line.split_once('\t').unwrap();
+        score.parse::<f64>().unwrap();
+    }
+}
+
+#[test]
+fn the_example_config_is_accepted_by_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml.example");
+    std::fs::copy(example, dir.path().join("bot.toml")).unwrap();
+    let output = creditbot(dir.path(), &["migrate"], "");
+    assert!(output.status.success(), "{}", stderr(&output));
+}
