@@ -7,7 +7,8 @@
 //!
 //! - `catalog`: the TOML catalog (embedded default, replaceable by a path)
 //! - `normalize`: NFKC, case folding, Discord markup, words
-//! - `matcher`: stems, synonyms, typos, TF-IDF ranking, the answer / did-you-mean / none decision
+//! - `matcher`: stems, synonyms, typos, word TF-IDF (nearest examples + intent centroids)
+//!   blended with character n-grams, the domain gate, the answer / did-you-mean / none decision
 //! - `render`: answers per asker and place, always within one Discord message
 //! - `eval`: accuracy and friends over a labelled TSV (`creditbot faq eval`)
 pub mod catalog;
@@ -16,8 +17,8 @@ pub mod matcher;
 pub mod normalize;
 pub mod render;
 
-pub use catalog::{Catalog, CatalogError, Intent, NONE_ID};
-pub use matcher::{Decision, IntentIndex, Match, Matcher, Thresholds};
+pub use catalog::{Catalog, CatalogError, Gate, Intent, NONE_ID};
+pub use matcher::{Decision, IntentIndex, Match, Matcher, Thresholds, Weights};
 pub use render::{Asker, LotLine, NextExpiry, OrderFigures, PersonalFigures, Place};
 
 use chrono::{DateTime, Utc};

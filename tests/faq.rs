@@ -50,22 +50,32 @@ fn dev_set_has_enough_questions_per_intent() {
 }
 
 /// The issue's targets: accuracy ≥ 90 %, ≤ 3 % of `none` questions answered.
-/// NOT MET YET (see the FAQ notes): run with `cargo test --test faq -- --ignored`.
 #[test]
-#[ignore = "issue 3 target not met yet: dev accuracy is ~86 %"]
 fn dev_set_meets_the_issue_targets() {
     let report = dev_report();
     assert!(report.accuracy() >= 0.90, "{report}");
     assert!(report.none_answered_rate() <= 0.03, "{report}");
 }
 
-/// Regression floor at the figures reached so far, so tuning can't silently get worse.
+/// Generalisation, on questions written before this matcher was tuned and never used to
+/// tune it (tests/data/faq_holdout.tsv). The bound is looser than the dev targets and set
+/// just below what the matcher measured there (0.807 accuracy, 1/61 `none` answered); it guards against losing what we have,
+/// it is not a target that was tuned for.
 #[test]
-fn dev_set_stays_above_the_current_floor() {
-    let report = dev_report();
-    assert!(report.accuracy() >= 0.85, "{report}");
-    assert!(report.none_answered_rate() <= 0.035, "{report}");
+fn holdout_set_generalises() {
+    let text = std::fs::read_to_string(manifest_path("tests/data/faq_holdout.tsv"))
+        .expect("tests/data/faq_holdout.tsv");
+    let rows = eval::parse_tsv(&text).expect("holdout set parses");
+    let report = eval::evaluate(&Faq::builtin().unwrap(), &rows);
+    assert!(report.accuracy() >= HOLDOUT_ACCURACY, "{report}");
+    assert!(
+        report.none_answered_rate() <= HOLDOUT_NONE_ANSWERED,
+        "{report}"
+    );
 }
+
+const HOLDOUT_ACCURACY: f64 = 0.78;
+const HOLDOUT_NONE_ANSWERED: f64 = 0.05;
 
 /// CLINC150 validation split (never used for the catalog): at most 2 % of utterances
 /// outside the near-credit intents may get an intent. Near-credit CLINC intents are

@@ -88,11 +88,31 @@ pub struct ExtraNone {
     pub examples: Vec<String>,
 }
 
+/// Which words say a question is about store credits, and which say it is about some
+/// other kind of money or account (see `matcher`: a question with a foreign word and no
+/// domain word is `none`, whatever else it shares with the examples).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    /// Words or two-word phrases that name store credits themselves ("credit", "points").
+    #[serde(default)]
+    pub domain: Vec<String>,
+    /// Words that name credits only in our context ("balance"): they count as domain
+    /// words for the none margin, but not against a foreign word ("bank balance").
+    #[serde(default)]
+    pub soft_domain: Vec<String>,
+    /// Words or synonym ids of other domains ("bank", "giftcard", "creditscore").
+    #[serde(default)]
+    pub foreign: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     #[serde(default)]
     synonyms: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    gate: Gate,
     intent: Vec<Intent>,
     #[serde(default)]
     clinc150: Option<ExtraNone>,
@@ -103,6 +123,8 @@ struct CatalogFile {
 pub struct Catalog {
     /// canonical word → variants (one word, or a two-word phrase).
     pub synonyms: BTreeMap<String, Vec<String>>,
+    /// Domain and foreign words for the none gate.
+    pub gate: Gate,
     pub intents: Vec<Intent>,
     /// More `none` examples, kept apart so they can be counted and credited.
     pub extra_none: Option<ExtraNone>,
@@ -135,6 +157,7 @@ impl Catalog {
         let file: CatalogFile = toml::from_str(text)?;
         Ok(Catalog {
             synonyms: file.synonyms,
+            gate: file.gate,
             intents: file.intent,
             extra_none: file.clinc150,
         })
