@@ -9,6 +9,7 @@
 
 pub mod command;
 pub mod reply;
+pub mod suggest;
 pub mod text;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};

@@ -12,6 +12,7 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod demo;
+pub mod discord_api;
 pub mod error;
 pub mod export;
 pub mod faq;
