@@ -16,6 +16,8 @@ pub mod discord_api;
 pub mod error;
 pub mod export;
 pub mod faq;
+pub mod http;
 pub mod import;
 pub mod ledger;
 pub mod money;
+pub mod wire;

@@ -48,6 +48,8 @@ enum Command {
         #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
+    /// Serve HTTP: Discord's interactions endpoint and the store API ([http] in bot.toml).
+    Serve,
     /// Create or upgrade the database, then exit.
     Migrate,
     /// Question understanding: classify questions or evaluate the matcher.
@@ -99,7 +101,7 @@ fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Run);
-    init_logging(matches!(command, Command::Run));
+    init_logging(matches!(command, Command::Run | Command::Serve));
     match execute(cli.config, cli.db, command) {
         Ok(code) => code,
         Err(message) => {
@@ -174,6 +176,13 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
         Command::Console { member, admin, now } => {
             let assistant = assistant(&config, ledger, Some(&member), admin)?;
             console::run(&assistant, &Session::new(member, admin, now))
+                .map_err(|e| e.to_string())?;
+        }
+        Command::Serve => {
+            let assistant = Arc::new(assistant(&config, ledger, None, false)?);
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            runtime
+                .block_on(creditbot::http::serve(&config, assistant))
                 .map_err(|e| e.to_string())?;
         }
         Command::Migrate => {

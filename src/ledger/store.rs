@@ -940,6 +940,18 @@ impl Ledger {
         })
     }
 
+    /// Answers when the database does (health checks).
+    pub fn ping(&self) -> Result<()> {
+        self.with_conn(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+    }
+
+    /// How many unanswered questions are stored.
+    pub fn unanswered_total(&self) -> Result<u64> {
+        self.with_conn(|conn| {
+            Ok(conn.query_row("SELECT count(*) FROM unanswered", [], |r| r.get(0))?)
+        })
+    }
+
     /// Records a question the FAQ could not answer.
     pub fn record_unanswered(
         &self,

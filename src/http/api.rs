@@ -1,0 +1,406 @@
+//! The store API for the shop's backend: accounts, link codes, grants, orders, returns,
+//! balances and history as JSON, behind a bearer token. Idempotent: grants by their
+//! `Idempotency-Key` header, orders and returns by their ids; a replay answers the first
+//! result, a key reused with other content answers 409. Nothing is written on any error.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+use super::HttpState;
+use crate::error::{Error, UserError};
+use crate::ledger::{Act, Ledger};
+use crate::wire::{self, AccountIn, GrantIn, OrderIn, ReturnIn};
+
+/// The OpenAPI 3 description of these routes (a test walks every route it lists).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Who the ledger records as the actor of API writes.
+const API_ACTOR: &str = "store-api";
+
+/// A refusal of the store API: status and a JSON body naming the field and the problem.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, field: Option<&'static str>, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "field": self.field, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The one place where a ledger error becomes an API response.
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::User(user) => {
+                let status = match &user {
+                    UserError::UnknownAccount(_)
+                    | UserError::UnknownOrder(_)
+                    | UserError::UnknownGrant(_) => StatusCode::NOT_FOUND,
+                    UserError::IdempotencyConflict
+                    | UserError::OrderAlreadyRecorded(_)
+                    | UserError::ReturnAlreadyRecorded(_) => StatusCode::CONFLICT,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                ApiError::new(status, Some(wire::field_of(&user)), user.to_string())
+            }
+            Error::Internal { .. } => {
+                let reference = format!("{:08x}", rand_reference());
+                tracing::error!(%reference, %error, "store API internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                    format!("internal error, reference {reference}"),
+                )
+            }
+        }
+    }
+}
+
+fn rand_reference() -> u32 {
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::fill(&mut bytes);
+    u32::from_le_bytes(bytes)
+}
+
+/// Checks the bearer token in constant time (hashes of equal length are compared).
+fn authorize(state: &HttpState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = state.api_token_hash else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "the store API is switched off: set [http] api_token or CREDITBOT_API_TOKEN",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Some("Authorization"),
+                "a bearer token is required",
+            )
+        })?;
+    let given: [u8; 32] = Sha256::digest(given.trim().as_bytes()).into();
+    if bool::from(given.ct_eq(&expected)) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            Some("Authorization"),
+            "the bearer token is wrong",
+        ))
+    }
+}
+
+/// Parses a JSON body, naming the field serde complains about.
+fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let message = crate::import::describe_json_error(&e);
+        let field = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|prefix| message.split_once(prefix))
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(name, _)| leak_field(name));
+        ApiError::new(StatusCode::BAD_REQUEST, field.or(Some("body")), message)
+    })
+}
+
+/// Field names come from our own structs, so the set is small and fixed.
+fn leak_field(name: &str) -> &'static str {
+    const FIELDS: &[&str] = &[
+        "id",
+        "name",
+        "key",
+        "account",
+        "amount",
+        "source",
+        "reason",
+        "expires",
+        "at",
+        "items",
+        "sku",
+        "title",
+        "kind",
+        "unit_price",
+        "quantity",
+        "credits",
+        "method",
+        "order",
+    ];
+    FIELDS
+        .iter()
+        .find(|f| **f == name)
+        .copied()
+        .unwrap_or("body")
+}
+
+/// Runs ledger work off the async workers.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<HttpState>,
+    work: impl FnOnce(&Ledger) -> Result<T, Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = Arc::clone(state);
+    tokio::task::spawn_blocking(move || work(state.ledger()))
+        .await
+        .map_err(|e| ApiError::from(Error::internal("running a ledger call", e)))?
+        .map_err(ApiError::from)
+}
+
+/// 201 for a first write, and the same answer with `Idempotent-Replayed: true` for a replay.
+fn written(replayed: bool, body: Value) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+pub async fn healthz(State(state): State<Arc<HttpState>>) -> Result<Json<Value>, ApiError> {
+    blocking(&state, |ledger| ledger.ping()).await?;
+    Ok(Json(json!({ "status": "ok" })))
+}
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        None,
+        "no such route; GET /api/v1/openapi.json lists them",
+    )
+}
+
+pub async fn create_account(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let input: AccountIn = parse_body(&body)?;
+    let (existed, account) = blocking(&state, move |ledger| {
+        // Idempotent by the account id: an existing account is answered as it is.
+        if let Ok(account) = ledger.account(&input.id) {
+            return Ok((true, account));
+        }
+        let act = Act::new(API_ACTOR, Utc::now(), format!("api:account:{}", input.id));
+        Ok((false, ledger.open_account(&act, &input.id, &input.name)?))
+    })
+    .await?;
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(json!({ "account": wire::account_json(&account) })),
+    )
+        .into_response())
+}
+
+pub async fn get_account(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    blocking(&state, move |ledger| {
+        let account = ledger.account(&id)?;
+        Ok(Json(json!({
+            "account": wire::account_json(&account),
+            "member": ledger.member_for_account(&id)?,
+        })))
+    })
+    .await
+}
+
+pub async fn create_link_code(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    // Each call issues a new code; a retried request gets a fresh one rather than a replay,
+    // since the plain code is never stored.
+    let key = format!(
+        "api:code:{}:{:08x}{:08x}",
+        id,
+        rand_reference(),
+        rand_reference()
+    );
+    let issued = blocking(&state, move |ledger| {
+        ledger.issue_link_code(&Act::new(API_ACTOR, Utc::now(), key), &id)
+    })
+    .await?;
+    Ok(written(
+        false,
+        json!({ "code": issued.code, "account": issued.account_id, "expires_at": issued.expires_at }),
+    ))
+}
+
+pub async fn create_grant(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let input: GrantIn = parse_body(&body)?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| input.key.clone())
+        .filter(|k| !k.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Some("Idempotency-Key"),
+                "an Idempotency-Key header is required",
+            )
+        })?;
+    let (replayed, body) = blocking(&state, move |ledger| {
+        let request = input.to_request(ledger.currency())?;
+        let replayed = ledger.has_operation(&key)?;
+        let lot = ledger.grant(
+            &Act::new(API_ACTOR, input.at.unwrap_or_else(Utc::now), key),
+            &request,
+        )?;
+        Ok((
+            replayed,
+            json!({ "grant": wire::lot_json(&lot, ledger.currency()) }),
+        ))
+    })
+    .await?;
+    state.metrics.ledger_operation("grant", replayed);
+    Ok(written(replayed, body))
+}
+
+pub async fn create_order(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let input: OrderIn = parse_body(&body)?;
+    let (replayed, body) = blocking(&state, move |ledger| {
+        let request = input.to_request(ledger.currency())?;
+        let replayed = ledger.has_operation(&format!("order:{}", input.id))?;
+        let receipt =
+            ledger.record_order(API_ACTOR, input.at.unwrap_or_else(Utc::now), &request)?;
+        Ok((
+            replayed,
+            json!({ "order": wire::order_receipt_json(&receipt, ledger.currency()) }),
+        ))
+    })
+    .await?;
+    state.metrics.ledger_operation("order", replayed);
+    Ok(written(replayed, body))
+}
+
+pub async fn get_order(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    blocking(&state, move |ledger| {
+        Ok(Json(json!({ "order": wire::order_breakdown_json(&ledger.order_breakdown(&id)?, ledger.currency()) })))
+    })
+    .await
+}
+
+pub async fn create_return(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let input: ReturnIn = parse_body(&body)?;
+    let (replayed, body) = blocking(&state, move |ledger| {
+        let replayed = ledger.has_operation(&format!("return:{}", input.id))?;
+        let receipt = ledger.record_return(
+            API_ACTOR,
+            input.at.unwrap_or_else(Utc::now),
+            &input.to_request(),
+        )?;
+        Ok((
+            replayed,
+            json!({ "return": wire::return_receipt_json(&receipt, ledger.currency()) }),
+        ))
+    })
+    .await?;
+    state.metrics.ledger_operation("return", replayed);
+    Ok(written(replayed, body))
+}
+
+pub async fn balance(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    blocking(&state, move |ledger| {
+        Ok(Json(wire::balance_json(
+            &ledger.balance(&id, Utc::now())?,
+            ledger.currency(),
+        )))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Paging {
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+pub async fn history(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    blocking(&state, move |ledger| {
+        let page = ledger.history(&id, paging.page.unwrap_or(1), paging.per_page.unwrap_or(50))?;
+        Ok(Json(json!({
+            "account": id,
+            "page": page.page,
+            "pages": page.pages,
+            "total_entries": page.total_entries,
+            "entries": page.entries.iter().map(|e| wire::history_entry_json(e, ledger.currency())).collect::<Vec<_>>(),
+        })))
+    })
+    .await
+}
