@@ -12,6 +12,8 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod demo;
+#[cfg(feature = "discord")]
+pub mod discord;
 pub mod discord_api;
 pub mod error;
 pub mod export;

@@ -278,12 +278,19 @@ fn assistant(
     Ok(Assistant::new(ledger, Arc::new(faq), admins))
 }
 
+/// The Discord bot on a tokio runtime, until SIGINT or SIGTERM. The ledger is dropped (and
+/// SQLite closed) when the bot has finished the interactions in hand.
 #[cfg(feature = "discord")]
-fn run_discord(_config: &Config, _ledger: Arc<Ledger>) -> Outcome {
-    Err(
-        "the Discord transport is not part of this build yet; unset the token to use the console"
-            .into(),
-    )
+fn run_discord(config: &Config, ledger: Arc<Ledger>) -> Outcome {
+    let assistant = Arc::new(assistant(config, ledger, None, false)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("can't start the async runtime: {e}"))?;
+    let result = runtime.block_on(creditbot::discord::run(config, assistant));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    result.map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "discord"))]

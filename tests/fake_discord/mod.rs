@@ -1,0 +1,556 @@
+//! A fake Discord on 127.0.0.1 for running the real serenity client in tests and benches:
+//! REST (axum) that hands out the gateway URL, records the bot's command registrations,
+//! interaction callbacks, edits and channel messages, answering each as Discord does; and a
+//! gateway (tokio-tungstenite) that sends Hello, answers Identify with READY and Resume with
+//! RESUMED, acknowledges heartbeats, and pushes the events a test asks for.
+//!
+//! Payloads are shaped as Discord sends them today (see `payloads`), so serenity 0.12.5 must
+//! read them as it would read Discord's. Nothing here leaves 127.0.0.1.
+#![allow(dead_code)]
+
+pub mod bot;
+pub mod payloads;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+pub const APPLICATION_ID: &str = "1200000000000000000";
+/// The bot's user id (Discord gives a bot the id of its application).
+pub const BOT_ID: &str = APPLICATION_ID;
+pub const GUILD_ID: &str = "1100000000000000000";
+/// The MESSAGE_CONTENT intent bit.
+pub const MESSAGE_CONTENT: u64 = 1 << 15;
+
+/// How the fake behaves.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Refuse the privileged MESSAGE_CONTENT intent with close code 4014, as Discord does when
+    /// it is not enabled for the application.
+    pub refuse_message_content: bool,
+    pub heartbeat_interval_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            refuse_message_content: false,
+            heartbeat_interval_ms: 2_000,
+        }
+    }
+}
+
+/// One REST request the bot made.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub body: Value,
+    pub at: Instant,
+}
+
+/// What the gateway saw.
+#[derive(Clone, Debug, Default)]
+pub struct GatewayLog {
+    pub connections: usize,
+    pub identifies: Vec<Value>,
+    pub resumes: usize,
+    pub readies: usize,
+    pub heartbeats: usize,
+    /// Close codes the fake sent.
+    pub refused: Vec<u16>,
+}
+
+enum ToConnection {
+    Text(String),
+    Close(u16),
+    Drop,
+}
+
+struct Session {
+    id: String,
+    seq: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<Call>,
+    gateway: GatewayLog,
+    session: Option<Session>,
+    connection: Option<mpsc::UnboundedSender<ToConnection>>,
+}
+
+pub struct FakeDiscord {
+    pub rest_url: String,
+    pub ws_url: String,
+    inner: Arc<Mutex<Inner>>,
+    changed: watch::Receiver<u64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    inner: Arc<Mutex<Inner>>,
+    notify: Arc<watch::Sender<u64>>,
+    ws_url: String,
+    options: Options,
+}
+
+impl Shared {
+    fn bump(&self) {
+        self.notify.send_modify(|n| *n += 1);
+    }
+}
+
+impl FakeDiscord {
+    pub async fn start(options: Options) -> FakeDiscord {
+        let rest = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gateway = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let rest_url = format!("http://{}", rest.local_addr().unwrap());
+        let ws_url = format!("ws://{}", gateway.local_addr().unwrap());
+        let (notify, changed) = watch::channel(0);
+        let shared = Shared {
+            inner: Arc::new(Mutex::new(Inner::default())),
+            notify: Arc::new(notify),
+            ws_url: ws_url.clone(),
+            options,
+        };
+        let app = Router::new()
+            .fallback(rest_handler)
+            .with_state(shared.clone());
+        let rest_task = tokio::spawn(async move {
+            axum::serve(rest, app).await.unwrap();
+        });
+        let gateway_shared = shared.clone();
+        let gateway_task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = gateway.accept().await else {
+                    return;
+                };
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(connection(stream, gateway_shared.clone()));
+            }
+        });
+        FakeDiscord {
+            rest_url,
+            ws_url,
+            inner: shared.inner,
+            changed,
+            tasks: vec![rest_task, gateway_task],
+        }
+    }
+
+    /// Waits until `check` holds, up to `timeout`; panics naming `what` otherwise.
+    pub async fn wait_until<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut(&FakeView) -> Option<T>,
+    ) -> T {
+        let mut changed = self.changed.clone();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            changed.borrow_and_update();
+            if let Some(found) = check(&self.view()) {
+                return found;
+            }
+            match tokio::time::timeout_at(deadline, changed.changed()).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    if let Some(found) = check(&self.view()) {
+                        return found;
+                    }
+                    panic!(
+                        "timed out after {timeout:?} waiting for {what}; calls: {:#?}; gateway: {:?}",
+                        self.view()
+                            .calls
+                            .iter()
+                            .map(|c| format!("{} {}", c.method, c.path))
+                            .collect::<Vec<_>>(),
+                        self.view().gateway
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits for the first callback of an interaction, scanning only new calls (cheap enough
+    /// for benches: no snapshot of everything recorded).
+    pub async fn wait_callback(&self, interaction_id: &str, timeout: Duration) -> Call {
+        let prefix = format!("/api/v10/interactions/{interaction_id}/");
+        let mut changed = self.changed.clone();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut seen = 0;
+        loop {
+            changed.borrow_and_update();
+            {
+                let inner = self.inner.lock().unwrap();
+                if let Some(call) = inner.calls[seen..]
+                    .iter()
+                    .find(|c| c.method == "POST" && c.path.starts_with(&prefix))
+                {
+                    return call.clone();
+                }
+                seen = inner.calls.len();
+            }
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
+                panic!("timed out after {timeout:?} waiting for the callback of {interaction_id}");
+            }
+        }
+    }
+
+    /// A snapshot of what was recorded.
+    pub fn view(&self) -> FakeView {
+        let inner = self.inner.lock().unwrap();
+        FakeView {
+            calls: inner.calls.clone(),
+            gateway: inner.gateway.clone(),
+        }
+    }
+
+    /// Waits for the n-th READY (1 = the first connection).
+    pub async fn wait_ready(&self, n: usize, timeout: Duration) {
+        self.wait_until(&format!("READY #{n}"), timeout, |v| {
+            (v.gateway.readies >= n).then_some(())
+        })
+        .await
+    }
+
+    /// Sends a dispatch event (op 0) on the live connection; returns when it is written to
+    /// the socket's queue.
+    pub fn dispatch(&self, event: &str, data: Value) {
+        let mut inner = self.inner.lock().unwrap();
+        let seq = match inner.session.as_mut() {
+            Some(session) => {
+                session.seq += 1;
+                session.seq
+            }
+            None => panic!("no session to send {event} on"),
+        };
+        let text = json!({ "op": 0, "s": seq, "t": event, "d": data }).to_string();
+        inner
+            .connection
+            .as_ref()
+            .expect("a live gateway connection")
+            .send(ToConnection::Text(text))
+            .expect("the connection task is alive");
+    }
+
+    /// Sends raw text on the live connection (for malformed payloads).
+    pub fn send_raw(&self, text: String) {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .connection
+            .as_ref()
+            .expect("a live gateway connection")
+            .send(ToConnection::Text(text))
+            .expect("the connection task is alive");
+    }
+
+    /// Closes the live connection with a close frame (e.g. 4000, "unknown error": resumable).
+    pub fn close(&self, code: u16) {
+        if let Some(connection) = self.inner.lock().unwrap().connection.take() {
+            let _ = connection.send(ToConnection::Close(code));
+        }
+    }
+
+    /// Drops the live connection without a close frame, as a network failure would.
+    pub fn drop_connection(&self) {
+        if let Some(connection) = self.inner.lock().unwrap().connection.take() {
+            let _ = connection.send(ToConnection::Drop);
+        }
+    }
+
+    /// Whether a gateway connection is live (identified or resumed).
+    pub fn connected(&self) -> bool {
+        self.inner.lock().unwrap().connection.is_some()
+    }
+}
+
+/// What the fake recorded, at one moment.
+pub struct FakeView {
+    pub calls: Vec<Call>,
+    pub gateway: GatewayLog,
+}
+
+impl FakeView {
+    /// The callbacks (`POST /interactions/{id}/{token}/callback`) for an interaction.
+    pub fn callbacks(&self, interaction_id: &str) -> Vec<&Call> {
+        let prefix = format!("/api/v10/interactions/{interaction_id}/");
+        self.calls
+            .iter()
+            .filter(|c| c.method == "POST" && c.path.starts_with(&prefix))
+            .collect()
+    }
+
+    /// Edits of the original response of the interaction with this token.
+    pub fn edits(&self, token: &str) -> Vec<&Call> {
+        let path = format!("/api/v10/webhooks/{APPLICATION_ID}/{token}/messages/@original");
+        self.calls
+            .iter()
+            .filter(|c| c.method == "PATCH" && c.path == path)
+            .collect()
+    }
+
+    /// Messages posted in a channel.
+    pub fn channel_messages(&self, channel_id: &str) -> Vec<&Call> {
+        let path = format!("/api/v10/channels/{channel_id}/messages");
+        self.calls
+            .iter()
+            .filter(|c| c.method == "POST" && c.path == path)
+            .collect()
+    }
+
+    /// Command registrations (bulk overwrites).
+    pub fn registrations(&self) -> Vec<&Call> {
+        self.calls
+            .iter()
+            .filter(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+            .collect()
+    }
+}
+
+async fn rest_handler(
+    State(shared): State<Shared>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let body_json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap_or_else(|_| json!({ "unparsed": body.len() }))
+    };
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let response = match (method.as_str(), segments.as_slice()) {
+        ("GET", ["api", "v10", "gateway"]) => json_response(json!({ "url": shared.ws_url })),
+        ("GET", ["api", "v10", "gateway", "bot"]) => json_response(json!({
+            "url": shared.ws_url,
+            "shards": 1,
+            "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1 }
+        })),
+        ("PUT", ["api", "v10", "applications", app, "commands"]) => {
+            json_response(registered(&body_json, app, None))
+        }
+        (
+            "PUT",
+            [
+                "api",
+                "v10",
+                "applications",
+                app,
+                "guilds",
+                guild,
+                "commands",
+            ],
+        ) => json_response(registered(&body_json, app, Some(guild))),
+        ("POST", ["api", "v10", "interactions", _id, _token, "callback"]) => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        (
+            "PATCH",
+            [
+                "api",
+                "v10",
+                "webhooks",
+                _app,
+                _token,
+                "messages",
+                "@original",
+            ],
+        ) => json_response(payloads::sent_message("1100000000000000005", &body_json)),
+        ("POST", ["api", "v10", "channels", channel, "messages"]) => {
+            json_response(payloads::sent_message(channel, &body_json))
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            [("content-type", "application/json")],
+            json!({ "message": "404: Not Found", "code": 0 }).to_string(),
+        )
+            .into_response(),
+    };
+    shared.inner.lock().unwrap().calls.push(Call {
+        method: method.to_string(),
+        path,
+        body: body_json,
+        at: Instant::now(),
+    });
+    shared.bump();
+    response
+}
+
+fn json_response(value: Value) -> Response {
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// The commands as Discord answers a bulk overwrite: each with an id and a version.
+fn registered(body: &Value, application: &str, guild: Option<&str>) -> Value {
+    let commands = body.as_array().cloned().unwrap_or_default();
+    Value::Array(
+        commands
+            .into_iter()
+            .enumerate()
+            .map(|(n, mut command)| {
+                let object = command.as_object_mut().unwrap();
+                object.insert("id".into(), json!(format!("14000000000000000{n:02}")));
+                object.insert("application_id".into(), json!(application));
+                object.insert("version".into(), json!("1400000000000000099"));
+                object.entry("type").or_insert(json!(1));
+                object.entry("description").or_insert(json!(""));
+                if let Some(guild) = guild {
+                    object.insert("guild_id".into(), json!(guild));
+                }
+                command
+            })
+            .collect(),
+    )
+}
+
+async fn connection(stream: tokio::net::TcpStream, shared: Shared) {
+    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
+    let (to_me, mut from_test) = mpsc::unbounded_channel();
+    shared.inner.lock().unwrap().gateway.connections += 1;
+    shared.bump();
+    let hello = json!({ "op": 10, "s": null, "t": null,
+        "d": { "heartbeat_interval": shared.options.heartbeat_interval_ms } });
+    if ws.send(WsMessage::Text(hello.to_string())).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = ws.next() => {
+                let Some(Ok(message)) = incoming else { return };
+                let text = match message {
+                    WsMessage::Text(text) => text,
+                    WsMessage::Close(_) => return,
+                    _ => continue,
+                };
+                let Ok(payload) = serde_json::from_str::<Value>(&text) else { continue };
+                for reply in on_gateway_payload(&shared, &payload, &to_me) {
+                    match reply {
+                        Reply::Text(text) => {
+                            if ws.send(WsMessage::Text(text)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Reply::Close(code, reason) => {
+                            let _ = ws.send(WsMessage::Close(Some(CloseFrame {
+                                code: CloseCode::from(code),
+                                reason: reason.into(),
+                            }))).await;
+                            let _ = ws.flush().await;
+                            return;
+                        }
+                    }
+                }
+                shared.bump();
+            }
+            command = from_test.recv() => {
+                match command {
+                    Some(ToConnection::Text(text)) => {
+                        if ws.send(WsMessage::Text(text)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(ToConnection::Close(code)) => {
+                        let _ = ws.send(WsMessage::Close(Some(CloseFrame {
+                            code: CloseCode::from(code),
+                            reason: "closed by the fake".into(),
+                        }))).await;
+                        let _ = ws.flush().await;
+                        return;
+                    }
+                    Some(ToConnection::Drop) | None => return,
+                }
+            }
+        }
+    }
+}
+
+enum Reply {
+    Text(String),
+    Close(u16, &'static str),
+}
+
+fn on_gateway_payload(
+    shared: &Shared,
+    payload: &Value,
+    me: &mpsc::UnboundedSender<ToConnection>,
+) -> Vec<Reply> {
+    let mut inner = shared.inner.lock().unwrap();
+    match payload["op"].as_u64() {
+        // Heartbeat → ack.
+        Some(1) => {
+            inner.gateway.heartbeats += 1;
+            vec![Reply::Text(json!({ "op": 11 }).to_string())]
+        }
+        // Identify → READY (or 4014 for a refused privileged intent).
+        Some(2) => {
+            let intents = payload["d"]["intents"].as_u64().unwrap_or(0);
+            inner.gateway.identifies.push(payload["d"].clone());
+            if shared.options.refuse_message_content && intents & MESSAGE_CONTENT != 0 {
+                inner.gateway.refused.push(4014);
+                return vec![Reply::Close(4014, "Disallowed intent(s).")];
+            }
+            inner.gateway.readies += 1;
+            let session_id = format!("session-{}", inner.gateway.readies);
+            inner.session = Some(Session {
+                id: session_id.clone(),
+                seq: 1,
+            });
+            inner.connection = Some(me.clone());
+            vec![Reply::Text(
+                json!({ "op": 0, "s": 1, "t": "READY",
+                    "d": payloads::ready(&session_id, &shared.ws_url) })
+                .to_string(),
+            )]
+        }
+        // Resume → RESUMED when the session is known, else "invalid session, not resumable".
+        Some(6) => {
+            let asked = payload["d"]["session_id"].as_str().unwrap_or("");
+            let known = inner.session.as_ref().is_some_and(|s| s.id == asked);
+            if !known {
+                return vec![Reply::Text(json!({ "op": 9, "d": false }).to_string())];
+            }
+            inner.gateway.resumes += 1;
+            inner.connection = Some(me.clone());
+            let session = inner.session.as_mut().unwrap();
+            session.seq += 1;
+            vec![Reply::Text(
+                json!({ "op": 0, "s": session.seq, "t": "RESUMED", "d": { "_trace": ["fake"] } })
+                    .to_string(),
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
