@@ -35,7 +35,13 @@ pub struct HttpState {
     pub api_base: String,
     pub client: reqwest::Client,
     pub metrics: metrics::Metrics,
+    /// An interaction answer not ready by then is deferred and sent as a follow-up
+    /// (zero: always).
+    pub defer_after: std::time::Duration,
 }
+
+/// Discord wants an interaction answered within 3 seconds; defer well before.
+pub const DEFER_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl HttpState {
     pub fn ledger(&self) -> &Ledger {
@@ -77,6 +83,7 @@ pub fn state(config: &Config, assistant: Arc<Assistant>) -> Result<HttpState, Se
         api_base: config.discord.api_base.trim_end_matches('/').to_string(),
         client: reqwest::Client::new(),
         metrics: metrics::Metrics::new(),
+        defer_after: DEFER_AFTER,
     })
 }
 

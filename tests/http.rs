@@ -675,3 +675,74 @@ async fn fifty_concurrent_clients_retrying_the_same_keys_lose_and_double_nothing
         .sum();
     assert_eq!(sum, remaining, "money is conserved");
 }
+
+/// `creditbot serve` as a process: it answers health checks and stops cleanly on SIGTERM.
+#[tokio::test]
+async fn the_binary_serves_and_shuts_down_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    std::fs::write(
+        dir.path().join("bot.toml"),
+        format!("[database]\npath = \"serve.db\"\n[http]\nlisten = \"127.0.0.1:{port}\"\napi_token = \"{TOKEN}\"\n"),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_creditbot"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("CREDITBOT_API_TOKEN")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(&health)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if !up {
+        child.kill().unwrap();
+        panic!("the server never answered /healthz");
+    }
+    let created = client
+        .post(format!("http://127.0.0.1:{port}/api/v1/accounts"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"id": "ACC-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let mut stopped = None;
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            stopped = Some(status);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = stopped.unwrap_or_else(|| {
+        child.kill().unwrap();
+        panic!("the server didn't stop on SIGTERM")
+    });
+    assert!(status.success(), "a graceful stop exits 0: {status}");
+    let log = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(!log.contains(TOKEN), "the token never reaches the log");
+}

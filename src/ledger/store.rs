@@ -5,8 +5,10 @@
 //! puts it back, so any number of threads may call the same `Ledger` at once. Every
 //! check-then-write runs in one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
 //! before the first read: two writers never both see the old state, in this process or in
-//! another (a second process waits up to the busy timeout). Reads run in a deferred
-//! transaction, so each sees one consistent snapshot (WAL lets them run beside the writer).
+//! another (a second process waits up to the busy timeout). Writers of one process also take
+//! turns on a mutex first, so they queue in order instead of in SQLite's sleeping busy handler.
+//! Reads run in a deferred transaction, so each sees one consistent snapshot (WAL lets them
+//! run beside the writer).
 //! rusqlite types stay inside this module; callers see `crate::error::Error`.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -50,6 +52,9 @@ pub struct Ledger {
     db_config: DatabaseConfig,
     settings: LedgerSettings,
     pool: Mutex<Vec<Connection>>,
+    /// Held around every write transaction of this process (see `write`). Fair, so writers
+    /// are served in the order they came and none waits behind a stream of newcomers.
+    writer: parking_lot::FairMutex<()>,
 }
 
 impl Ledger {
@@ -62,6 +67,7 @@ impl Ledger {
             db_config: db_config.clone(),
             settings,
             pool: Mutex::new(vec![first]),
+            writer: parking_lot::FairMutex::new(()),
         })
     }
 
@@ -89,6 +95,22 @@ impl Ledger {
             .unwrap_or_else(|p| p.into_inner())
             .push(conn);
         result
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed when `f` succeeds.
+    ///
+    /// Writers of this process take turns on `writer` before asking SQLite for its lock:
+    /// SQLite's busy handler waits by sleeping (up to 100 ms a time), so many threads
+    /// contending for the lock inside SQLite make a long tail of slow writes; a mutex hands
+    /// the turn over at once. Other processes still meet at SQLite's lock and the busy timeout.
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let _turn = self.writer.lock();
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
     }
 
     /// Runs `f` in one consistent read snapshot.
@@ -119,12 +141,7 @@ impl Ledger {
         Req: Serialize,
         Res: Serialize + DeserializeOwned,
     {
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let result = keyed_in(&tx, kind, act, request, conflict, f)?;
-            tx.commit()?;
-            Ok(result)
-        })
+        self.write(|tx| keyed_in(tx, kind, act, request, conflict, f))
     }
 
     // ----- accounts and links -------------------------------------------------------------
@@ -436,8 +453,7 @@ impl Ledger {
     /// left. Safe to run any number of times, from any number of places.
     pub fn sweep_expired(&self, actor: &str, now: DateTime<Utc>) -> Result<SweepReport> {
         let now = whole_seconds(now);
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             let due: Vec<(LotId, String, i64, i64)> = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT id, account_id, remaining, expires_at FROM lots
@@ -454,15 +470,14 @@ impl Ledger {
                 // refilled by a return can expire again, at a later instant, under a new key.
                 let act = Act::new(actor, now, format!("sweep:{lot_id}:{expires_at}"));
                 let delta = Credits::from_minor(-remaining);
-                change_remaining(&tx, lot_id, delta)?;
+                change_remaining(tx, lot_id, delta)?;
                 Journal::new(&act).write(
-                    &tx,
+                    tx,
                     Entry::new("expire", &account_id, "expired").lot(lot_id, delta),
                 )?;
                 report.lots += 1;
                 report.amount += Credits::from_minor(remaining);
             }
-            tx.commit()?;
             Ok(report)
         })
     }
@@ -959,8 +974,8 @@ impl Ledger {
         question: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.with_conn(|conn| {
-            conn.execute(
+        self.write(|tx| {
+            tx.execute(
                 "INSERT INTO unanswered (member_id, question, asked_at) VALUES (?1, ?2, ?3)",
                 params![member_id, truncate_chars(question, 500), ts(now)],
             )?;
@@ -1032,13 +1047,12 @@ impl Ledger {
         for (_, request) in items {
             self.check_grant_request(request)?;
         }
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             let mut lots = Vec::with_capacity(items.len());
             for (key, request) in items {
                 let act = Act::new(actor, now, key.as_str());
                 lots.push(keyed_in(
-                    &tx,
+                    tx,
                     "grant",
                     &act,
                     request,
@@ -1046,7 +1060,6 @@ impl Ledger {
                     |tx, journal| self.write_grant(tx, journal, &act, request),
                 )?);
             }
-            tx.commit()?;
             Ok(lots)
         })
     }
