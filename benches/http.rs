@@ -31,12 +31,15 @@ fn print(figure: &str, value: f64, unit: &str) {
     );
 }
 
+/// Builds the request numbered `n` of a reqwest load.
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
 /// One route under load: how to run it with wrk (a Lua script) and with reqwest.
 struct Route {
     name: &'static str,
     lua: String,
     url: String,
-    make: Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>,
+    make: MakeRequest,
 }
 
 /// Runs wrk against the route; `None` when wrk isn't installed.
@@ -106,9 +109,7 @@ fn rss_mb() -> f64 {
 }
 
 /// Sends `REQUESTS` requests over `CONNECTIONS` concurrent clients; returns (req/s, p50 ms, p99 ms).
-async fn load(
-    make: Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>,
-) -> (f64, f64, f64) {
+async fn load(make: MakeRequest) -> (f64, f64, f64) {
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..CONNECTIONS {
