@@ -184,6 +184,23 @@ fn written(replayed: bool, body: Value) -> Response {
     response
 }
 
+/// A keyed write: notes whether `key` was carried out before (then the ledger replays its
+/// first result), runs `work` off the async workers, counts it, and answers 201.
+async fn keyed_write(
+    state: &Arc<HttpState>,
+    kind: &'static str,
+    key: String,
+    work: impl FnOnce(&Ledger) -> Result<Value, Error> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let (replayed, body) = blocking(state, move |ledger| {
+        let replayed = ledger.has_operation(&key)?;
+        Ok((replayed, work(ledger)?))
+    })
+    .await?;
+    state.metrics.ledger_operation(kind, replayed);
+    Ok(written(replayed, body))
+}
+
 pub async fn healthz(State(state): State<Arc<HttpState>>) -> Result<Json<Value>, ApiError> {
     blocking(&state, |ledger| ledger.ping()).await?;
     Ok(Json(json!({ "status": "ok" })))
@@ -289,21 +306,13 @@ pub async fn create_grant(
                 "an Idempotency-Key header is required",
             )
         })?;
-    let (replayed, body) = blocking(&state, move |ledger| {
+    keyed_write(&state, "grant", key.clone(), move |ledger| {
         let request = input.to_request(ledger.currency())?;
-        let replayed = ledger.has_operation(&key)?;
-        let lot = ledger.grant(
-            &Act::new(API_ACTOR, input.at.unwrap_or_else(Utc::now), key),
-            &request,
-        )?;
-        Ok((
-            replayed,
-            json!({ "grant": wire::lot_json(&lot, ledger.currency()) }),
-        ))
+        let act = Act::new(API_ACTOR, input.at.unwrap_or_else(Utc::now), key);
+        let lot = ledger.grant(&act, &request)?;
+        Ok(json!({ "grant": wire::lot_json(&lot, ledger.currency()) }))
     })
-    .await?;
-    state.metrics.ledger_operation("grant", replayed);
-    Ok(written(replayed, body))
+    .await
 }
 
 pub async fn create_order(
@@ -313,19 +322,18 @@ pub async fn create_order(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let input: OrderIn = parse_body(&body)?;
-    let (replayed, body) = blocking(&state, move |ledger| {
-        let request = input.to_request(ledger.currency())?;
-        let replayed = ledger.has_operation(&format!("order:{}", input.id))?;
-        let receipt =
-            ledger.record_order(API_ACTOR, input.at.unwrap_or_else(Utc::now), &request)?;
-        Ok((
-            replayed,
-            json!({ "order": wire::order_receipt_json(&receipt, ledger.currency()) }),
-        ))
-    })
-    .await?;
-    state.metrics.ledger_operation("order", replayed);
-    Ok(written(replayed, body))
+    keyed_write(
+        &state,
+        "order",
+        format!("order:{}", input.id),
+        move |ledger| {
+            let request = input.to_request(ledger.currency())?;
+            let receipt =
+                ledger.record_order(API_ACTOR, input.at.unwrap_or_else(Utc::now), &request)?;
+            Ok(json!({ "order": wire::order_receipt_json(&receipt, ledger.currency()) }))
+        },
+    )
+    .await
 }
 
 pub async fn get_order(
@@ -347,21 +355,20 @@ pub async fn create_return(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let input: ReturnIn = parse_body(&body)?;
-    let (replayed, body) = blocking(&state, move |ledger| {
-        let replayed = ledger.has_operation(&format!("return:{}", input.id))?;
-        let receipt = ledger.record_return(
-            API_ACTOR,
-            input.at.unwrap_or_else(Utc::now),
-            &input.to_request(),
-        )?;
-        Ok((
-            replayed,
-            json!({ "return": wire::return_receipt_json(&receipt, ledger.currency()) }),
-        ))
-    })
-    .await?;
-    state.metrics.ledger_operation("return", replayed);
-    Ok(written(replayed, body))
+    keyed_write(
+        &state,
+        "return",
+        format!("return:{}", input.id),
+        move |ledger| {
+            let receipt = ledger.record_return(
+                API_ACTOR,
+                input.at.unwrap_or_else(Utc::now),
+                &input.to_request(),
+            )?;
+            Ok(json!({ "return": wire::return_receipt_json(&receipt, ledger.currency()) }))
+        },
+    )
+    .await
 }
 
 pub async fn balance(
