@@ -132,11 +132,102 @@ pub async fn serve(config: &Config, assistant: Arc<Assistant>) -> Result<(), Ser
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| ServeError::Bind(address, e))?;
+    if config.discord.token.is_set() {
+        // Without a gateway there is no READY to register on: do it over REST, beside serving.
+        let (client, api_base) = (state.client.clone(), state.api_base.clone());
+        let (token, guilds) = (
+            config.discord.token.clone(),
+            config.discord.guild_ids.clone(),
+        );
+        tokio::spawn(async move {
+            match register_commands(&client, &api_base, token.expose(), &guilds).await {
+                Ok(places) => tracing::info!(places, "registered the slash commands"),
+                Err(error) => tracing::warn!(%error, "could not register the slash commands"),
+            }
+        });
+    }
     tracing::info!(%address, "serving HTTP");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(ServeError::Serve)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("Discord answered {status} to {what}")]
+    Refused {
+        what: &'static str,
+        status: reqwest::StatusCode,
+    },
+    #[error("can't reach Discord for {what}: {source}")]
+    Unreachable {
+        what: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("Discord's application answer has no id")]
+    NoApplicationId,
+}
+
+/// Registers every command (`discord_api::application_commands`, the same list the gateway
+/// bot registers) with Discord's bulk-overwrite endpoint: in each of `guild_ids`, or globally
+/// when there are none. Returns how many places were registered. The token goes only into
+/// the Authorization header; errors never carry it (reqwest's URLs hold no secret here).
+pub async fn register_commands(
+    client: &reqwest::Client,
+    api_base: &str,
+    token: &str,
+    guild_ids: &[u64],
+) -> Result<usize, RegisterError> {
+    let authorization = format!("Bot {token}");
+    let send = |what: &'static str, request: reqwest::RequestBuilder| {
+        let authorization = authorization.clone();
+        async move {
+            let response = request
+                .header(reqwest::header::AUTHORIZATION, authorization)
+                .send()
+                .await
+                .map_err(|source| RegisterError::Unreachable {
+                    what,
+                    source: source.without_url(),
+                })?;
+            if !response.status().is_success() {
+                return Err(RegisterError::Refused {
+                    what,
+                    status: response.status(),
+                });
+            }
+            Ok(response)
+        }
+    };
+    let application: serde_json::Value = send(
+        "the application lookup",
+        client.get(format!("{api_base}/api/v10/applications/@me")),
+    )
+    .await?
+    .json()
+    .await
+    .map_err(|source| RegisterError::Unreachable {
+        what: "the application lookup",
+        source,
+    })?;
+    let id = application["id"]
+        .as_str()
+        .ok_or(RegisterError::NoApplicationId)?;
+    let commands = crate::discord_api::application_commands();
+    let places: Vec<String> = if guild_ids.is_empty() {
+        vec![format!("{api_base}/api/v10/applications/{id}/commands")]
+    } else {
+        guild_ids
+            .iter()
+            .map(|guild| format!("{api_base}/api/v10/applications/{id}/guilds/{guild}/commands"))
+            .collect()
+    };
+    for url in &places {
+        send("the command registration", client.put(url).json(&commands)).await?;
+    }
+    Ok(places.len())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -363,3 +363,82 @@ async fn a_slow_answer_is_deferred_then_sent_as_a_follow_up() {
             .contains("$27.51")
     );
 }
+
+/// HTTP-only deployments register the same commands as the gateway bot, over REST.
+#[tokio::test]
+async fn serve_mode_registers_the_commands_over_rest() {
+    use axum::extract::Path;
+    use axum::http::HeaderMap;
+    use axum::routing::{get, put};
+    type Seen = Arc<Mutex<Vec<(String, String, Value)>>>;
+    let seen: Seen = Arc::default();
+    let (on_me, on_put) = (Arc::clone(&seen), Arc::clone(&seen));
+    let fake_discord = axum::Router::new()
+        .route(
+            "/api/v10/applications/@me",
+            get(move |headers: HeaderMap| {
+                let seen = Arc::clone(&on_me);
+                async move {
+                    let auth = headers["authorization"].to_str().unwrap().to_string();
+                    seen.lock().unwrap().push(("me".into(), auth, Value::Null));
+                    axum::Json(json!({"id": "555", "name": "creditbot"}))
+                }
+            }),
+        )
+        .route(
+            "/api/v10/applications/{app}/guilds/{guild}/commands",
+            put(
+                move |Path((app, guild)): Path<(String, String)>,
+                      headers: HeaderMap,
+                      axum::Json(body): axum::Json<Value>| {
+                    let seen = Arc::clone(&on_put);
+                    async move {
+                        let auth = headers["authorization"].to_str().unwrap().to_string();
+                        seen.lock()
+                            .unwrap()
+                            .push((format!("{app}/{guild}"), auth, body));
+                        axum::Json(json!([]))
+                    }
+                },
+            ),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, fake_discord).await.unwrap() });
+
+    let places = creditbot::http::register_commands(
+        &reqwest::Client::new(),
+        &api_base,
+        "bot-token",
+        &[777, 778],
+    )
+    .await
+    .unwrap();
+    assert_eq!(places, 2);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    assert!(seen.iter().all(|(_, auth, _)| auth == "Bot bot-token"));
+    assert_eq!(seen[1].0, "555/777");
+    assert_eq!(seen[2].0, "555/778");
+    assert_eq!(seen[1].2, creditbot::discord_api::application_commands());
+    let names: Vec<&str> = seen[1]
+        .2
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for name in ["balance", "order", "admin", "Credits"] {
+        assert!(names.contains(&name), "{name} registered: {names:?}");
+    }
+
+    let refused = creditbot::http::register_commands(
+        &reqwest::Client::new(),
+        "http://127.0.0.1:9",
+        "bot-token",
+        &[],
+    )
+    .await;
+    let message = refused.unwrap_err().to_string();
+    assert!(!message.contains("bot-token"), "{message}");
+}
