@@ -415,7 +415,7 @@ async fn serve_mode_registers_the_commands_over_rest() {
     .await
     .unwrap();
     assert_eq!(places, 2);
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3);
     assert!(seen.iter().all(|(_, auth, _)| auth == "Bot bot-token"));
     assert_eq!(seen[1].0, "555/777");
