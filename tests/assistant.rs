@@ -650,3 +650,39 @@ fn no_reply_exceeds_discords_limits_even_with_500_grants() {
         assert!(reply.within_limits(), "{question}");
     }
 }
+
+#[test]
+fn an_unsure_answer_offers_both_topics_as_buttons() {
+    let w = world();
+    let reply = w.ask(
+        "alice",
+        Place::DirectMessage,
+        Input::Text("does a refund expire".into()),
+    );
+    assert_eq!(reply.text, "I'm not sure which you mean:");
+    let choices: Vec<(&str, &str)> = reply
+        .choices
+        .iter()
+        .map(|c| (c.id.as_str(), c.label.as_str()))
+        .collect();
+    assert_eq!(
+        choices,
+        [
+            (
+                "faq:refund",
+                "What happens to credits when I return something?"
+            ),
+            ("faq:expiry", "Do credits expire?")
+        ]
+    );
+    let pressed = w.ask(
+        "alice",
+        Place::DirectMessage,
+        Input::Choice(reply.choices[1].id.clone()),
+    );
+    assert!(
+        pressed.to_plain_text().contains("$10.01"),
+        "the expiry answer with her figures: {}",
+        pressed.to_plain_text()
+    );
+}
