@@ -118,7 +118,7 @@ CREATE TABLE journal (
     entry_key     TEXT NOT NULL UNIQUE,     -- the operation's key + '#' + entry number
     op_key        TEXT NOT NULL,
     kind          TEXT NOT NULL CHECK (kind IN ('open', 'grant', 'spend', 'refund', 'reissue',
-                      'revoke', 'expire', 'expiry_change', 'link', 'unlink', 'link_code')),
+                      'revoke', 'expire', 'expiry_change', 'link', 'unlink', 'link_code', 'close')),
     account_id    TEXT NOT NULL REFERENCES accounts(id),
     member_id     TEXT,
     lot_id        INTEGER REFERENCES lots(id),

@@ -621,3 +621,37 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
         "a refusal changed the database"
     );
 }
+
+#[test]
+fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends() {
+    let l = ledger();
+    open(&l, "A");
+    l.grant(&admin("g1"), &grant_request("A", 5_00, Expiry::Never))
+        .unwrap();
+    let closed = l.close_account(&admin("c1"), "A", "customer left").unwrap();
+    assert!(closed.closed);
+    assert_eq!(
+        l.close_account(&admin("c1"), "A", "customer left").unwrap(),
+        closed,
+        "a replay answers the first result"
+    );
+    let before = l.content_checksum().unwrap();
+    assert_eq!(
+        user_error(l.grant(&admin("g2"), &grant_request("A", 1_00, Expiry::Never))),
+        UserError::AccountClosed("A".into())
+    );
+    assert_eq!(
+        user_error(l.record_order(
+            "shop",
+            now(),
+            &order("o1", "A", vec![digital("x", 1_00, 1)])
+        )),
+        UserError::AccountClosed("A".into())
+    );
+    assert_eq!(
+        user_error(l.close_account(&admin("c2"), "A", "again")),
+        UserError::AccountClosed("A".into())
+    );
+    assert_eq!(l.content_checksum().unwrap(), before);
+    assert_eq!(l.history("A", 1, 10).unwrap().entries[0].kind, "close");
+}

@@ -135,6 +135,7 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
         "unlink" => "unlinked from a Discord member".into(),
         "open" => "account opened".into(),
         "link_code" => "link code issued".into(),
+        "close" => format!("account closed: {}", entry.reason),
         other => other.to_string(),
     };
     format!("{}  {amount}{what}", style.date(entry.at))

@@ -159,6 +159,25 @@ impl Ledger {
         )
     }
 
+    /// Closes an account: it keeps its history, but can no longer receive or spend credits.
+    pub fn close_account(&self, act: &Act, account_id: &str, reason: &str) -> Result<Account> {
+        check_text("The reason", reason)?;
+        self.keyed(
+            "close",
+            act,
+            &(account_id, reason),
+            UserError::IdempotencyConflict,
+            |tx, journal| {
+                if account(tx, account_id)?.closed {
+                    return Err(UserError::AccountClosed(account_id.to_string()).into());
+                }
+                tx.execute("UPDATE accounts SET closed = 1 WHERE id = ?1", [account_id])?;
+                journal.write(tx, Entry::new("close", account_id, reason))?;
+                account(tx, account_id)
+            },
+        )
+    }
+
     /// Links a member to an account (created if it does not exist yet). Admins only.
     pub fn link_member(&self, act: &Act, member_id: &str, account_id: &str) -> Result<Link> {
         check_text("The member", member_id)?;
