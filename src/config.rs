@@ -183,6 +183,11 @@ impl Default for ReturnsConfig {
     }
 }
 
+/// The longest expiry or reissue period, in days: the same 100 years an admin may type.
+pub const MAX_DAYS: u32 = 36_500;
+/// The longest a link code may stay valid, in hours.
+pub const MAX_LINK_CODE_TTL_HOURS: u32 = 8_760;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("can't read {path}: {source}")]
@@ -277,6 +282,33 @@ impl Config {
         if credits.currency.trim().is_empty() {
             return Err(invalid("credits.currency", "can't be empty".into()));
         }
+        // Durations are added to dates; an unbounded one would overflow a date on every
+        // grant, code or return instead of failing here, once, naming its key.
+        let bounded = |key, value: u32, max: u32, unit: &str| {
+            if value > max {
+                Err(invalid(key, format!("at most {max} {unit}, not {value}")))
+            } else {
+                Ok(())
+            }
+        };
+        bounded(
+            "credits.default_expiry_days",
+            credits.default_expiry_days,
+            MAX_DAYS,
+            "days (100 years)",
+        )?;
+        bounded(
+            "credits.link_code_ttl_hours",
+            credits.link_code_ttl_hours,
+            MAX_LINK_CODE_TTL_HOURS,
+            "hours (a year)",
+        )?;
+        bounded(
+            "returns.reissue_days",
+            self.returns.reissue_days,
+            MAX_DAYS,
+            "days (100 years)",
+        )?;
         let unchecked = Currency::new(&credits.currency, credits.decimals, Credits::ZERO);
         let max_grant = unchecked
             .parse_positive(&credits.max_grant)
@@ -383,5 +415,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("credits.max_grant"), "{err}");
+    }
+
+    #[test]
+    fn durations_are_bounded_naming_their_key() {
+        let table = [
+            (
+                "[credits]\ndefault_expiry_days = 4000000000\n",
+                "credits.default_expiry_days",
+            ),
+            (
+                "[credits]\ndefault_expiry_days = 36501\n",
+                "credits.default_expiry_days",
+            ),
+            (
+                "[credits]\nlink_code_ttl_hours = 4000000000\n",
+                "credits.link_code_ttl_hours",
+            ),
+            (
+                "[returns]\nreissue_days = 4000000000\n",
+                "returns.reissue_days",
+            ),
+        ];
+        for (text, key) in table {
+            let err = Config::parse(text, Path::new("b.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{text}: {err}");
+            assert!(err.contains("at most"), "{text}: {err}");
+        }
+        let edge = "[credits]\ndefault_expiry_days = 36500\nlink_code_ttl_hours = 8760\n[returns]\nreissue_days = 36500\n";
+        let config = Config::parse(edge, Path::new("b.toml")).unwrap();
+        assert_eq!(config.credits.default_expiry_days, 36_500);
+        let env = [(
+            "CREDITBOT_CREDITS_DEFAULT_EXPIRY_DAYS".to_string(),
+            "4000000000".to_string(),
+        )];
+        let err = Config::parse_with_env("", Path::new("b.toml"), env.into_iter())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("credits.default_expiry_days"), "{err}");
     }
 }
