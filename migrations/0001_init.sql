@@ -38,7 +38,8 @@ CREATE TABLE lots (
     granted_by TEXT NOT NULL,
     granted_at INTEGER NOT NULL,
     expires_at INTEGER,               -- NULL: never expires
-    refund_of_order INTEGER REFERENCES orders(id)
+    refund_of_order INTEGER REFERENCES orders(id),
+    revoked    INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))  -- an admin took it back
 );
 -- Balance reads: the live lots of one account.
 CREATE INDEX lots_by_account ON lots(account_id, expires_at);

@@ -145,6 +145,14 @@ pub enum UserError {
     UnknownChoice,
     #[error("Please ask a question, for example: do my credits expire?")]
     EmptyQuestion,
+    #[error("That amount is too large.")]
+    AmountTooLargeToStore,
+    #[error(
+        "\"{0}\" has a comma where the decimals go; write it with a point, like 12.50 (commas only group thousands, as in 1,000.00)."
+    )]
+    AmountCommaDecimal(String),
+    #[error("A return can't be dated before its order.")]
+    ReturnBeforeOrder,
 }
 
 /// Any failure of a ledger or assistant call.

@@ -176,6 +176,9 @@ pub struct Lot {
     pub expires_at: Option<DateTime<Utc>>,
     /// For a refund lot: the order whose return issued it.
     pub refund_of_order: Option<String>,
+    /// An admin revoked it; credit a return brings back to it is revoked again at once.
+    #[serde(default)]
+    pub revoked: bool,
 }
 
 impl Lot {
@@ -291,6 +294,9 @@ pub struct ReturnReceipt {
     pub reissued: Option<Lot>,
     /// Credit whose lot had expired, restored and expired at once (policy `expire`).
     pub expired_at_once: Credits,
+    /// Credit whose lot an admin had revoked, restored and revoked again at once.
+    #[serde(default)]
+    pub revoked_at_once: Credits,
     /// The other-payment part, refunded to that method.
     pub other_refunded: Credits,
     pub other_method: Option<String>,

@@ -148,9 +148,7 @@ impl Currency {
             .checked_mul(factor)
             .and_then(|minor| i64::from_str(&minor.trunc().to_string()).ok())
             .map(Credits::from_minor)
-            .ok_or(UserError::AmountTooLarge {
-                max: self.format(self.max_grant),
-            })
+            .ok_or(UserError::AmountTooLargeToStore)
     }
 
     /// Parses a positive amount typed by a person: `12.50`, `12.5`, `$12.50`, `12`, ` 7 `.
@@ -167,7 +165,11 @@ impl Currency {
             .strip_suffix(self.code.as_str())
             .unwrap_or(without_symbol)
             .trim();
-        // Thousands separators are a common habit ("1,000.00"); the decimal point is always '.'.
+        // Thousands separators are a common habit ("1,000.00"), but "2,50" means 2.50 in much
+        // of the world: a comma is accepted only where it groups thousands.
+        if without_code.contains(',') && !groups_thousands(without_code) {
+            return Err(UserError::AmountCommaDecimal(text.trim().to_string()));
+        }
         let digits = without_code.replace(',', "");
         if digits.is_empty() {
             return Err(UserError::AmountNotANumber(text.trim().to_string()));
@@ -242,6 +244,19 @@ impl Currency {
     }
 }
 
+/// True for "1,000", "12,345.50", "-1,000": commas only between groups of three digits.
+fn groups_thousands(text: &str) -> bool {
+    let whole = text.split('.').next().unwrap_or("");
+    let whole = whole.strip_prefix('-').unwrap_or(whole);
+    let mut groups = whole.split(',');
+    let first_ok = groups
+        .next()
+        .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
+    first_ok
+        && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
+        && !text.split('.').nth(1).is_some_and(|f| f.contains(','))
+}
+
 fn group_thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
@@ -313,8 +328,21 @@ mod tests {
         ));
         assert!(matches!(
             usd.parse_positive("99999999999999999999999"),
-            Err(UserError::AmountTooLarge { .. }) | Err(UserError::AmountNotANumber(_))
+            Err(UserError::AmountTooLargeToStore) | Err(UserError::AmountNotANumber(_))
         ));
+        for decimal_comma in [
+            "2,50", "9,99", "1,2,3", "1,0000", ",100", "1,000,5", "1.000,50",
+        ] {
+            assert_eq!(
+                usd.parse_positive(decimal_comma),
+                Err(UserError::AmountCommaDecimal(decimal_comma.into())),
+                "{decimal_comma}"
+            );
+        }
+        assert_eq!(
+            usd.parse_positive("12,345.50"),
+            Ok(Credits::from_minor(1_234_550))
+        );
         assert_eq!(usd.parse_grant("1000"), Ok(Credits::from_minor(100_000)));
     }
 

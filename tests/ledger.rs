@@ -655,3 +655,110 @@ fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends() {
     assert_eq!(l.content_checksum().unwrap(), before);
     assert_eq!(l.history("A", 1, 10).unwrap().entries[0].kind, "close");
 }
+
+#[test]
+fn a_return_does_not_undo_a_revocation() {
+    let l = ledger();
+    open(&l, "A");
+    let lot = l
+        .grant(&admin("g1"), &grant_request("A", 10_00, Expiry::Never))
+        .unwrap();
+    l.record_order(
+        "shop",
+        now(),
+        &order("o1", "A", vec![digital("x", 4_00, 1)]),
+    )
+    .unwrap();
+    l.revoke(&admin("r1"), lot.id, "fraud").unwrap();
+    let receipt = l
+        .record_return("shop", now(), &return_whole("ret1", "o1"))
+        .unwrap();
+    assert_eq!(receipt.revoked_at_once, usd(4_00));
+    assert_eq!(receipt.credits_restored, Credits::ZERO);
+    assert_eq!(l.balance("A", now()).unwrap().available, Credits::ZERO);
+    for (lot, remaining, journal_sum) in l.lot_journal_sums().unwrap() {
+        assert_eq!(remaining, journal_sum, "lot {lot}");
+    }
+}
+
+#[test]
+fn moving_the_date_of_an_expired_lot_does_not_bring_its_credit_back() {
+    let l = ledger();
+    open(&l, "A");
+    let lot = l
+        .grant(
+            &admin("g1"),
+            &grant_request("A", 7_00, Expiry::At(day(12, 5))),
+        )
+        .unwrap();
+    let later = day(12, 10);
+    let moved = l
+        .change_expiry(
+            &admin_at("e1", later),
+            lot.id,
+            Some(day(12, 31)),
+            "extension",
+        )
+        .unwrap();
+    assert_eq!(moved.remaining, Credits::ZERO);
+    assert_eq!(l.balance("A", later).unwrap().available, Credits::ZERO);
+    assert_eq!(l.history("A", 1, 10).unwrap().entries[1].kind, "expire");
+}
+
+#[test]
+fn times_stay_in_order_a_return_follows_its_order_and_spends_use_earlier_grants() {
+    let l = ledger();
+    open(&l, "A");
+    l.grant(
+        &admin_at("g1", day(11, 20)),
+        &grant_request("A", 5_00, Expiry::Never),
+    )
+    .unwrap();
+    // An order dated before the grant can't spend it.
+    let early = l
+        .record_order(
+            "shop",
+            day(11, 1),
+            &order("o1", "A", vec![digital("x", 3_00, 1)]),
+        )
+        .unwrap();
+    assert_eq!(early.credits_applied, Credits::ZERO);
+    assert_eq!(
+        l.balance("A", day(11, 10)).unwrap().available,
+        Credits::ZERO
+    );
+    assert_eq!(
+        user_error(l.record_return("shop", day(10, 1), &return_whole("r1", "o1"))),
+        UserError::ReturnBeforeOrder
+    );
+}
+
+#[test]
+fn absurd_quantities_are_refused_not_overflowed() {
+    let l = ledger();
+    open(&l, "A");
+    l.record_order(
+        "shop",
+        now(),
+        &order("o1", "A", vec![digital("x", 1_00, 1)]),
+    )
+    .unwrap();
+    let before = l.content_checksum().unwrap();
+    let err = user_error(l.record_return(
+        "shop",
+        now(),
+        &return_items("r1", "o1", &[("x", i64::MAX), ("x", 1)]),
+    ));
+    assert!(matches!(err, UserError::ReturnTooMany { .. }), "{err:?}");
+    let huge = order("o2", "A", vec![digital("y", 1_00, i64::MAX)]);
+    assert_eq!(
+        user_error(l.record_order("shop", now(), &huge)),
+        UserError::OrderTooLarge
+    );
+    let long_name = "n".repeat(500);
+    assert!(matches!(
+        user_error(l.open_account(&admin("o9"), "B", &long_name)),
+        UserError::FieldTooLong { .. }
+    ));
+    assert_eq!(l.content_checksum().unwrap(), before);
+}

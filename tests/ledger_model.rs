@@ -96,6 +96,8 @@ struct ModelLot {
     remaining: i64,
     expires_at: Option<DateTime<Utc>>,
     granted_at: DateTime<Utc>,
+    /// Revoked by an admin: credit a return brings back is revoked again at once.
+    revoked: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -200,6 +202,7 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
                 remaining: *cents,
                 expires_at,
                 granted_at: now,
+                revoked: false,
             });
             model.grants.push((key, request, lot.id));
         }
@@ -354,6 +357,7 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
             if target.remaining > 0 && model.live(&target) {
                 assert_eq!(result.unwrap().remaining, Credits::ZERO);
                 model.lots[index].remaining = 0;
+                model.lots[index].revoked = true;
             } else {
                 assert_eq!(
                     user_error(result),
@@ -378,6 +382,10 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
                 )
                 .unwrap();
             assert_eq!(changed.expires_at, new_expiry);
+            // Expired credit stays expired when the date moves.
+            if !model.live(&model.lots[index]) {
+                model.lots[index].remaining = 0;
+            }
             model.lots[index].expires_at = new_expiry;
         }
         Step::Sweep => {
@@ -439,6 +447,7 @@ fn run_return(
     let receipt = result.unwrap();
     let mut restored = 0;
     let mut reissue = 0;
+    let mut revoked_back = 0;
     let mut other_back = 0;
     for &(k, quantity) in &wanted {
         let item = model.orders[n].items[k].clone();
@@ -456,11 +465,14 @@ fn run_return(
             }
             left -= amount;
             model.orders[n].items[k].allocations[a].2 += amount;
-            let live = {
+            let (live, revoked) = {
                 let l = model.lots.iter().find(|l| l.id == lot_id).unwrap();
-                model.live(l)
+                (model.live(l), l.revoked)
             };
-            if live {
+            if revoked {
+                // Given back and revoked again at once: the lot's remaining doesn't move.
+                revoked_back += amount;
+            } else if live {
                 model.lot_mut(lot_id).remaining += amount;
                 restored += amount;
             } else {
@@ -471,6 +483,11 @@ fn run_return(
         model.orders[n].items[k].returned += quantity;
     }
     assert_eq!(receipt.credits_restored, usd(restored), "credits restored");
+    assert_eq!(
+        receipt.revoked_at_once,
+        usd(revoked_back),
+        "credits revoked again"
+    );
     assert_eq!(
         receipt.other_refunded,
         usd(other_back),
@@ -493,6 +510,7 @@ fn run_return(
                 remaining: reissue,
                 expires_at: lot.expires_at,
                 granted_at: now,
+                revoked: false,
             });
         }
         None => assert_eq!(reissue, 0, "expected a reissued lot"),

@@ -149,6 +149,7 @@ impl Ledger {
     /// Creates an account, or returns it if it exists already.
     pub fn open_account(&self, act: &Act, account_id: &str, display_name: &str) -> Result<Account> {
         check_text("The account id", account_id)?;
+        check_optional_text("The display name", display_name)?;
         let request = (account_id, display_name);
         self.keyed(
             "open_account",
@@ -419,6 +420,8 @@ impl Ledger {
                 }
                 let delta = Credits::ZERO - lot.remaining;
                 change_remaining(tx, lot_id, delta)?;
+                // Remembered so that credit a later return brings back is revoked too.
+                tx.execute("UPDATE lots SET revoked = 1 WHERE id = ?1", [lot_id])?;
                 journal.write(
                     tx,
                     Entry::new("revoke", &lot.account_id, reason).lot(lot_id, delta),
@@ -449,6 +452,16 @@ impl Ledger {
                     return Err(UserError::DateInPast.into());
                 }
                 let before = lot(tx, lot_id)?;
+                // Credit that has expired stays expired, swept or not: moving the date of an
+                // expired lot must not bring it back (an admin grants anew for that).
+                if !before.is_live(act.now) && before.remaining.is_positive() {
+                    let delta = Credits::ZERO - before.remaining;
+                    change_remaining(tx, lot_id, delta)?;
+                    journal.write(
+                        tx,
+                        Entry::new("expire", &before.account_id, "expired").lot(lot_id, delta),
+                    )?;
+                }
                 tx.execute(
                     "UPDATE lots SET expires_at = ?1 WHERE id = ?2",
                     params![expires_at.map(ts), lot_id],
@@ -623,14 +636,17 @@ impl Ledger {
         let policy = self.settings.expired_lot_policy;
         let reissue_days = self.settings.reissue_days;
         self.keyed("return", &act, request, conflict, |tx, journal| {
-            let (order_id, account_id, other_method) = tx
+            let (order_id, account_id, other_method, placed_at) = tx
                 .query_row(
-                    "SELECT id, account_id, other_method FROM orders WHERE external_id = ?1",
+                    "SELECT id, account_id, other_method, placed_at FROM orders WHERE external_id = ?1",
                     [&request.order_external_id],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)),
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, i64>(3)?)),
                 )
                 .optional()?
                 .ok_or_else(|| UserError::UnknownOrder(request.order_external_id.clone()))?;
+            if ts(act.now) < placed_at {
+                return Err(UserError::ReturnBeforeOrder.into());
+            }
             let items = order_items(tx, order_id)?;
             let wanted: Vec<(usize, i64)> = match &request.scope {
                 ReturnScope::Whole => {
@@ -652,7 +668,14 @@ impl Ledger {
                             UserError::UnknownItem { order: request.order_external_id.clone(), item: line.sku.clone() }
                         })?;
                         match wanted.iter_mut().find(|(m, _)| *m == n) {
-                            Some((_, q)) => *q += line.quantity,
+                            Some((_, q)) => {
+                                *q = q.checked_add(line.quantity).ok_or_else(|| UserError::ReturnTooMany {
+                                    item: items[n].sku.clone(),
+                                    bought: items[n].quantity,
+                                    returned: items[n].returned_quantity,
+                                    asked: i64::MAX,
+                                })?
+                            }
                             None => wanted.push((n, line.quantity)),
                         }
                     }
@@ -685,6 +708,7 @@ impl Ledger {
                 credits_restored: Credits::ZERO,
                 reissued: None,
                 expired_at_once: Credits::ZERO,
+                revoked_at_once: Credits::ZERO,
                 other_refunded: Credits::ZERO,
                 other_method,
             };
@@ -696,24 +720,35 @@ impl Ledger {
                 let allocations = spent_allocations(tx, item.id)?;
                 for back in rules::give_back(&allocations, credits) {
                     let target = lot(tx, back.lot_id)?;
-                    let live = target.is_live(act.now);
-                    match (live, policy) {
-                        (true, _) | (false, ExpiredLotPolicy::Expire) => {
-                            change_remaining(tx, back.lot_id, back.amount)?;
-                            journal.write(
-                                tx,
-                                Entry::new("refund", &account_id, reason).lot(back.lot_id, back.amount).order(order_id).allocation(back.allocation_id),
-                            )?;
-                            if live {
-                                receipt.credits_restored += back.amount;
+                    // A revoked lot gets its credit back and loses it again at once: a return
+                    // must not undo an admin's revocation. An expired one follows the policy.
+                    let taken_back_as = if target.revoked {
+                        Some(("revoke", "revoked before the return"))
+                    } else if target.is_live(act.now) {
+                        None
+                    } else if policy == ExpiredLotPolicy::Expire {
+                        Some(("expire", "expired before the return"))
+                    } else {
+                        to_reissue.push((back.allocation_id, back.amount));
+                        continue;
+                    };
+                    change_remaining(tx, back.lot_id, back.amount)?;
+                    journal.write(
+                        tx,
+                        Entry::new("refund", &account_id, reason).lot(back.lot_id, back.amount).order(order_id).allocation(back.allocation_id),
+                    )?;
+                    match taken_back_as {
+                        None => receipt.credits_restored += back.amount,
+                        Some((kind, why)) => {
+                            let delta = Credits::ZERO - back.amount;
+                            change_remaining(tx, back.lot_id, delta)?;
+                            journal.write(tx, Entry::new(kind, &account_id, why).lot(back.lot_id, delta))?;
+                            if kind == "revoke" {
+                                receipt.revoked_at_once += back.amount;
                             } else {
-                                let delta = Credits::ZERO - back.amount;
-                                change_remaining(tx, back.lot_id, delta)?;
-                                journal.write(tx, Entry::new("expire", &account_id, "expired before the return").lot(back.lot_id, delta))?;
                                 receipt.expired_at_once += back.amount;
                             }
                         }
-                        (false, ExpiredLotPolicy::Reissue) => to_reissue.push((back.allocation_id, back.amount)),
                     }
                 }
                 tx.execute(
@@ -757,7 +792,7 @@ impl Ledger {
             require_account(tx, account_id)?;
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {LOT_COLUMNS} FROM lots l WHERE l.account_id = ?1 AND l.remaining > 0
-                 AND (l.expires_at IS NULL OR l.expires_at > ?2)"
+                 AND (l.expires_at IS NULL OR l.expires_at > ?2) AND l.granted_at <= ?2"
             ))?;
             let mut lots: Vec<Lot> = stmt
                 .query_map(params![account_id, ts(now)], lot_from_row)?
@@ -1225,7 +1260,7 @@ impl<'a> Journal<'a> {
 // ----- helpers over one transaction ---------------------------------------------------------
 
 const LOT_COLUMNS: &str = "l.id, l.account_id, l.amount, l.remaining, l.source, l.reason, l.granted_by, l.granted_at, l.expires_at,
-     (SELECT o.external_id FROM orders o WHERE o.id = l.refund_of_order)";
+     (SELECT o.external_id FROM orders o WHERE o.id = l.refund_of_order), l.revoked";
 
 fn lot_from_row(row: &Row) -> rusqlite::Result<Lot> {
     Ok(Lot {
@@ -1239,6 +1274,7 @@ fn lot_from_row(row: &Row) -> rusqlite::Result<Lot> {
         granted_at: at(row.get(7)?),
         expires_at: row.get::<_, Option<i64>>(8)?.map(at),
         refund_of_order: row.get(9)?,
+        revoked: row.get(10)?,
     })
 }
 
@@ -1296,7 +1332,8 @@ fn spendable_lots(
 ) -> Result<Vec<SpendableLot>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, remaining, expires_at, granted_at FROM lots
-         WHERE account_id = ?1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > ?2)",
+         WHERE account_id = ?1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > ?2)
+           AND granted_at <= ?2",
     )?;
     Ok(stmt
         .query_map(params![account_id, ts(now)], |r| {
