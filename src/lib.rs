@@ -22,4 +22,5 @@ pub mod http;
 pub mod import;
 pub mod ledger;
 pub mod money;
+pub mod sweeper;
 pub mod wire;

@@ -13,6 +13,7 @@ use creditbot::config::Config;
 use creditbot::console::{self, Session};
 use creditbot::faq::Faq;
 use creditbot::ledger::Ledger;
+use creditbot::sweeper::{SWEEP_EVERY, sweep_periodically};
 use creditbot::{demo, export, import};
 
 #[derive(Parser)]
@@ -50,6 +51,12 @@ enum Command {
     },
     /// Serve HTTP: Discord's interactions endpoint and the store API ([http] in bot.toml).
     Serve,
+    /// Write expiry entries for every grant that has expired (`run` and `serve` do it hourly).
+    Sweep {
+        /// Sweep as of this time (default now).
+        #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
     /// Create or upgrade the database, then exit.
     Migrate,
     /// Question understanding: classify questions or evaluate the matcher.
@@ -179,11 +186,23 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 .map_err(|e| e.to_string())?;
         }
         Command::Serve => {
-            let assistant = Arc::new(assistant(&config, ledger, None, false)?);
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
+            let assistant = Arc::new(assistant(&config, ledger, None, false)?);
             runtime
                 .block_on(creditbot::http::serve(&config, assistant))
                 .map_err(|e| e.to_string())?;
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+        }
+        Command::Sweep { now: at } => {
+            let report = ledger
+                .sweep_expired("sweep", at.unwrap_or(now))
+                .map_err(|e| e.to_string())?;
+            println!(
+                "Expired {} grant(s), {} in all.",
+                report.lots,
+                ledger.currency().format(report.amount)
+            );
         }
         Command::Migrate => {
             println!(
@@ -282,11 +301,12 @@ fn assistant(
 /// SQLite closed) when the bot has finished the interactions in hand.
 #[cfg(feature = "discord")]
 fn run_discord(config: &Config, ledger: Arc<Ledger>) -> Outcome {
-    let assistant = Arc::new(assistant(config, ledger, None, false)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("can't start the async runtime: {e}"))?;
+    runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
+    let assistant = Arc::new(assistant(config, ledger, None, false)?);
     let result = runtime.block_on(creditbot::discord::run(config, assistant));
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     result.map_err(|e| e.to_string())?;
