@@ -24,6 +24,8 @@ pub const EPHEMERAL: u64 = 1 << 6;
 /// Discord's limits on autocomplete answers.
 pub const AUTOCOMPLETE_CHOICES: usize = 25;
 pub const AUTOCOMPLETE_NAME: usize = 100;
+/// The longest value of a suggestion Discord accepts.
+pub const AUTOCOMPLETE_VALUE: usize = 100;
 /// Buttons per action row.
 pub const BUTTONS_PER_ROW: usize = 5;
 
@@ -522,17 +524,20 @@ pub fn pong() -> Value {
     json!({ "type": callback::PONG })
 }
 
-/// Autocomplete suggestions (type 8): (name shown, value), at most 25, names and values cut
-/// to 100 characters.
+/// Autocomplete suggestions (type 8): (name shown, value), at most 25, names cut to 100
+/// characters. A value is what Discord sends back when the member picks the suggestion, so
+/// it is never cut (a cut id names nothing): a value over 100 characters is left out.
 pub fn autocomplete_response(choices: &[(String, String)]) -> Value {
     let choices: Vec<Value> = choices
         .iter()
-        .filter(|(name, value)| !name.is_empty() && !value.is_empty())
+        .filter(|(name, value)| {
+            !name.is_empty() && !value.is_empty() && value.chars().count() <= AUTOCOMPLETE_VALUE
+        })
         .take(AUTOCOMPLETE_CHOICES)
         .map(|(name, value)| {
             json!({
                 "name": clip(name, AUTOCOMPLETE_NAME),
-                "value": clip(value, AUTOCOMPLETE_NAME),
+                "value": value,
             })
         })
         .collect();
@@ -1038,6 +1043,24 @@ mod tests {
                 .all(|c| c["name"].as_str().unwrap().chars().count() <= 100)
         );
         assert_eq!(choices[3]["value"], "3");
+        let long_id = "9".repeat(101);
+        let mixed = vec![
+            ("too long".to_string(), long_id),
+            ("just fits".to_string(), "8".repeat(100)),
+            (
+                format!("{} a long name", "n".repeat(120)),
+                "7781".to_string(),
+            ),
+        ];
+        let choices = autocomplete_response(&mixed)["data"]["choices"].clone();
+        let values: Vec<&str> = choices
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(values, vec!["8".repeat(100).as_str(), "7781"]);
+        assert!(choices[1]["name"].as_str().unwrap().ends_with('…'));
         let empty = autocomplete_response(&[]);
         assert_eq!(empty, json!({ "type": 8, "data": { "choices": [] } }));
     }
