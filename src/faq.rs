@@ -153,10 +153,20 @@ fn builtin_or_io_error() -> std::io::Result<Faq> {
 
 /// `creditbot faq classify`: one `<intent>\t<score>` line per input line, in order.
 /// A did-you-mean prints its first choice; `none` prints the score that decided it.
-pub fn run_classify(input: impl BufRead, mut out: impl Write) -> std::io::Result<()> {
+/// Lines are read as bytes: one that isn't UTF-8 is classified with its bad bytes replaced
+/// (U+FFFD), so every input line still gets its output line.
+pub fn run_classify(mut input: impl BufRead, mut out: impl Write) -> std::io::Result<()> {
     let faq = builtin_or_io_error()?;
-    for line in input.lines() {
-        let found = faq.classify(&line?);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        let found = faq.classify(text);
         writeln!(out, "{}\t{:.3}", faq.label(&found), found.score())?;
     }
     out.flush()

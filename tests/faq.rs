@@ -206,3 +206,40 @@ fn eval_command_prints_the_figures_and_wrong_answers() {
         assert!(text.contains(key), "missing {key:?} in:\n{text}");
     }
 }
+
+#[test]
+fn classify_command_answers_every_line_even_one_that_is_not_utf8() {
+    let mut input = b"how much credit do I have\n".to_vec();
+    input.extend_from_slice(b"do my credits \xff\xfe expire\r\n");
+    input.extend_from_slice(b"\xc3\x28\n");
+    input.extend_from_slice(b"what's my credit score");
+    let mut out = Vec::new();
+    creditbot::faq::run_classify(input.as_slice(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with("balance\t"), "{text}");
+    assert!(lines[1].starts_with("expiry\t"), "{text}");
+    assert!(lines[2].starts_with("none\t"), "{text}");
+    assert!(lines[3].starts_with("none\t"), "{text}");
+}
+
+#[test]
+fn a_huge_question_is_classified_quickly_by_its_start() {
+    let faq = Faq::builtin().unwrap();
+    let start = std::time::Instant::now();
+    // One 100,000-character "word" and a long sentence of distinct made-up words: the
+    // worst cases for the typo step.
+    let word = "x".repeat(100_000);
+    let words: String = (0..20_000).map(|n| format!("qz{n} ")).collect();
+    for question in [&word, &words] {
+        faq.classify(question);
+    }
+    let elapsed = start.elapsed();
+    assert!(elapsed.as_secs() < 5, "took {elapsed:?}");
+    // Only the first 1,000 characters count: what follows them changes nothing.
+    let question = format!("do my credits expire {}", "z".repeat(2_000));
+    let padded = format!("{question} how much credit do I have");
+    assert_eq!(faq.classify(&question), faq.classify(&padded));
+    assert_eq!(faq.label(&faq.classify(&padded)), "expiry");
+}

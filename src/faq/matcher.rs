@@ -217,6 +217,9 @@ struct TypoTarget {
     uses: u32,
 }
 
+/// How much of a question `Matcher::classify` reads, in characters.
+pub const MAX_QUESTION_CHARS: usize = 1_000;
+
 /// The loaded matcher. Build once with `Matcher::new`; `classify` takes `&self` and is
 /// safe to call from many threads.
 pub struct Matcher {
@@ -389,7 +392,16 @@ impl Matcher {
     }
 
     /// Ranks the intents for `question` and decides. Deterministic; no logging.
+    ///
+    /// Only the first `MAX_QUESTION_CHARS` characters are read: a question is a sentence or
+    /// two, and the typo step costs grow with the length of each word and the number of
+    /// words (a single 100,000-character line took over a minute), so a pasted document
+    /// would stall the bot or `faq classify` for nothing.
     pub fn classify(&self, question: &str) -> Match {
+        let question = match question.char_indices().nth(MAX_QUESTION_CHARS) {
+            Some((end, _)) => &question[..end],
+            None => question,
+        };
         SCRATCH.with(|scratch| self.classify_with(question, &mut scratch.borrow_mut()))
     }
 
