@@ -153,6 +153,12 @@ pub enum UserError {
     AmountCommaDecimal(String),
     #[error("A return can't be dated before its order.")]
     ReturnBeforeOrder,
+    #[error(
+        "That time is in the future; give the time it happened (at most {minutes} minutes ahead of now), or leave it out for now."
+    )]
+    TimeInFuture { minutes: i64 },
+    #[error("Grant #{grant} isn't one of {member}'s grants. /admin account member:{member} lists them.")]
+    GrantOfAnotherMember { grant: i64, member: String },
 }
 
 /// Any failure of a ledger or assistant call.
