@@ -8,7 +8,7 @@ use std::io::BufRead;
 
 use crate::error::{Error, UserError};
 use crate::ledger::{Act, Ledger};
-use crate::wire::{AccountIn, GrantIn, OrderIn, ReturnIn};
+use crate::wire::{AccountIn, FieldError, GrantIn, OrderIn, ReturnIn, feed_grant_key, field_of};
 
 /// One line of an import file: `{"type": "grant", …}`.
 #[derive(Debug, Deserialize)]
@@ -68,7 +68,7 @@ pub fn import(
         }
         let outcome = serde_json::from_str::<Record>(&line)
             .map_err(|e| describe_json_error(&e))
-            .and_then(|record| apply(ledger, record, actor, now).map_err(|e| describe(&e)));
+            .and_then(|record| apply(ledger, record, actor, now));
         match outcome {
             Ok(Outcome::Imported) => summary.imported += 1,
             Ok(Outcome::Duplicate) => summary.duplicates += 1,
@@ -76,6 +76,16 @@ pub fn import(
         }
     }
     Ok(summary)
+}
+
+/// A refused field: its reason, after the field's name when the reason alone doesn't say
+/// which field it is about ("items[2].unit_price: That amount is too large.").
+fn describe_field(error: &FieldError) -> String {
+    if error.field == field_of(&error.error) {
+        error.error.to_string()
+    } else {
+        format!("{}: {}", error.field, error.error)
+    }
 }
 
 fn describe(error: &Error) -> String {
@@ -98,47 +108,60 @@ pub fn describe_json_error(error: &serde_json::Error) -> String {
     }
 }
 
+/// Applies one record; a refusal is described for the summary.
 fn apply(
     ledger: &Ledger,
     record: Record,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome, String> {
     let currency = ledger.currency();
     let key = match &record {
         Record::Account(account) => format!("import:account:{}", account.id),
-        Record::Grant(grant) => {
-            grant
-                .key
-                .clone()
-                .filter(|k| !k.trim().is_empty())
-                .ok_or(UserError::EmptyField {
+        // The shop's own keys, in their own namespace (shared with the store API).
+        Record::Grant(grant) => grant
+            .key
+            .as_deref()
+            .filter(|k| !k.trim().is_empty())
+            .map(feed_grant_key)
+            .ok_or_else(|| {
+                UserError::EmptyField {
                     field: "The grant's key",
-                })?
-        }
+                }
+                .to_string()
+            })?,
         Record::Order(order) => format!("order:{}", order.id),
         Record::Return(ret) => format!("return:{}", ret.id),
     };
-    let duplicate = ledger.has_operation(&key)?;
-    match record {
+    let duplicate = ledger.has_operation(&key).map_err(|e| describe(&e))?;
+    let done = match record {
         Record::Account(account) => {
             if !duplicate && ledger.account(&account.id).is_ok() {
                 return Ok(Outcome::Duplicate);
             }
-            ledger.open_account(&Act::new(actor, now, key), &account.id, &account.name)?;
+            ledger
+                .open_account(&Act::new(actor, now, key), &account.id, &account.name)
+                .map(drop)
         }
         Record::Grant(grant) => {
             // A replay answers the first result; the same key with other content is refused.
-            let request = grant.to_request(currency)?;
-            ledger.grant(&Act::new(actor, grant.at.unwrap_or(now), key), &request)?;
+            let (request, at) = grant
+                .to_request(currency, now)
+                .map_err(|e| describe_field(&e))?;
+            ledger.grant(&Act::new(actor, at, key), &request).map(drop)
         }
         Record::Order(order) => {
-            ledger.record_order(actor, order.at.unwrap_or(now), &order.to_request(currency)?)?;
+            let (request, at) = order
+                .to_request(currency, now)
+                .map_err(|e| describe_field(&e))?;
+            ledger.record_order(actor, at, &request).map(drop)
         }
         Record::Return(ret) => {
-            ledger.record_return(actor, ret.at.unwrap_or(now), &ret.to_request())?;
+            let (request, at) = ret.to_request(now).map_err(|e| describe_field(&e))?;
+            ledger.record_return(actor, at, &request).map(drop)
         }
-    }
+    };
+    done.map_err(|e| describe(&e))?;
     Ok(if duplicate {
         Outcome::Duplicate
     } else {

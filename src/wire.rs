@@ -100,9 +100,77 @@ fn one() -> i64 {
     1
 }
 
+/// How far ahead of `now` an `at` may be: clocks of the shop and the bot drift a little,
+/// but a time further ahead is a mistake (it would date a grant or order in the future).
+pub const MAX_AT_AHEAD_MINUTES: i64 = 5;
+
+/// A refusal of one field of a feed request: the field as the API names it
+/// (`items[0].unit_price`, `credits`, `at`) and what the member reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub error: UserError,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, error: UserError) -> Self {
+        FieldError {
+            field: field.into(),
+            error,
+        }
+    }
+}
+
+/// A refusal of the ledger's, named by `field_of`.
+impl From<UserError> for FieldError {
+    fn from(error: UserError) -> Self {
+        FieldError::new(field_of(&error), error)
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+/// When a request happened: its `at`, or `now` when it has none. An `at` more than
+/// `MAX_AT_AHEAD_MINUTES` after `now` is refused (field `at`). `now` is passed in.
+pub fn checked_at(
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, FieldError> {
+    match at {
+        None => Ok(now),
+        Some(at) if at > now + chrono::Duration::minutes(MAX_AT_AHEAD_MINUTES) => {
+            Err(FieldError::new(
+                "at",
+                UserError::TimeInFuture {
+                    minutes: MAX_AT_AHEAD_MINUTES,
+                },
+            ))
+        }
+        Some(at) => Ok(at),
+    }
+}
+
+/// The idempotency key a client's grant key is stored under. Client keys live in their own
+/// namespace so none can take a key the bot uses itself (`order:9001`, `grant:<interaction>`,
+/// sweep keys); the store API and `import` share it, so a grant fed by file and then by API
+/// with the same key is carried out once.
+pub fn feed_grant_key(client_key: &str) -> String {
+    format!("feed:grant:{client_key}")
+}
+
 impl GrantIn {
-    pub fn to_request(&self, currency: &Currency) -> Result<GrantRequest, UserError> {
-        Ok(GrantRequest {
+    /// The ledger request, and when it was granted (`at`, checked against `now`).
+    pub fn to_request(
+        &self,
+        currency: &Currency,
+        now: DateTime<Utc>,
+    ) -> Result<(GrantRequest, DateTime<Utc>), FieldError> {
+        let at = checked_at(self.at, now)?;
+        let request = GrantRequest {
             account_id: self.account.clone(),
             amount: currency.parse_grant(&self.amount)?,
             source: match &self.source {
@@ -116,21 +184,35 @@ impl GrantIn {
             // request replayed later still reads as a replay.
             expiry: parse_expiry(self.expires.as_deref(), DateTime::<Utc>::MIN_UTC)?
                 .unwrap_or(Expiry::Default),
-        })
+        };
+        Ok((request, at))
     }
 }
 
 impl OrderIn {
-    pub fn to_request(&self, currency: &Currency) -> Result<OrderRequest, UserError> {
+    /// The ledger request, and when the order was placed (`at`, checked against `now`).
+    pub fn to_request(
+        &self,
+        currency: &Currency,
+        now: DateTime<Utc>,
+    ) -> Result<(OrderRequest, DateTime<Utc>), FieldError> {
+        let at = checked_at(self.at, now)?;
         let credits = match self.credits.as_deref().map(str::trim) {
             None | Some("all") => CreditChoice::All,
             Some("none") => CreditChoice::None,
-            Some(amount) => CreditChoice::UpTo(currency.parse_positive(amount)?),
+            Some(amount) => CreditChoice::UpTo(
+                currency
+                    .parse_positive(amount)
+                    .map_err(|e| FieldError::new("credits", e))?,
+            ),
         };
         let items = self
             .items
             .iter()
-            .map(|item| {
+            .enumerate()
+            .map(|(index, item)| {
+                let unit_price = parse_price(currency, &item.unit_price)
+                    .map_err(|e| FieldError::new(format!("items[{index}].unit_price"), e))?;
                 Ok(OrderItemRequest {
                     sku: item.sku.clone(),
                     title: if item.title.trim().is_empty() {
@@ -139,24 +221,30 @@ impl OrderIn {
                         item.title.clone()
                     },
                     kind: item.kind,
-                    unit_price: parse_price(currency, &item.unit_price)?,
+                    unit_price,
                     quantity: item.quantity,
                 })
             })
-            .collect::<Result<Vec<_>, UserError>>()?;
-        Ok(OrderRequest {
+            .collect::<Result<Vec<_>, FieldError>>()?;
+        let request = OrderRequest {
             external_id: self.id.clone(),
             account_id: self.account.clone(),
             items,
             credits,
             other_method: self.method.clone(),
-        })
+        };
+        Ok((request, at))
     }
 }
 
 impl ReturnIn {
-    pub fn to_request(&self) -> ReturnRequest {
-        ReturnRequest {
+    /// The ledger request, and when the return happened (`at`, checked against `now`).
+    pub fn to_request(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(ReturnRequest, DateTime<Utc>), FieldError> {
+        let at = checked_at(self.at, now)?;
+        let request = ReturnRequest {
             return_id: self.id.clone(),
             order_external_id: self.order.clone(),
             scope: match &self.items {
@@ -172,7 +260,8 @@ impl ReturnIn {
                 ),
             },
             reason: self.reason.clone(),
-        }
+        };
+        Ok((request, at))
     }
 }
 
@@ -191,7 +280,10 @@ pub fn field_of(error: &UserError) -> &'static str {
         | UserError::AmountNegative
         | UserError::AmountZero
         | UserError::AmountTooManyDecimals { .. }
-        | UserError::AmountTooLarge { .. } => "amount",
+        | UserError::AmountTooLarge { .. }
+        | UserError::AmountTooLargeToStore
+        | UserError::AmountCommaDecimal(_) => "amount",
+        UserError::TimeInFuture { .. } | UserError::ReturnBeforeOrder => "at",
         UserError::DateNotReadable(_) | UserError::DateInPast => "expires",
         UserError::UnknownSource(_) => "source",
         UserError::UnknownAccount(_) | UserError::AccountClosed(_) => "account",
@@ -332,4 +424,66 @@ pub fn return_receipt_json(receipt: &ReturnReceipt, currency: &Currency) -> Valu
         "other_refunded": money(currency, receipt.other_refunded),
         "other_method": receipt.other_method,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn an_at_may_be_past_or_a_little_ahead_but_not_in_the_future() {
+        let now = now();
+        assert_eq!(checked_at(None, now), Ok(now));
+        let past = now - chrono::Duration::days(30);
+        assert_eq!(checked_at(Some(past), now), Ok(past));
+        let drift = now + chrono::Duration::minutes(5);
+        assert_eq!(checked_at(Some(drift), now), Ok(drift));
+        let future = checked_at(Some(drift + chrono::Duration::seconds(1)), now).unwrap_err();
+        assert_eq!(future.field, "at");
+        assert!(
+            future
+                .to_string()
+                .starts_with("That time is in the future;")
+        );
+    }
+
+    #[test]
+    fn conversion_refusals_name_the_field() {
+        let usd = Currency::usd();
+        let order: OrderIn = serde_json::from_value(serde_json::json!({
+            "id": "O-1", "account": "ACC-1", "credits": "1.001",
+            "items": [{"sku": "a", "kind": "digital", "unit_price": "1.00"}]
+        }))
+        .unwrap();
+        assert_eq!(order.to_request(&usd, now()).unwrap_err().field, "credits");
+        let order: OrderIn = serde_json::from_value(serde_json::json!({
+            "id": "O-1", "account": "ACC-1",
+            "items": [
+                {"sku": "a", "kind": "digital", "unit_price": "0"},
+                {"sku": "b", "kind": "digital", "unit_price": "99999999999999999999"}
+            ]
+        }))
+        .unwrap();
+        let refused = order.to_request(&usd, now()).unwrap_err();
+        assert_eq!(refused.field, "items[1].unit_price");
+        assert_eq!(refused.error, UserError::AmountTooLargeToStore);
+        let grant: GrantIn = serde_json::from_value(
+            serde_json::json!({"account": "ACC-1", "amount": "5000", "key": "k"}),
+        )
+        .unwrap();
+        assert_eq!(grant.to_request(&usd, now()).unwrap_err().field, "amount");
+    }
+
+    #[test]
+    fn client_grant_keys_have_their_own_namespace() {
+        for bots in ["order:9001", "return:R-1", "grant:1300000000000000001"] {
+            assert!(feed_grant_key(bots).starts_with("feed:grant:"));
+            assert_ne!(feed_grant_key(bots), bots);
+        }
+    }
 }

@@ -328,6 +328,49 @@ fn migrate_creates_the_database_and_a_bad_config_names_the_key_and_file() {
 }
 
 #[test]
+fn import_keeps_grant_keys_apart_from_the_bots_and_refuses_future_times() {
+    let dir = tempfile::tempdir().unwrap();
+    // Line 2 is keyed like the bot's own key for order 9001, line 3 like return R-1.
+    let lines = r#"{"type":"account","id":"ACC-1","name":"One"}
+{"type":"grant","key":"order:9001","account":"ACC-1","amount":"5.00"}
+{"type":"grant","key":"return:R-1","account":"ACC-1","amount":"5.00"}
+{"type":"order","id":"9001","account":"ACC-1","items":[{"sku":"book","kind":"digital","unit_price":"8.00"}]}
+{"type":"return","id":"R-1","order":"9001"}
+{"type":"grant","key":"g-late","account":"ACC-1","amount":"1.00","at":"2027-01-01T00:00:00Z"}
+{"type":"order","id":"9002","account":"ACC-1","items":[{"sku":"a","kind":"digital","unit_price":"1.00"},{"sku":"b","kind":"digital","unit_price":"99999999999999999999"}]}
+"#;
+    std::fs::write(dir.path().join("in.jsonl"), lines).unwrap();
+    let first = creditbot(
+        dir.path(),
+        &["--db", "t.db", "import", "in.jsonl", "--now", NOW],
+        "",
+    );
+    let summary = stdout(&first);
+    assert!(
+        summary.starts_with("imported 5, skipped 0 as duplicate, rejected 2"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("line 6: That time is in the future;"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("line 7: items[1].unit_price: That amount is too large."),
+        "{summary}"
+    );
+    let again = creditbot(
+        dir.path(),
+        &["--db", "t.db", "import", "in.jsonl", "--now", NOW],
+        "",
+    );
+    assert!(
+        stdout(&again).starts_with("imported 0, skipped 5 as duplicate, rejected 2"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+#[test]
 fn faq_classify_prints_one_intent_and_score_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let output = creditbot(

@@ -464,13 +464,13 @@ async fn orders_and_returns_are_idempotent_by_their_ids() {
     )
     .await;
     let mut negative = order_body("O-2", "ACC-1");
-    negative["items"][0]["unit_price"] = json!("-1.00");
+    negative["items"][1]["unit_price"] = json!("-1.00");
     s.refused(
         "/api/v1/orders",
         &negative,
         None,
         StatusCode::BAD_REQUEST,
-        "amount",
+        "items[1].unit_price",
     )
     .await;
     let mut kind = order_body("O-2", "ACC-1");
@@ -542,6 +542,175 @@ async fn orders_and_returns_are_idempotent_by_their_ids() {
         s.get("/api/v1/accounts/ACC-1/balance").await.1["available"],
         "2.50"
     );
+}
+
+#[tokio::test]
+async fn a_client_grant_key_never_takes_a_key_the_bot_uses() {
+    let s = server().await;
+    s.account("ACC-1").await;
+    // Keyed like the bot's own keys for order 9001 and return R-1: a grant is all they are.
+    for (key, in_body) in [("order:9001", false), ("return:R-1", true)] {
+        let (status, answer, replayed) = if in_body {
+            let mut body = grant("ACC-1", "5.00");
+            body["key"] = json!(key);
+            s.post("/api/v1/grants", &body, None).await
+        } else {
+            s.post("/api/v1/grants", &grant("ACC-1", "5.00"), Some(key))
+                .await
+        };
+        assert_eq!((status, replayed), (StatusCode::CREATED, false), "{answer}");
+    }
+    let (status, order, replayed) = s
+        .post("/api/v1/orders", &order_body("9001", "ACC-1"), None)
+        .await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{order}");
+    assert_eq!(order["order"]["credits_applied"], "8.00");
+    let (status, back, replayed) = s
+        .post(
+            "/api/v1/returns",
+            &json!({"id": "R-1", "order": "9001"}),
+            None,
+        )
+        .await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{back}");
+    assert_eq!(back["return"]["credits_restored"], "8.00");
+    // The same client key by header or in the body is the same grant.
+    let (_, _, replayed) = s
+        .post(
+            "/api/v1/grants",
+            &grant("ACC-1", "5.00"),
+            Some("return:R-1"),
+        )
+        .await;
+    assert!(replayed);
+    // A shop that fed a grant by file and then sends it to the API grants it once.
+    let line = r#"{"type":"grant","key":"shop-77","account":"ACC-1","amount":"5.00","source":"promotion","reason":"test","expires":"90"}"#;
+    let summary = creditbot::import::import(
+        &s.ledger,
+        line.as_bytes(),
+        "import",
+        chrono::Utc::now(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(summary.imported, 1, "{summary}");
+    let (status, _, replayed) = s
+        .post("/api/v1/grants", &grant("ACC-1", "5.00"), Some("shop-77"))
+        .await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true));
+}
+
+#[tokio::test]
+async fn a_time_in_the_future_is_refused_naming_at() {
+    let s = server().await;
+    s.account("ACC-1").await;
+    let later = (chrono::Utc::now() + chrono::Duration::days(400)).to_rfc3339();
+    let mut future_grant = grant("ACC-1", "5.00");
+    future_grant["at"] = json!(later);
+    let message = s
+        .refused(
+            "/api/v1/grants",
+            &future_grant,
+            Some("f1"),
+            StatusCode::BAD_REQUEST,
+            "at",
+        )
+        .await;
+    assert!(
+        message.starts_with("That time is in the future;"),
+        "{message}"
+    );
+    let mut future_order = order_body("O-F", "ACC-1");
+    future_order["at"] = json!(later);
+    s.refused(
+        "/api/v1/orders",
+        &future_order,
+        None,
+        StatusCode::BAD_REQUEST,
+        "at",
+    )
+    .await;
+    // A minute ahead is clock drift, not a mistake.
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+    let mut drifted = grant("ACC-1", "5.00");
+    drifted["at"] = json!(soon);
+    let (status, answer, _) = s.post("/api/v1/grants", &drifted, Some("f2")).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, answer, _) = s
+        .post("/api/v1/orders", &order_body("O-F2", "ACC-1"), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let mut future_return = json!({"id": "R-F", "order": "O-F2"});
+    future_return["at"] = json!(later);
+    s.refused(
+        "/api/v1/returns",
+        &future_return,
+        None,
+        StatusCode::BAD_REQUEST,
+        "at",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn refusals_name_the_exact_field() {
+    let s = server().await;
+    s.account("ACC-1").await;
+    for (query, field) in [
+        ("page=-1", "page"),
+        ("page=x", "page"),
+        ("per_page=-5", "per_page"),
+        ("page=1&per_page=abc", "per_page"),
+    ] {
+        let response = s
+            .client
+            .get(format!("{}/api/v1/accounts/ACC-1/history?{query}", s.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let kind = response.headers()[reqwest::header::CONTENT_TYPE].clone();
+        assert_eq!(kind, "application/json", "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+    let mut huge = order_body("O-1", "ACC-1");
+    huge["items"][0]["unit_price"] = json!("99999999999999999999");
+    let message = s
+        .refused(
+            "/api/v1/orders",
+            &huge,
+            None,
+            StatusCode::BAD_REQUEST,
+            "items[0].unit_price",
+        )
+        .await;
+    assert!(!message.contains("single grant"), "{message}");
+    let mut cents = order_body("O-1", "ACC-1");
+    cents["items"][1]["unit_price"] = json!("1.234");
+    s.refused(
+        "/api/v1/orders",
+        &cents,
+        None,
+        StatusCode::BAD_REQUEST,
+        "items[1].unit_price",
+    )
+    .await;
+    for credits in ["lots", "-2", "1.001", "99999999999999999999"] {
+        let mut body = order_body("O-1", "ACC-1");
+        body["credits"] = json!(credits);
+        let message = s
+            .refused(
+                "/api/v1/orders",
+                &body,
+                None,
+                StatusCode::BAD_REQUEST,
+                "credits",
+            )
+            .await;
+        assert!(!message.contains("single grant"), "{message}");
+    }
 }
 
 #[tokio::test]

@@ -1,10 +1,13 @@
 //! The store API for the shop's backend: accounts, link codes, grants, orders, returns,
 //! balances and history as JSON, behind a bearer token. Idempotent: grants by their
-//! `Idempotency-Key` header, orders and returns by their ids; a replay answers the first
-//! result, a key reused with other content answers 409. Nothing is written on any error.
+//! `Idempotency-Key` header (stored as `feed:grant:<key>`, apart from the bot's own keys and
+//! shared with `creditbot import`), orders and returns by their ids; a replay answers the
+//! first result, a key reused with other content answers 409. Nothing is written on any
+//! error, and every refusal names its field.
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +22,7 @@ use subtle::ConstantTimeEq;
 use super::HttpState;
 use crate::error::{Error, UserError};
 use crate::ledger::{Act, Ledger};
-use crate::wire::{self, AccountIn, GrantIn, OrderIn, ReturnIn};
+use crate::wire::{self, AccountIn, FieldError, GrantIn, OrderIn, ReturnIn};
 
 /// The OpenAPI 3 description of these routes (a test walks every route it lists).
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -31,16 +34,27 @@ const API_ACTOR: &str = "store-api";
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub field: Option<&'static str>,
+    /// The request field at fault, as the client wrote it: `amount`, `items[0].unit_price`,
+    /// `page`, `Idempotency-Key`.
+    pub field: Option<String>,
     pub message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, field: Option<&'static str>, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            field,
+            field: field.map(str::to_string),
             message: message.into(),
+        }
+    }
+
+    /// A refused field of a request body: 400 naming it.
+    fn field(error: FieldError) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            field: Some(error.field),
+            message: error.error.to_string(),
         }
     }
 }
@@ -293,7 +307,7 @@ pub async fn create_grant(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let input: GrantIn = parse_body(&body)?;
-    let key = headers
+    let client_key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
@@ -306,9 +320,14 @@ pub async fn create_grant(
                 "an Idempotency-Key header is required",
             )
         })?;
+    // The shop's keys live in their own namespace (shared with `creditbot import`), so none
+    // can take a key the bot uses itself, such as `order:9001`.
+    let key = wire::feed_grant_key(&client_key);
+    let (request, at) = input
+        .to_request(state.ledger().currency(), Utc::now())
+        .map_err(ApiError::field)?;
     keyed_write(&state, "grant", key.clone(), move |ledger| {
-        let request = input.to_request(ledger.currency())?;
-        let act = Act::new(API_ACTOR, input.at.unwrap_or_else(Utc::now), key);
+        let act = Act::new(API_ACTOR, at, key);
         let lot = ledger.grant(&act, &request)?;
         Ok(json!({ "grant": wire::lot_json(&lot, ledger.currency()) }))
     })
@@ -322,14 +341,15 @@ pub async fn create_order(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let input: OrderIn = parse_body(&body)?;
+    let (request, at) = input
+        .to_request(state.ledger().currency(), Utc::now())
+        .map_err(ApiError::field)?;
     keyed_write(
         &state,
         "order",
         format!("order:{}", input.id),
         move |ledger| {
-            let request = input.to_request(ledger.currency())?;
-            let receipt =
-                ledger.record_order(API_ACTOR, input.at.unwrap_or_else(Utc::now), &request)?;
+            let receipt = ledger.record_order(API_ACTOR, at, &request)?;
             Ok(json!({ "order": wire::order_receipt_json(&receipt, ledger.currency()) }))
         },
     )
@@ -355,16 +375,13 @@ pub async fn create_return(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let input: ReturnIn = parse_body(&body)?;
+    let (request, at) = input.to_request(Utc::now()).map_err(ApiError::field)?;
     keyed_write(
         &state,
         "return",
         format!("return:{}", input.id),
         move |ledger| {
-            let receipt = ledger.record_return(
-                API_ACTOR,
-                input.at.unwrap_or_else(Utc::now),
-                &input.to_request(),
-            )?;
+            let receipt = ledger.record_return(API_ACTOR, at, &request)?;
             Ok(json!({ "return": wire::return_receipt_json(&receipt, ledger.currency()) }))
         },
     )
@@ -386,6 +403,23 @@ pub async fn balance(
     .await
 }
 
+/// A query string that isn't a page: 400 in JSON, naming `page` or `per_page`.
+fn paging_error(rejection: &QueryRejection) -> ApiError {
+    let detail = rejection.body_text();
+    let field = if detail.contains("per_page") {
+        "per_page"
+    } else if detail.contains("page") {
+        "page"
+    } else {
+        "query"
+    };
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        Some(field),
+        format!("{field} must be a whole number from 1 up"),
+    )
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Paging {
     page: Option<u32>,
@@ -396,9 +430,10 @@ pub async fn history(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(paging): Query<Paging>,
+    paging: Result<Query<Paging>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
+    let Query(paging) = paging.map_err(|rejection| paging_error(&rejection))?;
     blocking(&state, move |ledger| {
         let page = ledger.history(&id, paging.page.unwrap_or(1), paging.per_page.unwrap_or(50))?;
         Ok(Json(json!({
