@@ -208,15 +208,24 @@ impl Assistant {
                 Ok(Reply::private(self.expiry_text(&balance, days, now, style)))
             }
             Command::Order { id } => {
+                // Who asks is settled before the order is looked up, so neither an unlinked
+                // member nor one asking for someone else's order learns whether it exists:
+                // both read exactly what an unknown order reads.
+                let admin = self.is_admin(&request.who);
+                let own = if admin {
+                    self.ledger.account_for_member(&request.who.user_id)?
+                } else {
+                    Some(self.own_account(request)?)
+                };
                 let breakdown = self.ledger.order_breakdown(&id)?;
-                if !self.is_admin(&request.who) {
-                    let account = self.own_account(request)?;
-                    // Someone else's order reads exactly like an unknown one: its existence is private too.
-                    if breakdown.account_id != account.id {
-                        return Err(UserError::UnknownOrder(id).into());
-                    }
+                let theirs = own.is_some_and(|account| account.id == breakdown.account_id);
+                if !admin && !theirs {
+                    return Err(UserError::UnknownOrder(id).into());
                 }
-                Ok(Reply::card(self.order_card(&breakdown, style), true))
+                Ok(Reply::card(
+                    self.order_card(&breakdown, theirs, style),
+                    true,
+                ))
             }
             Command::History { page } => {
                 let account = self.own_account(request)?;
@@ -740,7 +749,9 @@ impl Assistant {
         out
     }
 
-    fn order_card(&self, order: &crate::ledger::OrderBreakdown, style: Style) -> Card {
+    /// An order, item by item. `own` is whether the asker's account placed it (an admin may
+    /// look at anyone's: then a return gives back to "the member's" credits, not "your").
+    fn order_card(&self, order: &crate::ledger::OrderBreakdown, own: bool, style: Style) -> Card {
         let currency = self.ledger.currency();
         let method = order
             .other_method
@@ -756,17 +767,10 @@ impl Assistant {
             };
             let mut parts = Vec::new();
             if item.credits.is_positive() {
-                let sources: Vec<String> = item
-                    .credits_by_lot
-                    .iter()
-                    .map(|share| share.source.as_str().to_string())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                parts.push(format!(
-                    "paid with credits: {} ({})",
-                    currency.format(item.credits),
-                    sources.join(", ")
+                parts.push(text::credits_paid(
+                    item.credits,
+                    &item.credits_by_lot,
+                    currency,
                 ));
             }
             if item.other.is_positive() {
@@ -789,9 +793,10 @@ impl Assistant {
             ));
             if item.return_would_restore.is_positive() {
                 returns.push(format!(
-                    "If you return {}, {} goes back to your credits.",
+                    "If you return {}, {} goes back to {} credits.",
                     item.title,
-                    currency.format(item.return_would_restore)
+                    currency.format(item.return_would_restore),
+                    if own { "your" } else { "the member's" }
                 ));
             }
         }

@@ -224,6 +224,46 @@ fn someone_elses_order_reads_exactly_like_an_unknown_one() {
 }
 
 #[test]
+fn an_unlinked_member_cannot_tell_whether_an_order_exists() {
+    let w = world();
+    let existing = w.refused("stranger", "/order id:7781");
+    let unknown = w.refused("stranger", "/order id:9999");
+    assert_eq!(existing, unknown);
+    assert!(
+        existing.contains("isn't linked to a shop account yet"),
+        "{existing}"
+    );
+}
+
+#[test]
+fn order_names_each_grant_that_paid_and_whose_credits_a_return_restores() {
+    let w = world();
+    // $10.01 is left of the soonest grant, so a $25.00 ebook takes the rest from the next.
+    w.ledger
+        .record_order(
+            "shop",
+            now(),
+            &order("7790", "ACC-1", vec![digital("atlas", 25_00, 1)]),
+        )
+        .unwrap();
+    let text = w.text("alice", "/order id:7790");
+    assert!(
+        text.contains("paid with credits: $25.00 — $10.01 promotion, $14.99 promotion"),
+        "{text}"
+    );
+    assert!(
+        text.contains("If you return atlas (ebook), $25.00 goes back to your credits."),
+        "{text}"
+    );
+    let theirs = w.text(ADMIN, "/order id:7790");
+    assert!(
+        theirs.contains("If you return atlas (ebook), $25.00 goes back to the member's credits."),
+        "{theirs}"
+    );
+    assert!(!theirs.contains("your credits"), "{theirs}");
+}
+
+#[test]
 fn history_pages_newest_first() {
     let w = world();
     let first = w.text("alice", "/history");

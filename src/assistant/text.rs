@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ledger::{HistoryEntry, Lot, Source};
+use crate::ledger::{HistoryEntry, Lot, LotShare, Source};
 use crate::money::{Credits, Currency};
 
 /// How dates and members are written: Discord's markup (each reader sees their own locale
@@ -141,6 +141,42 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
     format!("{}  {amount}{what}", style.date(entry.at))
 }
 
+/// How many grants an order line names before "and N more".
+const SHARES_SHOWN: usize = 4;
+
+/// What credits paid for an order line, grant by grant: "paid with credits: $9.99
+/// (promotion)" from one grant, "paid with credits: $9.99 — $5.00 promotion, $4.99 gift"
+/// from several (at most `SHARES_SHOWN` named, so a line stays short).
+pub fn credits_paid(total: Credits, shares: &[LotShare], currency: &Currency) -> String {
+    let total = currency.format(total);
+    match shares {
+        [] => format!("paid with credits: {total}"),
+        [one] => format!("paid with credits: {total} ({})", one.source.as_str()),
+        many => {
+            let mut named: Vec<String> = many
+                .iter()
+                .take(SHARES_SHOWN)
+                .map(|share| {
+                    format!(
+                        "{} {}",
+                        currency.format(share.amount),
+                        share.source.as_str()
+                    )
+                })
+                .collect();
+            if many.len() > SHARES_SHOWN {
+                let rest: Credits = many[SHARES_SHOWN..].iter().map(|s| s.amount).sum();
+                named.push(format!(
+                    "{} from {} more grants",
+                    currency.format(rest),
+                    many.len() - SHARES_SHOWN
+                ));
+            }
+            format!("paid with credits: {total} — {}", named.join(", "))
+        }
+    }
+}
+
 pub fn not_linked_hint() -> &'static str {
     "Ask an admin for a link code, then run /link code:XXXX-XXXX."
 }
@@ -241,5 +277,38 @@ mod tests {
             pack_lines(&lines[..2], 200, |n| format!("{n}")),
             "line number 0\nline number 1"
         );
+    }
+
+    #[test]
+    fn credits_paid_names_each_grant_with_its_amount() {
+        let usd = Currency::usd();
+        let share = |lot_id, source, cents| LotShare {
+            lot_id,
+            source,
+            amount: Credits::from_minor(cents),
+        };
+        assert_eq!(
+            credits_paid(
+                Credits::from_minor(999),
+                &[share(1, Source::Promotion, 999)],
+                &usd
+            ),
+            "paid with credits: $9.99 (promotion)"
+        );
+        assert_eq!(
+            credits_paid(
+                Credits::from_minor(999),
+                &[
+                    share(1, Source::Promotion, 500),
+                    share(2, Source::Gift, 499)
+                ],
+                &usd
+            ),
+            "paid with credits: $9.99 — $5.00 promotion, $4.99 gift"
+        );
+        let many: Vec<LotShare> = (1..=10).map(|id| share(id, Source::Gift, 100)).collect();
+        let text = credits_paid(Credits::from_minor(1_000), &many, &usd);
+        assert!(text.ends_with("$6.00 from 6 more grants"), "{text}");
+        assert!(text.chars().count() < 120, "{text}");
     }
 }
