@@ -354,8 +354,13 @@ impl Assistant {
                     currency.format(balance.available)
                 )))
             }
-            AdminCommand::Revoke { grant, reason } => {
+            AdminCommand::Revoke {
+                grant,
+                reason,
+                member,
+            } => {
                 let before = self.ledger.lot(grant)?;
+                self.check_grant_member(&before, member.as_deref(), style)?;
                 let lot = self.ledger.revoke(&act("revoke"), grant, &reason)?;
                 let balance = self.ledger.balance(&lot.account_id, now)?;
                 Ok(Reply::private(format!(
@@ -369,6 +374,7 @@ impl Assistant {
                 grant,
                 date,
                 reason,
+                member,
             } => {
                 let expiry = parse_expiry(Some(&date), now)?
                     .ok_or(UserError::DateNotReadable(date.clone()))?;
@@ -379,6 +385,7 @@ impl Assistant {
                     Expiry::Default => unreachable!("parse_expiry never gives Default"),
                 };
                 let before = self.ledger.lot(grant)?;
+                self.check_grant_member(&before, member.as_deref(), style)?;
                 let lot = self
                     .ledger
                     .change_expiry(&act("expiry"), grant, expires_at, &reason)?;
@@ -542,6 +549,26 @@ impl Assistant {
         self.ledger
             .account_for_member(&request.who.user_id)?
             .ok_or_else(|| UserError::NotLinked.into())
+    }
+
+    /// When the admin named whose grant it is, refuses a grant of anyone else's.
+    fn check_grant_member(
+        &self,
+        lot: &crate::ledger::Lot,
+        member: Option<&str>,
+        style: Style,
+    ) -> Result<()> {
+        let Some(member) = member else {
+            return Ok(());
+        };
+        if self.member_account(member, style)?.id != lot.account_id {
+            return Err(UserError::GrantOfAnotherMember {
+                grant: lot.id,
+                member: style.member(member),
+            }
+            .into());
+        }
+        Ok(())
     }
 
     fn member_account(&self, member: &str, style: Style) -> Result<Account> {

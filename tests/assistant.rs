@@ -264,6 +264,44 @@ fn order_names_each_grant_that_paid_and_whose_credits_a_return_restores() {
 }
 
 #[test]
+fn revoke_and_expiry_with_a_member_act_only_on_that_members_grant() {
+    let w = world();
+    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    for line in [
+        format!("/admin revoke grant:{lot} reason:x member:@bob"),
+        format!("/admin expiry grant:#{lot} date:never reason:x member:bob"),
+    ] {
+        let text = w.refused(ADMIN, &line);
+        assert_eq!(
+            text.trim_end(),
+            format!(
+                "Grant #{lot} isn't one of @bob's grants. /admin account member:@bob lists them."
+            ),
+            "{line}"
+        );
+    }
+    let unlinked = w.refused(
+        ADMIN,
+        &format!("/admin revoke grant:{lot} reason:x member:@stranger"),
+    );
+    assert!(unlinked.contains("@stranger isn't linked"), "{unlinked}");
+    assert!(
+        w.text(
+            ADMIN,
+            &format!("/admin expiry grant:{lot} date:never reason:x member:@alice")
+        )
+        .contains("now expires never"),
+    );
+    assert!(
+        w.text(
+            ADMIN,
+            &format!("/admin revoke grant:{lot} reason:x member:alice")
+        )
+        .contains("taken back"),
+    );
+}
+
+#[test]
 fn history_pages_newest_first() {
     let w = world();
     let first = w.text("alice", "/history");

@@ -375,6 +375,40 @@ async fn admin_commands_follow_the_config_not_discord_permissions() {
     h.bot.assert_token_never_logged();
 }
 
+/// Fails unless every option in `options` (a subcommand and its options, as an interaction
+/// carries them) is one the bot registers for `command`: Discord sends no others.
+fn assert_registered(command: &str, options: &Value) {
+    let commands = creditbot::discord_api::application_commands();
+    let registered = commands
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == command)
+        .unwrap_or_else(|| panic!("/{command} isn't registered"));
+    for sub in options.as_array().unwrap() {
+        let spec = registered["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == sub["name"])
+            .unwrap_or_else(|| panic!("/{command} {} isn't registered", sub["name"]));
+        for option in sub["options"].as_array().unwrap() {
+            let known = spec["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["name"] == option["name"])
+                .unwrap_or_else(|| {
+                    panic!(
+                        "/{command} {} has no option {}",
+                        sub["name"], option["name"]
+                    )
+                });
+            assert_eq!(known["type"], option["type"], "{}", option["name"]);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autocomplete_is_answered_at_once_with_suggestions() {
     let h = Harness::start().await;
@@ -424,9 +458,10 @@ async fn autocomplete_is_answered_at_once_with_suggestions() {
 
     // /admin revoke grant: that member's live grants, for an admin…
     let revoke = json!([{ "name": "revoke", "type": 1, "options": [
-        { "name": "member", "type": USER, "value": alice.id },
-        { "name": "grant", "type": STRING, "value": "", "focused": true }
+        { "name": "grant", "type": STRING, "value": "", "focused": true },
+        { "name": "member", "type": USER, "value": alice.id }
     ] }]);
+    assert_registered("admin", &revoke);
     let id = h.id();
     let body = h
         .interact(payloads::autocomplete(
@@ -443,18 +478,41 @@ async fn autocomplete_is_answered_at_once_with_suggestions() {
         choices[0]["name"].as_str().unwrap().starts_with('#'),
         "{body}"
     );
-    // …and nothing for anyone else.
+    // …any account's by number when no member is given (as Discord sends it first)…
+    let expiry = json!([{ "name": "expiry", "type": 1, "options": [
+        { "name": "grant", "type": STRING, "value": "", "focused": true }
+    ] }]);
+    assert_registered("admin", &expiry);
     let id = h.id();
     let body = h
         .interact(payloads::autocomplete(
             &id,
             &format!("t-{id}"),
-            &bot::moderator(),
+            &bot::admin(),
             "admin",
-            revoke,
+            expiry.clone(),
         ))
         .await;
-    assert_eq!(body, json!({ "type": 8, "data": { "choices": [] } }));
+    let choices = body["data"]["choices"].as_array().unwrap();
+    assert!(!choices.is_empty(), "{body}");
+    assert!(
+        choices[0]["name"].as_str().unwrap().contains(" · ACC-"),
+        "{body}"
+    );
+    // …and nothing for anyone else.
+    for options in [revoke, expiry] {
+        let id = h.id();
+        let body = h
+            .interact(payloads::autocomplete(
+                &id,
+                &format!("t-{id}"),
+                &bot::moderator(),
+                "admin",
+                options,
+            ))
+            .await;
+        assert_eq!(body, json!({ "type": 8, "data": { "choices": [] } }));
+    }
 
     let view = h.fake.view();
     assert!(

@@ -89,6 +89,15 @@ const GRANT: OptionSpec = with_autocomplete(opt(
     "The grant's number, like #57",
     "grant:57",
 ));
+/// The member a grant belongs to, on `/admin revoke` and `/admin expiry`: optional, checked
+/// when given, and it narrows the grant suggestions to that member's.
+const GRANT_MEMBER: OptionSpec = opt(
+    "member",
+    OptionKind::Member,
+    false,
+    "Whose grant it is (checked; suggests their grants)",
+    "member:@alice",
+);
 const REASON: OptionSpec = opt(
     "reason",
     OptionKind::Text,
@@ -241,7 +250,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         path: "admin revoke",
         description: "Revoke what is left of a grant",
-        options: &[GRANT, REASON],
+        options: &[GRANT, REASON, GRANT_MEMBER],
         admin: true,
     },
     CommandSpec {
@@ -257,6 +266,7 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "date:2027-06-30",
             ),
             REASON,
+            GRANT_MEMBER,
         ],
         admin: true,
     },
@@ -376,11 +386,15 @@ pub enum AdminCommand {
     Revoke {
         grant: LotId,
         reason: String,
+        /// When given, the grant must be this member's.
+        member: Option<String>,
     },
     Expiry {
         grant: LotId,
         date: String,
         reason: String,
+        /// When given, the grant must be this member's.
+        member: Option<String>,
     },
     Link {
         member: String,
@@ -470,11 +484,13 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
         "admin revoke" => Command::Admin(AdminCommand::Revoke {
             grant: args.grant()?,
             reason: args.required("reason")?,
+            member: args.optional_member("member")?,
         }),
         "admin expiry" => Command::Admin(AdminCommand::Expiry {
             grant: args.grant()?,
             date: args.required("date")?,
             reason: args.required("reason")?,
+            member: args.optional_member("member")?,
         }),
         "admin link" => Command::Admin(AdminCommand::Link {
             member: args.member("member")?,
@@ -583,6 +599,10 @@ impl Args<'_> {
         member_id(&self.required(name)?)
     }
 
+    fn optional_member(&self, name: &str) -> Result<Option<String>, UserError> {
+        self.optional(name).map(|text| member_id(&text)).transpose()
+    }
+
     fn grant(&self) -> Result<LotId, UserError> {
         grant_id(&self.required("grant")?)
     }
@@ -665,6 +685,22 @@ mod tests {
                 Command::Admin(AdminCommand::Revoke {
                     grant: 57,
                     reason: "oops".into(),
+                    member: None,
+                }),
+            ),
+            (
+                "admin expiry",
+                options(&[
+                    ("grant", "57"),
+                    ("date", "never"),
+                    ("reason", "kind"),
+                    ("member", "<@42>"),
+                ]),
+                Command::Admin(AdminCommand::Expiry {
+                    grant: 57,
+                    date: "never".into(),
+                    reason: "kind".into(),
+                    member: Some("42".into()),
                 }),
             ),
             (

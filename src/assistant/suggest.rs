@@ -1,6 +1,6 @@
 //! Suggestions while a member types an option (Discord's autocomplete): their recent orders
-//! for `/order id`, FAQ titles for `/faq topic`, a member's live grants for
-//! `/admin revoke grant` and `/admin expiry grant` (admins only). Answers must come at once,
+//! for `/order id`, FAQ titles for `/faq topic`, live grants for `/admin revoke grant` and
+//! `/admin expiry grant` (admins only: the `member` option's, or any account's by number). Answers must come at once,
 //! so each is one or two indexed reads; failures give no suggestions (logged), never an error.
 //!
 //! Like the rest of the assistant it knows nothing of Discord: it returns (name, value) pairs,
@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use super::command::member_id;
 use super::text::{self, Style};
 use super::{Assistant, Who};
-use crate::error::Result;
+use crate::error::{Error, Result, UserError};
 use crate::faq::NONE_ID;
+use crate::ledger::{Ledger, Lot, LotId};
 
 /// Discord shows at most 25 suggestions.
 pub const MAX_SUGGESTIONS: usize = 25;
@@ -94,8 +95,11 @@ fn topics(assistant: &Assistant, typed: &str) -> Vec<Suggestion> {
         .collect()
 }
 
-/// The live grants of the member named in the `member` option: "#57 · $12.50 promotion ·
-/// expires 12 Dec 2026", soonest-expiring first. Only admins get any.
+/// Live grants for `/admin revoke grant` and `/admin expiry grant`, whose number starts with
+/// what was typed, to admins only. With the `member` option filled in, that member's
+/// ("#57 · $12.50 promotion · expires 12 Dec 2026", soonest-expiring first); without, any
+/// account's, newest first, naming the account ("#57 · $12.50 promotion · ACC-1042 ·
+/// expires 12 Dec 2026").
 fn grants(
     assistant: &Assistant,
     who: &Who,
@@ -106,32 +110,49 @@ fn grants(
     if !assistant.is_admin(who) {
         return Ok(Vec::new());
     }
-    let Some(member) = other_options
+    let typed = typed.trim_start_matches('#').trim();
+    if !typed.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(Vec::new());
+    }
+    let member = other_options
         .iter()
         .find(|(name, _)| name == "member")
-        .and_then(|(_, value)| member_id(value).ok())
-    else {
-        return Ok(Vec::new());
-    };
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(_, value)| member_id(value));
     let ledger = assistant.ledger();
-    let Some(account) = ledger.account_for_member(&member)? else {
-        return Ok(Vec::new());
+    let (lots, with_account) = match member {
+        Some(Err(_)) => return Ok(Vec::new()),
+        Some(Ok(member)) => {
+            let Some(account) = ledger.account_for_member(&member)? else {
+                return Ok(Vec::new());
+            };
+            let lots: Vec<Lot> = ledger
+                .balance(&account.id, now)?
+                .lots
+                .into_iter()
+                .filter(|lot| lot.id.to_string().starts_with(typed))
+                .take(MAX_SUGGESTIONS)
+                .collect();
+            (lots, false)
+        }
+        None => (live_lots_numbered(ledger, typed, now)?, true),
     };
     let currency = ledger.currency();
-    let typed = typed.trim_start_matches('#');
-    Ok(ledger
-        .balance(&account.id, now)?
-        .lots
+    Ok(lots
         .iter()
-        .filter(|lot| lot.id.to_string().contains(typed))
         .map(|lot| {
             let expires = match lot.expires_at {
                 Some(at) => format!("expires {}", Style::Plain.date(at)),
                 None => "never expires".into(),
             };
+            let account = if with_account {
+                format!(" · {}", lot.account_id)
+            } else {
+                String::new()
+            };
             (
                 format!(
-                    "#{} · {} {} · {expires}",
+                    "#{} · {} {}{account} · {expires}",
                     lot.id,
                     currency.format(lot.remaining),
                     text::source_label(lot)
@@ -142,13 +163,100 @@ fn grants(
         .collect())
 }
 
+/// Point reads of lots a suggestion across accounts may make: answers must come at once.
+const MAX_LOOKUPS: usize = 200;
+
+/// Live lots of any account whose number starts with `digits` (all lots for none), newest
+/// first, at most `MAX_SUGGESTIONS`.
+///
+/// The ledger offers no search across accounts, so this reads lots by number: grant numbers
+/// are dense (1, 2, 3, …: rows are never deleted), so the newest number is found by doubling
+/// then halving, and the numbers starting with `digits` are read from the highest down, at
+/// most `MAX_LOOKUPS` reads in all. Typing more digits narrows it to exactly the grant.
+fn live_lots_numbered(ledger: &Ledger, digits: &str, now: DateTime<Utc>) -> Result<Vec<Lot>> {
+    let lookups = std::cell::Cell::new(0);
+    let mut read = |id: LotId| -> Result<Option<Lot>> {
+        lookups.set(lookups.get() + 1);
+        match ledger.lot(id) {
+            Ok(lot) => Ok(Some(lot)),
+            Err(Error::User(UserError::UnknownGrant(_))) => Ok(None),
+            Err(error) => Err(error),
+        }
+    };
+    let Some(newest) = newest_lot_id(|id| Ok(read(id)?.is_some()))? else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for id in numbers_starting_with(digits, newest) {
+        if found.len() == MAX_SUGGESTIONS || lookups.get() >= MAX_LOOKUPS {
+            break;
+        }
+        if let Some(lot) = read(id)? {
+            if lot.remaining.is_positive() && lot.is_live(now) && lot.granted_at <= now {
+                found.push(lot);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The highest lot number, by doubling then halving (`exists` answers whether one does).
+fn newest_lot_id(mut exists: impl FnMut(LotId) -> Result<bool>) -> Result<Option<LotId>> {
+    if !exists(1)? {
+        return Ok(None);
+    }
+    // `low` exists, `high` doesn't.
+    let (mut low, mut high) = (1, 2);
+    while exists(high)? {
+        low = high;
+        high = match high.checked_mul(2) {
+            Some(next) => next,
+            None => return Ok(Some(low)),
+        };
+    }
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if exists(middle)? {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    Ok(Some(low))
+}
+
+/// The numbers from 1 to `newest` whose decimal digits start with `digits`, highest first.
+fn numbers_starting_with(digits: &str, newest: LotId) -> Box<dyn Iterator<Item = LotId>> {
+    if digits.is_empty() {
+        return Box::new((1..=newest).rev());
+    }
+    let Ok(prefix) = digits.parse::<LotId>() else {
+        return Box::new(std::iter::empty());
+    };
+    if digits.starts_with('0') {
+        return Box::new(std::iter::empty());
+    }
+    // prefix·10ᵏ ..= prefix·10ᵏ + 10ᵏ − 1, for each k while it starts at or below newest.
+    let mut ranges = Vec::new();
+    let mut scale: LotId = 1;
+    while let Some(start) = prefix.checked_mul(scale).filter(|s| *s <= newest) {
+        let end = start.saturating_add(scale - 1).min(newest);
+        ranges.push(start..=end);
+        match scale.checked_mul(10) {
+            Some(next) => scale = next,
+            None => break,
+        }
+    }
+    Box::new(ranges.into_iter().rev().flat_map(|range| range.rev()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::assistant::Admins;
     use crate::config::DatabaseConfig;
     use crate::faq::Faq;
-    use crate::ledger::{Ledger, LedgerSettings};
+    use crate::ledger::{Act, Expiry, GrantRequest, LedgerSettings, Source};
     use chrono::TimeZone;
     use std::sync::Arc;
 
@@ -221,14 +329,159 @@ mod tests {
     }
 
     #[test]
+    fn the_member_suggestions_read_is_a_registered_option() {
+        for path in ["admin revoke", "admin expiry"] {
+            let spec = crate::assistant::command::spec(path).unwrap();
+            let member = spec.options.iter().find(|o| o.name == "member");
+            assert!(member.is_some_and(|o| !o.required), "{path}");
+            assert!(
+                spec.options
+                    .iter()
+                    .any(|o| o.name == "grant" && o.autocomplete)
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_member_admins_get_any_accounts_grants_by_number() {
+        let (assistant, _dir, now) = world();
+        let ledger = assistant.ledger();
+        // A second account, so suggestions span accounts.
+        ledger
+            .link_member(&Act::new("boss", now, "l-bob"), "bob", "ACC-2")
+            .unwrap();
+        let bobs = ledger
+            .grant(
+                &Act::new("boss", now, "g-bob"),
+                &GrantRequest {
+                    account_id: "ACC-2".into(),
+                    amount: crate::money::Credits::from_minor(1_250),
+                    source: Source::Gift,
+                    reason: "welcome".into(),
+                    expiry: Expiry::Never,
+                },
+            )
+            .unwrap();
+        let all = suggest(
+            &assistant,
+            &who("boss"),
+            now,
+            "admin revoke",
+            "grant",
+            "",
+            &[],
+        );
+        assert!(all.len() > 1 && all.len() <= MAX_SUGGESTIONS, "{all:?}");
+        // Newest first, each naming its account.
+        assert_eq!(all[0].1, bobs.id.to_string());
+        assert_eq!(
+            all[0].0,
+            format!("#{} · $12.50 gift · ACC-2 · never expires", bobs.id)
+        );
+        assert!(
+            all.iter().any(|(name, _)| name.contains(" · ACC-1042 · ")),
+            "{all:?}"
+        );
+        let typed = bobs.id.to_string();
+        let one = suggest(
+            &assistant,
+            &who("boss"),
+            now,
+            "admin expiry",
+            "grant",
+            &format!("#{typed}"),
+            &[],
+        );
+        assert!(!one.is_empty());
+        assert!(one.iter().all(|(_, id)| id.starts_with(&typed)), "{one:?}");
+        assert!(
+            suggest(
+                &assistant,
+                &who("boss"),
+                now,
+                "admin revoke",
+                "grant",
+                "x",
+                &[]
+            )
+            .is_empty()
+        );
+        // Only live grants: a spent or revoked one isn't offered.
+        ledger
+            .revoke(&Act::new("boss", now, "r-bob"), bobs.id, "test")
+            .unwrap();
+        let after = suggest(
+            &assistant,
+            &who("boss"),
+            now,
+            "admin revoke",
+            "grant",
+            "",
+            &[],
+        );
+        assert!(after.iter().all(|(_, id)| *id != typed), "{after:?}");
+        assert!(
+            suggest(
+                &assistant,
+                &who("bob"),
+                now,
+                "admin revoke",
+                "grant",
+                "",
+                &[]
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn numbers_are_found_by_their_first_digits_highest_first() {
+        let found: Vec<LotId> = numbers_starting_with("1", 123).collect();
+        let mut expected: Vec<LotId> = (100..=123).rev().collect();
+        expected.extend((10..=19).rev());
+        expected.push(1);
+        assert_eq!(found, expected);
+        assert_eq!(
+            numbers_starting_with("", 3).collect::<Vec<_>>(),
+            vec![3, 2, 1]
+        );
+        assert_eq!(numbers_starting_with("5", 4).count(), 0);
+        assert_eq!(numbers_starting_with("05", 100).count(), 0);
+        assert_eq!(
+            numbers_starting_with("99999999999999999999", 100).count(),
+            0
+        );
+        assert_eq!(
+            numbers_starting_with("57", 57).collect::<Vec<_>>(),
+            vec![57]
+        );
+    }
+
+    #[test]
+    fn the_newest_number_is_found_in_few_reads() {
+        for newest in [0, 1, 2, 3, 57, 1_000, 123_456] {
+            let mut reads = 0;
+            let found = newest_lot_id(|id| {
+                reads += 1;
+                Ok(id <= newest)
+            })
+            .unwrap();
+            assert_eq!(found, (newest > 0).then_some(newest));
+            assert!(reads <= 2 * 64, "{newest}: {reads} reads");
+        }
+    }
+
+    #[test]
     fn grants_only_for_admins_and_only_with_a_member() {
         let (assistant, _dir, now) = world();
         type Case = (&'static str, &'static str, Vec<(String, String)>, bool);
         let table: Vec<Case> = vec![
             ("boss", "admin revoke", member("alice"), true),
             ("boss", "admin expiry", member("<@alice>"), true),
-            ("boss", "admin revoke", vec![], false),
+            ("boss", "admin revoke", vec![], true),
+            ("boss", "admin revoke", member(""), true),
             ("boss", "admin revoke", member("stranger"), false),
+            ("alice", "admin revoke", vec![], false),
             ("alice", "admin revoke", member("alice"), false),
         ];
         for (user, path, others, some) in table {
