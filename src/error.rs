@@ -157,7 +157,9 @@ pub enum UserError {
         "That time is in the future; give the time it happened (at most {minutes} minutes ahead of now), or leave it out for now."
     )]
     TimeInFuture { minutes: i64 },
-    #[error("Grant #{grant} isn't one of {member}'s grants. /admin account member:{member} lists them.")]
+    #[error(
+        "Grant #{grant} isn't one of {member}'s grants. /admin account member:{member} lists them."
+    )]
     GrantOfAnotherMember { grant: i64, member: String },
 }
 

@@ -175,7 +175,7 @@ const MAX_LOOKUPS: usize = 200;
 /// most `MAX_LOOKUPS` reads in all. Typing more digits narrows it to exactly the grant.
 fn live_lots_numbered(ledger: &Ledger, digits: &str, now: DateTime<Utc>) -> Result<Vec<Lot>> {
     let lookups = std::cell::Cell::new(0);
-    let mut read = |id: LotId| -> Result<Option<Lot>> {
+    let read = |id: LotId| -> Result<Option<Lot>> {
         lookups.set(lookups.get() + 1);
         match ledger.lot(id) {
             Ok(lot) => Ok(Some(lot)),
