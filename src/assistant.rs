@@ -516,6 +516,12 @@ impl Assistant {
                         currency.format(receipt.expired_at_once)
                     ));
                 }
+                if receipt.revoked_at_once.is_positive() {
+                    lines.push(format!(
+                        "{} came from a grant an admin had revoked, so it stays revoked.",
+                        currency.format(receipt.revoked_at_once)
+                    ));
+                }
                 Ok(Reply::private(lines.join("\n")))
             }
             AdminCommand::Unanswered => {

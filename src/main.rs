@@ -75,6 +75,9 @@ enum Command {
     Export {
         #[arg(value_name = "MEMBER|ACCOUNT")]
         who: String,
+        /// The moment the balance is taken at (default now).
+        #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
     },
     /// Copy the live database to PATH with SQLite's online backup.
     Backup { path: PathBuf },
@@ -234,8 +237,9 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Export { who } => {
-            let data = export::export(&ledger, &who, now).map_err(|e| e.to_string())?;
+        Command::Export { who, now: at } => {
+            let data =
+                export::export(&ledger, &who, at.unwrap_or(now)).map_err(|e| e.to_string())?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&data).map_err(|e| e.to_string())?

@@ -421,6 +421,7 @@ pub fn return_receipt_json(receipt: &ReturnReceipt, currency: &Currency) -> Valu
         "credits_restored": money(currency, receipt.credits_restored),
         "reissued": receipt.reissued.as_ref().map(|lot| lot_json(lot, currency)),
         "expired_at_once": money(currency, receipt.expired_at_once),
+        "revoked_at_once": money(currency, receipt.revoked_at_once),
         "other_refunded": money(currency, receipt.other_refunded),
         "other_method": receipt.other_method,
     })

@@ -283,11 +283,14 @@ not json
         stdout(&second)
     );
 
-    let export = creditbot(dir.path(), &["--db", "t.db", "export", "ACC-1"], "");
+    let export = creditbot(
+        dir.path(),
+        &["--db", "t.db", "export", "ACC-1", "--now", NOW],
+        "",
+    );
     assert!(export.status.success(), "{}", stderr(&export));
     let data: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
-    // Not `available`: export reads the wall clock, and a balance counts only lots granted
-    // by then (these are dated NOW).
+    assert_eq!(data["available"], "8.50");
     assert_eq!(data["lots"].as_array().unwrap().len(), 1);
     assert_eq!(data["lots"][0]["remaining"], "8.50");
     assert_eq!(data["orders"][0]["items"][0]["returned_quantity"], 1);
@@ -295,7 +298,11 @@ not json
 
     let backup = creditbot(dir.path(), &["--db", "t.db", "backup", "copy.db"], "");
     assert!(backup.status.success(), "{}", stderr(&backup));
-    let from_copy = creditbot(dir.path(), &["--db", "copy.db", "export", "ACC-1"], "");
+    let from_copy = creditbot(
+        dir.path(),
+        &["--db", "copy.db", "export", "ACC-1", "--now", NOW],
+        "",
+    );
     let mut copied: serde_json::Value = serde_json::from_slice(&from_copy.stdout).unwrap();
     let mut original = data.clone();
     // Everything but the moment of export is the same.
@@ -405,4 +412,39 @@ fn the_example_config_is_accepted_by_the_binary() {
     std::fs::copy(example, dir.path().join("bot.toml")).unwrap();
     let output = creditbot(dir.path(), &["migrate"], "");
     assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn sweep_writes_expiry_entries_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "s.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    // In 2027 the promotion ($10.01) and the refund grant ($8.00) have expired.
+    let first = creditbot(
+        dir.path(),
+        &["--db", "s.db", "sweep", "--now", "2027-01-01"],
+        "",
+    );
+    assert_eq!(
+        stdout(&first).trim(),
+        "Expired 2 grant(s), $18.01 in all.",
+        "{}",
+        stderr(&first)
+    );
+    let again = creditbot(
+        dir.path(),
+        &["--db", "s.db", "sweep", "--now", "2027-01-02"],
+        "",
+    );
+    assert_eq!(stdout(&again).trim(), "Expired 0 grant(s), $0.00 in all.");
+    let history = creditbot(
+        dir.path(),
+        &["--db", "s.db", "console", "--now", "2027-01-02"],
+        "/history\n",
+    );
+    assert!(
+        stdout(&history).contains("expired (grant #"),
+        "{}",
+        stdout(&history)
+    );
 }

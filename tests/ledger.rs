@@ -762,3 +762,39 @@ fn absurd_quantities_are_refused_not_overflowed() {
     ));
     assert_eq!(l.content_checksum().unwrap(), before);
 }
+
+#[test]
+fn live_lots_are_found_by_the_first_digits_of_their_number_across_accounts() {
+    let l = ledger();
+    open(&l, "A");
+    open(&l, "B");
+    for n in 1..=12 {
+        let account = if n % 2 == 0 { "A" } else { "B" };
+        let expiry = if n == 11 {
+            Expiry::At(day(11, 27))
+        } else {
+            Expiry::Never
+        };
+        l.grant(
+            &admin(&format!("g{n}")),
+            &grant_request(account, 1_00, expiry),
+        )
+        .unwrap();
+    }
+    let ids = |digits: &str, at| -> Vec<i64> {
+        l.live_lots_numbered(digits, at, 25)
+            .unwrap()
+            .iter()
+            .map(|lot| lot.id)
+            .collect()
+    };
+    assert_eq!(ids("1", now()), vec![12, 11, 10, 1]);
+    assert_eq!(
+        ids("1", day(11, 28)),
+        vec![12, 10, 1],
+        "an expired grant isn't offered"
+    );
+    assert_eq!(ids("", now()).len(), 12);
+    assert_eq!(l.live_lots_numbered("", now(), 3).unwrap().len(), 3);
+    assert!(ids("7x", now()).is_empty());
+}

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use super::command::member_id;
 use super::text::{self, Style};
 use super::{Assistant, Who};
-use crate::error::{Error, Result, UserError};
+use crate::error::Result;
 use crate::faq::NONE_ID;
-use crate::ledger::{Ledger, Lot, LotId};
+use crate::ledger::Lot;
 
 /// Discord shows at most 25 suggestions.
 pub const MAX_SUGGESTIONS: usize = 25;
@@ -135,7 +135,10 @@ fn grants(
                 .collect();
             (lots, false)
         }
-        None => (live_lots_numbered(ledger, typed, now)?, true),
+        None => (
+            ledger.live_lots_numbered(typed, now, MAX_SUGGESTIONS)?,
+            true,
+        ),
     };
     let currency = ledger.currency();
     Ok(lots
@@ -163,100 +166,13 @@ fn grants(
         .collect())
 }
 
-/// Point reads of lots a suggestion across accounts may make: answers must come at once.
-const MAX_LOOKUPS: usize = 200;
-
-/// Live lots of any account whose number starts with `digits` (all lots for none), newest
-/// first, at most `MAX_SUGGESTIONS`.
-///
-/// The ledger offers no search across accounts, so this reads lots by number: grant numbers
-/// are dense (1, 2, 3, …: rows are never deleted), so the newest number is found by doubling
-/// then halving, and the numbers starting with `digits` are read from the highest down, at
-/// most `MAX_LOOKUPS` reads in all. Typing more digits narrows it to exactly the grant.
-fn live_lots_numbered(ledger: &Ledger, digits: &str, now: DateTime<Utc>) -> Result<Vec<Lot>> {
-    let lookups = std::cell::Cell::new(0);
-    let read = |id: LotId| -> Result<Option<Lot>> {
-        lookups.set(lookups.get() + 1);
-        match ledger.lot(id) {
-            Ok(lot) => Ok(Some(lot)),
-            Err(Error::User(UserError::UnknownGrant(_))) => Ok(None),
-            Err(error) => Err(error),
-        }
-    };
-    let Some(newest) = newest_lot_id(|id| Ok(read(id)?.is_some()))? else {
-        return Ok(Vec::new());
-    };
-    let mut found = Vec::new();
-    for id in numbers_starting_with(digits, newest) {
-        if found.len() == MAX_SUGGESTIONS || lookups.get() >= MAX_LOOKUPS {
-            break;
-        }
-        if let Some(lot) = read(id)? {
-            if lot.remaining.is_positive() && lot.is_live(now) && lot.granted_at <= now {
-                found.push(lot);
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// The highest lot number, by doubling then halving (`exists` answers whether one does).
-fn newest_lot_id(mut exists: impl FnMut(LotId) -> Result<bool>) -> Result<Option<LotId>> {
-    if !exists(1)? {
-        return Ok(None);
-    }
-    // `low` exists, `high` doesn't.
-    let (mut low, mut high) = (1, 2);
-    while exists(high)? {
-        low = high;
-        high = match high.checked_mul(2) {
-            Some(next) => next,
-            None => return Ok(Some(low)),
-        };
-    }
-    while high - low > 1 {
-        let middle = low + (high - low) / 2;
-        if exists(middle)? {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
-    Ok(Some(low))
-}
-
-/// The numbers from 1 to `newest` whose decimal digits start with `digits`, highest first.
-fn numbers_starting_with(digits: &str, newest: LotId) -> Box<dyn Iterator<Item = LotId>> {
-    if digits.is_empty() {
-        return Box::new((1..=newest).rev());
-    }
-    let Ok(prefix) = digits.parse::<LotId>() else {
-        return Box::new(std::iter::empty());
-    };
-    if digits.starts_with('0') {
-        return Box::new(std::iter::empty());
-    }
-    // prefix·10ᵏ ..= prefix·10ᵏ + 10ᵏ − 1, for each k while it starts at or below newest.
-    let mut ranges = Vec::new();
-    let mut scale: LotId = 1;
-    while let Some(start) = prefix.checked_mul(scale).filter(|s| *s <= newest) {
-        let end = start.saturating_add(scale - 1).min(newest);
-        ranges.push(start..=end);
-        match scale.checked_mul(10) {
-            Some(next) => scale = next,
-            None => break,
-        }
-    }
-    Box::new(ranges.into_iter().rev().flat_map(|range| range.rev()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::assistant::Admins;
     use crate::config::DatabaseConfig;
     use crate::faq::Faq;
-    use crate::ledger::{Act, Expiry, GrantRequest, LedgerSettings, Source};
+    use crate::ledger::{Act, Expiry, GrantRequest, Ledger, LedgerSettings, Source};
     use chrono::TimeZone;
     use std::sync::Arc;
 
@@ -432,43 +348,6 @@ mod tests {
             )
             .is_empty()
         );
-    }
-
-    #[test]
-    fn numbers_are_found_by_their_first_digits_highest_first() {
-        let found: Vec<LotId> = numbers_starting_with("1", 123).collect();
-        let mut expected: Vec<LotId> = (100..=123).rev().collect();
-        expected.extend((10..=19).rev());
-        expected.push(1);
-        assert_eq!(found, expected);
-        assert_eq!(
-            numbers_starting_with("", 3).collect::<Vec<_>>(),
-            vec![3, 2, 1]
-        );
-        assert_eq!(numbers_starting_with("5", 4).count(), 0);
-        assert_eq!(numbers_starting_with("05", 100).count(), 0);
-        assert_eq!(
-            numbers_starting_with("99999999999999999999", 100).count(),
-            0
-        );
-        assert_eq!(
-            numbers_starting_with("57", 57).collect::<Vec<_>>(),
-            vec![57]
-        );
-    }
-
-    #[test]
-    fn the_newest_number_is_found_in_few_reads() {
-        for newest in [0, 1, 2, 3, 57, 1_000, 123_456] {
-            let mut reads = 0;
-            let found = newest_lot_id(|id| {
-                reads += 1;
-                Ok(id <= newest)
-            })
-            .unwrap();
-            assert_eq!(found, (newest > 0).then_some(newest));
-            assert!(reads <= 2 * 64, "{newest}: {reads} reads");
-        }
     }
 
     #[test]

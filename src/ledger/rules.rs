@@ -147,6 +147,32 @@ pub fn give_back(allocations: &[SpentAllocation], amount: Credits) -> Vec<GiveBa
     plan
 }
 
+/// The ranges of lot numbers whose decimal digits start with `digits`, highest first:
+/// "1" → …, 100..=199, 10..=19, 1..=1. Empty digits: every number. A leading zero or a
+/// non-number: none.
+pub fn numbers_starting_with(digits: &str) -> Vec<(LotId, LotId)> {
+    if digits.is_empty() {
+        return vec![(1, LotId::MAX)];
+    }
+    let prefix = match digits.parse::<LotId>() {
+        Ok(prefix) if !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            prefix
+        }
+        _ => return Vec::new(),
+    };
+    let mut ranges = Vec::new();
+    let mut scale: LotId = 1;
+    while let Some(start) = prefix.checked_mul(scale) {
+        ranges.push((start, start.saturating_add(scale - 1)));
+        match scale.checked_mul(10) {
+            Some(next) => scale = next,
+            None => break,
+        }
+    }
+    ranges.reverse();
+    ranges
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +193,18 @@ mod tests {
             expires_at: expires.map(day),
             granted_at: day(granted),
         }
+    }
+
+    #[test]
+    fn lot_numbers_are_found_by_their_first_digits_highest_first() {
+        let ranges = numbers_starting_with("57");
+        assert_eq!(ranges.last(), Some(&(57, 57)));
+        assert_eq!(ranges[ranges.len() - 2], (570, 579));
+        assert!(ranges.windows(2).all(|w| w[0].0 > w[1].0), "highest first");
+        assert_eq!(numbers_starting_with(""), vec![(1, LotId::MAX)]);
+        assert!(numbers_starting_with("05").is_empty());
+        assert!(numbers_starting_with("5a").is_empty());
+        assert!(numbers_starting_with("99999999999999999999").is_empty());
     }
 
     #[test]

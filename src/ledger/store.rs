@@ -819,6 +819,37 @@ impl Ledger {
         })
     }
 
+    /// Live lots of any account whose number starts with `digits`, newest first, at most
+    /// `limit` (admins' grant suggestions). Each candidate range is a rowid range scan.
+    pub fn live_lots_numbered(
+        &self,
+        digits: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Lot>> {
+        let now = whole_seconds(now);
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {LOT_COLUMNS} FROM lots l WHERE l.id BETWEEN ?1 AND ?2 AND l.remaining > 0
+                 AND (l.expires_at IS NULL OR l.expires_at > ?3) AND l.granted_at <= ?3
+                 ORDER BY l.id DESC LIMIT ?4"
+            ))?;
+            let mut found = Vec::new();
+            for (low, high) in rules::numbers_starting_with(digits) {
+                let wanted = limit.saturating_sub(found.len());
+                if wanted == 0 {
+                    break;
+                }
+                let lots =
+                    stmt.query_map(params![low, high, ts(now), wanted as i64], lot_from_row)?;
+                for lot in lots {
+                    found.push(lot?);
+                }
+            }
+            Ok(found)
+        })
+    }
+
     pub fn lot(&self, lot_id: LotId) -> Result<Lot> {
         self.read(|tx| lot(tx, lot_id))
     }
