@@ -7,6 +7,8 @@
 //!
 //! `cargo bench --bench discord` (targets: p99 ≤ 10 ms, memory ≤ 50 MB).
 
+mod common;
+
 #[path = "../tests/fake_discord/mod.rs"]
 mod fake_discord;
 
@@ -35,7 +37,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    print_machine();
+    common::machine("discord", serde_json::json!({}));
     runtime.block_on(async {
         baseline_handle().await;
         baseline_transport().await;
@@ -44,42 +46,14 @@ fn main() {
 }
 
 fn figure(name: &str, value: f64, unit: &str) {
-    let rounded = (value * 1000.0).round() / 1000.0;
-    println!(
-        "{}",
-        json!({ "bench": "discord", "figure": name, "value": rounded, "unit": unit })
-    );
-}
-
-fn percentiles(mut samples: Vec<Duration>) -> (f64, f64, f64) {
-    samples.sort();
-    let at = |q: f64| {
-        let index = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
-        samples[index].as_secs_f64() * 1e3
-    };
-    (at(0.50), at(0.99), at(1.0))
+    common::figure("discord", name, value, unit, 3);
 }
 
 fn report(prefix: &str, samples: Vec<Duration>) {
-    let (p50, p99, max) = percentiles(samples);
+    let (p50, p99, max) = common::p50_p99_max_ms(samples);
     figure(&format!("{prefix}_p50"), p50, "ms");
     figure(&format!("{prefix}_p99"), p99, "ms");
     figure(&format!("{prefix}_max"), max, "ms");
-}
-
-fn print_machine() {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .and_then(|rest| rest.split_once(':'))
-        .map_or("unknown", |(_, model)| model.trim());
-    let nproc = std::thread::available_parallelism().map_or(0, usize::from);
-    println!(
-        "{}",
-        json!({ "bench": "discord", "figure": "machine", "nproc": nproc, "cpu": cpu,
-            "os": std::env::consts::OS })
-    );
 }
 
 /// The floor of the work: `/balance` through `Assistant::handle`, in-process.

@@ -3,6 +3,8 @@
 //! Per-question latency over the dev set with the matcher loaded (median, p99), catalog
 //! load time, approximate matcher memory, and a baseline measured in the same run: a
 //! naive linear scan of every catalog example with word overlap, no index.
+mod common;
+
 use creditbot::faq::{Faq, eval};
 use std::collections::HashSet;
 use std::hint::black_box;
@@ -11,15 +13,15 @@ use std::time::Instant;
 const ROUNDS: usize = 200;
 
 fn rss_bytes() -> Option<usize> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    common::rss_kb(None).map(|kb| kb as usize * 1024)
 }
 
 fn percentiles(mut micros: Vec<f64>) -> (f64, f64) {
     micros.sort_by(f64::total_cmp);
-    let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.99))
+    (
+        common::quantile(&micros, 0.5),
+        common::quantile(&micros, 0.99),
+    )
 }
 
 /// Times each question separately, `ROUNDS` times over the whole set.

@@ -9,6 +9,8 @@
 //! line says which ran). On a 2-core machine the generator competes with the server for CPU,
 //! so every figure is a floor.
 
+mod common;
+
 use chrono::Utc;
 use creditbot::assistant::{Admins, Assistant};
 use creditbot::config::{Config, Secret};
@@ -25,10 +27,7 @@ const REQUESTS: usize = 20_000;
 const TOKEN: &str = "bench-token";
 
 fn print(figure: &str, value: f64, unit: &str) {
-    println!(
-        "{}",
-        json!({"bench": "http", "figure": figure, "value": (value * 100.0).round() / 100.0, "unit": unit})
-    );
+    common::figure("http", figure, value, unit, 2);
 }
 
 /// Builds the request numbered `n` of a reqwest load.
@@ -111,12 +110,7 @@ fn lua_fixed(method: &str, headers: &[(&str, &str)], body: &str) -> String {
 }
 
 fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    common::rss_kb(None).map_or(0.0, |kb| kb as f64 / 1024.0)
 }
 
 /// Sends `REQUESTS` requests over `CONNECTIONS` concurrent clients; returns (req/s, p50 ms, p99 ms).
@@ -156,10 +150,9 @@ async fn load(make: MakeRequest, pace_ms: u64) -> (f64, f64, f64) {
         all.extend(done.expect("worker"));
     }
     let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    let at =
-        |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
-    (all.len() as f64 / elapsed, at(0.50), at(0.99))
+    let count = all.len() as f64;
+    let (p50, p99, _) = common::p50_p99_max_ms(all);
+    (count / elapsed, p50, p99)
 }
 
 fn main() {
@@ -203,17 +196,9 @@ fn main() {
     });
     let rss_start = rss_mb();
 
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_default();
-    println!(
-        "{}",
-        json!({"bench": "http", "figure": "machine", "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()), "cpu": cpu, "connections": CONNECTIONS, "requests": REQUESTS})
+    common::machine(
+        "http",
+        json!({ "connections": CONNECTIONS, "requests": REQUESTS }),
     );
 
     // The demo member is "alice"; Discord ids are numbers, so link a numeric id to the demo account.

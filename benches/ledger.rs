@@ -4,6 +4,8 @@
 //! Every figure runs on its own fresh temporary database with the default `DatabaseConfig`
 //! (WAL, synchronous NORMAL). Timing lives here only; tests never time anything.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -34,7 +36,7 @@ const BALANCE_SAMPLES: usize = 20_000;
 
 fn main() {
     let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
-    print_machine();
+    common::machine("ledger", json!({ "sqlite": rusqlite::version() }));
     bench_grants(now);
     bench_order_spends(now);
     bench_bulk_import(now);
@@ -47,36 +49,11 @@ fn main() {
 }
 
 fn figure(name: &str, value: f64, unit: &str) {
-    let rounded = (value * 100.0).round() / 100.0;
-    println!(
-        "{}",
-        json!({"bench": "ledger", "figure": name, "value": rounded, "unit": unit})
-    );
+    common::figure("ledger", name, value, unit, 2);
 }
 
 fn per_second(ops: usize, elapsed: Duration) -> f64 {
     ops as f64 / elapsed.as_secs_f64()
-}
-
-fn print_machine() {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .and_then(|rest| rest.split_once(':'))
-        .map_or("unknown", |(_, model)| model.trim());
-    let nproc = std::thread::available_parallelism().map_or(0, usize::from);
-    println!(
-        "{}",
-        json!({
-            "bench": "ledger",
-            "figure": "machine",
-            "nproc": nproc,
-            "cpu": cpu,
-            "os": std::env::consts::OS,
-            "sqlite": rusqlite::version(),
-        })
-    );
 }
 
 fn open_ledger(dir: &Path) -> Ledger {
@@ -376,10 +353,7 @@ fn bench_balance(now: DateTime<Utc>) {
     }
     let mut samples: Vec<Duration> = (0..BALANCE_SAMPLES).map(|_| call(&mut rng)).collect();
     samples.sort();
-    let micros = |q: f64| {
-        let index = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
-        samples[index].as_secs_f64() * 1e6
-    };
+    let micros = |q: f64| common::quantile(&samples, q).as_secs_f64() * 1e6;
     figure("balance_p50_us", micros(0.50), "µs");
     figure("balance_p99_us", micros(0.99), "µs");
     figure("balance_max_us", micros(1.0), "µs");
