@@ -17,15 +17,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::assistant::suggest::suggest;
-use crate::assistant::{Assistant, Input, Place, Reply, Request, Who};
+use crate::assistant::{Assistant, Input, Place, Request, Who};
 use crate::config::Config;
 use crate::discord_api::{self, InteractionKind, ParsedInteraction};
+use crate::offload::{self, Answer, DEFER_AFTER};
 
 /// Discord's API when no proxy is configured.
 pub const DISCORD_API: &str = "https://discord.com";
-/// How long an interaction may wait for its answer before the bot defers (Discord allows 3 s).
-pub const DEFER_AFTER: Duration = Duration::from_secs(2);
 /// How long a shutdown waits for the interactions in hand.
 const DRAIN: Duration = Duration::from_secs(20);
 
@@ -175,21 +173,6 @@ impl Shared {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-
-    /// Runs the assistant off the async workers.
-    async fn answer(self: &Arc<Self>, request: Request) -> Reply {
-        let assistant = Arc::clone(&self.assistant);
-        let id = request.id.clone();
-        match tokio::task::spawn_blocking(move || assistant.handle(&request)).await {
-            Ok(reply) => reply,
-            Err(error) => {
-                tracing::error!(request = %id, %error, "the assistant panicked");
-                Reply::private(format!(
-                    "Sorry, something went wrong on my side (reference {id}). Please try again."
-                ))
-            }
-        }
-    }
 }
 
 /// Counts an event being handled until dropped.
@@ -333,21 +316,7 @@ impl Shared {
             InteractionKind::Ping => {}
             InteractionKind::Autocomplete { who, focus, .. } => {
                 // Answered at once, never deferred: Discord drops late suggestions.
-                let assistant = Arc::clone(&self.assistant);
-                let found = tokio::task::spawn_blocking(move || {
-                    suggest(
-                        &assistant,
-                        &who,
-                        now,
-                        &focus.path,
-                        &focus.option,
-                        &focus.typed,
-                        &focus.others,
-                    )
-                })
-                .await
-                .unwrap_or_default();
-                let body = discord_api::autocomplete_response(&found);
+                let body = offload::suggestions(Arc::clone(&self.assistant), who, now, focus).await;
                 if let Err(error) = ctx
                     .http
                     .create_interaction_response(interaction_id, &token, &body, vec![])
@@ -364,11 +333,10 @@ impl Shared {
                     now,
                     input,
                 };
-                let shared = Arc::clone(self);
-                let mut answer = tokio::spawn(async move { shared.answer(request).await });
-                let reply = match tokio::time::timeout(DEFER_AFTER, &mut answer).await {
-                    Ok(joined) => joined.unwrap_or_else(|_| Reply::private("Sorry, that failed.")),
-                    Err(_) => {
+                let assistant = Arc::clone(&self.assistant);
+                let reply = match offload::answer_within(assistant, request, DEFER_AFTER).await {
+                    Answer::Ready(reply) => reply,
+                    Answer::Late(task) => {
                         // Commands answer privately, so the "thinking…" is private too.
                         let deferral = discord_api::deferred_response(true);
                         if let Err(error) = ctx
@@ -378,9 +346,7 @@ impl Shared {
                         {
                             tracing::warn!(%id, %error, "could not defer an interaction");
                         }
-                        let reply = answer
-                            .await
-                            .unwrap_or_else(|_| Reply::private("Sorry, that failed."));
+                        let reply = Answer::finish(task, &id).await;
                         let body = discord_api::edit_payload(&reply);
                         if let Err(error) = ctx
                             .http
@@ -454,7 +420,7 @@ impl Shared {
             now: chrono::Utc::now(),
             input: Input::Text(question),
         };
-        let reply = self.answer(request).await;
+        let reply = offload::answer(Arc::clone(&self.assistant), request).await;
         let reply_to = message.id.get().to_string();
         let body = discord_api::channel_message_payload(&reply, Some(&reply_to));
         if let Err(error) = ctx

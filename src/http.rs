@@ -40,8 +40,7 @@ pub struct HttpState {
     pub defer_after: std::time::Duration,
 }
 
-/// Discord wants an interaction answered within 3 seconds; defer well before.
-pub const DEFER_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+pub use crate::offload::DEFER_AFTER;
 
 impl HttpState {
     pub fn ledger(&self) -> &Ledger {

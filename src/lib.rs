@@ -22,5 +22,6 @@ pub mod http;
 pub mod import;
 pub mod ledger;
 pub mod money;
+pub mod offload;
 pub mod sweeper;
 pub mod wire;

@@ -17,8 +17,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use super::HttpState;
-use crate::assistant::{Reply, Request, suggest};
+use crate::assistant::{Reply, Request};
 use crate::discord_api::{self, InteractionKind};
+use crate::offload::{self, Answer};
 
 /// How far a signed timestamp may be from now.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 5 * 60;
@@ -113,55 +114,28 @@ pub async fn handle(
         InteractionKind::Ping => Json(discord_api::pong()).into_response(),
         InteractionKind::Autocomplete { who, focus, .. } => {
             let assistant = Arc::clone(&state.assistant);
-            let suggestions = tokio::task::spawn_blocking(move || {
-                suggest::suggest(
-                    &assistant,
-                    &who,
-                    Utc::now(),
-                    &focus.path,
-                    &focus.option,
-                    &focus.typed,
-                    &focus.others,
-                )
-            })
-            .await
-            .unwrap_or_default();
-            Json(discord_api::autocomplete_response(&suggestions)).into_response()
+            Json(offload::suggestions(assistant, who, Utc::now(), focus).await).into_response()
         }
         InteractionKind::Request { who, place, input } => {
+            let id = interaction.id;
             let request = Request {
-                id: interaction.id,
+                id: id.clone(),
                 who,
                 place,
                 now: Utc::now(),
                 input,
             };
             let assistant = Arc::clone(&state.assistant);
-            let mut answer = tokio::task::spawn_blocking(move || assistant.handle(&request));
-            // A zero `defer_after` always defers (tests use it to exercise the follow-up).
-            let waited = if state.defer_after.is_zero() {
-                Err(())
-            } else {
-                tokio::time::timeout(state.defer_after, &mut answer)
-                    .await
-                    .map_err(drop)
-            };
-            match waited {
-                Ok(Ok(reply)) => Json(discord_api::interaction_response(&reply)).into_response(),
-                Ok(Err(error)) => {
-                    tracing::error!(%error, "the assistant task failed");
-                    Json(discord_api::interaction_response(&Reply::private(
-                        "Sorry, something went wrong on my side. Please try again.",
-                    )))
-                    .into_response()
+            match offload::answer_within(assistant, request, state.defer_after).await {
+                Answer::Ready(reply) => {
+                    Json(discord_api::interaction_response(&reply)).into_response()
                 }
-                Err(_slow) => {
+                Answer::Late(task) => {
                     let state = Arc::clone(&state);
                     let (application_id, token) = (interaction.application_id, interaction.token);
                     tokio::spawn(async move {
-                        if let Ok(reply) = answer.await {
-                            follow_up(&state, &application_id, &token, &reply).await;
-                        }
+                        let reply = Answer::finish(task, &id).await;
+                        follow_up(&state, &application_id, &token, &reply).await;
                     });
                     // Slash commands answer privately; the edit keeps that choice.
                     Json(discord_api::deferred_response(true)).into_response()

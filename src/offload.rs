@@ -1,0 +1,89 @@
+//! Calling the synchronous core from the async transports (the gateway bot and the HTTP
+//! interactions endpoint): every call runs on tokio's blocking pool, never on an async
+//! worker, and a failed task becomes one apology. No network here.
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+use crate::assistant::suggest::{Suggestion, suggest};
+use crate::assistant::{Assistant, Reply, Request, Who};
+use crate::discord_api::{self, Focus};
+
+/// Discord wants an interaction answered within 3 seconds: an answer not ready after this
+/// is deferred ("thinking…") and sent as an edit of the original response.
+pub const DEFER_AFTER: Duration = Duration::from_secs(2);
+
+/// Answers `request` on the blocking pool.
+pub async fn answer(assistant: Arc<Assistant>, request: Request) -> Reply {
+    let id = request.id.clone();
+    match tokio::task::spawn_blocking(move || assistant.handle(&request)).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::error!(request = %id, %error, "the assistant task failed");
+            apology(&id)
+        }
+    }
+}
+
+fn apology(id: &str) -> Reply {
+    Reply::private(format!(
+        "Sorry, something went wrong on my side (reference {id}). Please try again."
+    ))
+}
+
+/// An answer in time, or the task still working on it.
+pub enum Answer {
+    Ready(Reply),
+    Late(JoinHandle<Reply>),
+}
+
+impl Answer {
+    /// Waits for a late answer.
+    pub async fn finish(handle: JoinHandle<Reply>, id: &str) -> Reply {
+        handle.await.unwrap_or_else(|_| apology(id))
+    }
+}
+
+/// Answers `request`, waiting at most `within`; a zero `within` always answers late (tests use
+/// it to exercise the deferral).
+pub async fn answer_within(
+    assistant: Arc<Assistant>,
+    request: Request,
+    within: Duration,
+) -> Answer {
+    let id = request.id.clone();
+    let mut task = tokio::spawn(answer(assistant, request));
+    if within.is_zero() {
+        return Answer::Late(task);
+    }
+    match tokio::time::timeout(within, &mut task).await {
+        Ok(joined) => Answer::Ready(joined.unwrap_or_else(|_| apology(&id))),
+        Err(_) => Answer::Late(task),
+    }
+}
+
+/// Autocomplete suggestions as Discord's response body, computed on the blocking pool. Never
+/// deferred: Discord drops late suggestions.
+pub async fn suggestions(
+    assistant: Arc<Assistant>,
+    who: Who,
+    now: DateTime<Utc>,
+    focus: Focus,
+) -> serde_json::Value {
+    let found: Vec<Suggestion> = tokio::task::spawn_blocking(move || {
+        suggest(
+            &assistant,
+            &who,
+            now,
+            &focus.path,
+            &focus.option,
+            &focus.typed,
+            &focus.others,
+        )
+    })
+    .await
+    .unwrap_or_default();
+    discord_api::autocomplete_response(&found)
+}
