@@ -1,12 +1,17 @@
 //! creditbot: a credit ledger over SQLite and the assistant that answers members about it.
 //!
 //! The map of the crate (arrows point down; nothing below imports what is above):
-//! - transports: `console` (and, behind the `discord` feature, the Discord adapter)
+//! - transports: `console`, `discord` (serenity gateway, behind the `discord` feature) and
+//!   `http` (axum: Discord's interactions endpoint and the store API); `offload` and
+//!   `sweeper` are the async glue they share (blocking pool, hourly expiry sweep)
+//! - `discord_api`: Discord's JSON shapes (commands, interactions, responses), no client
+//! - `assistant`: `handle(Request) -> Reply` — commands, admin checks, privacy, limits
 //! - `faq`: question understanding (catalog, normalisation, matcher) — no I/O but the catalog file
+//! - `import`, `export`, `wire`, `demo`: the shop's JSON feed and data in and out
 //! - `ledger`: the credit rules (`ledger::rules`) and their SQLite store (`ledger::store`)
 //! - `money`: exact amounts (`Credits`) and their currency
 //! - `db`: opening SQLite, pragmas, migrations
-//! - `config`: bot.toml and environment overrides
+//! - `config`, `error`: bot.toml with environment overrides; user-facing and internal errors
 pub mod assistant;
 pub mod config;
 pub mod console;
