@@ -107,6 +107,51 @@ fn the_sweep_writes_each_expiry_once() {
 }
 
 #[test]
+fn a_lot_refilled_after_its_sweep_expires_again_and_later_sweeps_still_run() {
+    let l = ledger();
+    open(&l, "A");
+    let swept = l
+        .grant(
+            &admin_at("g1", day(11, 1)),
+            &grant_request("A", 10_00, Expiry::At(day(11, 10))),
+        )
+        .unwrap();
+    l.record_order(
+        "shop",
+        day(11, 2),
+        &order("o1", "A", vec![digital("song", 4_00, 1)]),
+    )
+    .unwrap();
+    let later = l
+        .grant(
+            &admin_at("g2", day(11, 1)),
+            &grant_request("A", 3_00, Expiry::At(day(11, 22))),
+        )
+        .unwrap();
+    assert_eq!(
+        l.sweep_expired("sweeper", day(11, 20)).unwrap().amount,
+        usd(6_00)
+    );
+    // A return dated before the expiry, recorded after the sweep, refills the swept lot.
+    l.record_return("shop", day(11, 5), &return_whole("r1", "o1"))
+        .unwrap();
+    assert_eq!(l.lot(swept.id).unwrap().remaining, usd(4_00));
+    let second = l.sweep_expired("sweeper", day(11, 25)).unwrap();
+    assert_eq!((second.lots, second.amount), (2, usd(7_00)));
+    assert_eq!(l.lot(swept.id).unwrap().remaining, Credits::ZERO);
+    assert_eq!(l.lot(later.id).unwrap().remaining, Credits::ZERO);
+    let expiries: Vec<_> = l
+        .history("A", 1, 20)
+        .unwrap()
+        .entries
+        .into_iter()
+        .filter(|e| e.kind == "expire")
+        .map(|e| e.amount)
+        .collect();
+    assert_eq!(expiries, vec![usd(-3_00), usd(-4_00), usd(-6_00)]);
+}
+
+#[test]
 fn an_order_pays_digital_items_soonest_expiring_first_and_the_rest_by_card() {
     let l = ledger();
     open(&l, "A");

@@ -498,9 +498,7 @@ impl Ledger {
             };
             let mut report = SweepReport::default();
             for (lot_id, account_id, remaining, expires_at) in due {
-                // One expiry per lot and expiry instant: a lot extended after a sweep and
-                // refilled by a return can expire again, at a later instant, under a new key.
-                let act = Act::new(actor, now, format!("sweep:{lot_id}:{expires_at}"));
+                let act = Act::new(actor, now, sweep_key(tx, lot_id, expires_at)?);
                 let delta = Credits::from_minor(-remaining);
                 change_remaining(tx, lot_id, delta)?;
                 Journal::new(&act).write(
@@ -1289,6 +1287,24 @@ impl<'a> Journal<'a> {
 }
 
 // ----- helpers over one transaction ---------------------------------------------------------
+
+/// The key of a sweep's expiry entry for a lot: `sweep:{lot}:{expires_at}`, then `…:2`, `…:3`
+/// for each later time the same lot expires at the same instant. A lot can be refilled after
+/// it was swept — by a return dated before its expiry, or after a sweep run with a later
+/// `now` — and must then expire again; the sweep holds the write lock, so the first free
+/// number is safe to take.
+fn sweep_key(tx: &Transaction, lot_id: LotId, expires_at: i64) -> Result<String> {
+    let base = format!("sweep:{lot_id}:{expires_at}");
+    let mut taken = tx.prepare_cached("SELECT 1 FROM journal WHERE entry_key = ?1 || '#0'")?;
+    let mut key = base.clone();
+    for round in 2.. {
+        if !taken.exists([&key])? {
+            break;
+        }
+        key = format!("{base}:{round}");
+    }
+    Ok(key)
+}
 
 const LOT_COLUMNS: &str = "l.id, l.account_id, l.amount, l.remaining, l.source, l.reason, l.granted_by, l.granted_at, l.expires_at,
      (SELECT o.external_id FROM orders o WHERE o.id = l.refund_of_order), l.revoked";
