@@ -217,7 +217,7 @@ impl Assistant {
                 } else {
                     Some(self.own_account(request)?)
                 };
-                let breakdown = self.ledger.order_breakdown(&id)?;
+                let breakdown = self.ledger.order_breakdown(&id, now)?;
                 let theirs = own.is_some_and(|account| account.id == breakdown.account_id);
                 if !admin && !theirs {
                     return Err(UserError::UnknownOrder(id).into());
@@ -484,7 +484,7 @@ impl Assistant {
                 for item in &receipt.items {
                     let mut parts = Vec::new();
                     if item.credits.is_positive() {
-                        parts.push(format!("{} back to credits", currency.format(item.credits)));
+                        parts.push(format!("{} in credits", currency.format(item.credits)));
                     }
                     if item.other.is_positive() {
                         parts.push(format!(
@@ -500,6 +500,12 @@ impl Assistant {
                         item.title,
                         item.quantity,
                         parts.join(", ")
+                    ));
+                }
+                if receipt.credits_restored.is_positive() {
+                    lines.push(format!(
+                        "{} is back on the member's credits.",
+                        currency.format(receipt.credits_restored)
                     ));
                 }
                 if let Some(lot) = &receipt.reissued {
@@ -655,17 +661,15 @@ impl Assistant {
         let (soon, _) = balance.expiring_within(now, 30);
         let mut recent_orders = Vec::new();
         for summary in self.ledger.recent_orders(&account.id, RECENT_ORDERS)? {
-            let breakdown = self.ledger.order_breakdown(&summary.external_id)?;
+            let breakdown = self.ledger.order_breakdown(&summary.external_id, now)?;
             let gives_back: Credits = breakdown.items.iter().map(|i| i.return_would_restore).sum();
-            // Orders paid without credits, or returned already, have nothing to say here.
-            if !summary.credits_applied.is_positive() || !gives_back.is_positive() {
-                continue;
-            }
             recent_orders.push(faq::OrderFigures {
                 order_id: summary.external_id,
                 date: style.date(summary.placed_at),
                 credits_applied: currency.format(summary.credits_applied),
-                return_gives_back: currency.format(gives_back),
+                return_gives_back: gives_back
+                    .is_positive()
+                    .then(|| currency.format(gives_back)),
             });
         }
         Ok(faq::PersonalFigures {
@@ -824,12 +828,19 @@ impl Assistant {
                 currency.format(item.total),
                 parts.join(" — ")
             ));
+            let whose = if own { "your" } else { "the member's" };
             if item.return_would_restore.is_positive() {
                 returns.push(format!(
-                    "If you return {}, {} goes back to {} credits.",
+                    "If you return {}, {} goes back to {whose} credits.",
                     item.title,
                     currency.format(item.return_would_restore),
-                    if own { "your" } else { "the member's" }
+                ));
+            }
+            if item.return_would_forfeit.is_positive() {
+                returns.push(format!(
+                    "{} of the credit paid for {} came from a grant that was revoked or has expired, so a return would not give it back.",
+                    currency.format(item.return_would_forfeit),
+                    item.title,
                 ));
             }
         }

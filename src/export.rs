@@ -30,7 +30,7 @@ pub fn export(ledger: &Ledger, member_or_account: &str, now: DateTime<Utc>) -> R
     let mut orders = Vec::new();
     for summary in ledger.orders_of(&account.id)? {
         orders.push(wire::order_breakdown_json(
-            &ledger.order_breakdown(&summary.external_id)?,
+            &ledger.order_breakdown(&summary.external_id, now)?,
             currency,
         ));
     }

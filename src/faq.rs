@@ -42,6 +42,49 @@ pub enum FaqReply {
 /// Shown above the two did-you-mean choices.
 pub const CHOOSE_PROMPT: &str = "I'm not sure which you mean:";
 
+/// The shop's policies that answers state, filled into their policy placeholders once, when
+/// the FAQ is built, so an answer never contradicts the bot's own configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policies {
+    /// Days a new refund credit lasts when a return brings back credits that expired
+    /// meanwhile; `None` when such credits stay expired (the `expire` policy).
+    pub reissue_days: Option<u32>,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Policies {
+            reissue_days: Some(30),
+        }
+    }
+}
+
+impl Policies {
+    /// The text of policy placeholder `name` (one of `catalog::POLICY_PLACEHOLDERS`).
+    fn text(&self, name: &str) -> Option<String> {
+        match name {
+            "expired_credits" => Some(match self.reissue_days {
+                Some(days) => format!(
+                    "If the original credits have expired meanwhile, you get them back as a new refund credit that expires {days} {} later, so you still have time to use it.",
+                    if days == 1 { "day" } else { "days" }
+                ),
+                None => "If the original credits have expired meanwhile, they stay expired: a return can't bring back credits whose date has passed.".to_owned(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `template` with every policy placeholder filled; other placeholders stay as they are.
+    fn fill(&self, template: &str) -> String {
+        catalog::POLICY_PLACEHOLDERS
+            .iter()
+            .fold(template.to_owned(), |text, name| match self.text(name) {
+                Some(value) => text.replace(&format!("{{{name}}}"), &value),
+                None => text,
+            })
+    }
+}
+
 /// A loaded catalog with its matcher: build once, share by reference.
 pub struct Faq {
     catalog: Catalog,
@@ -50,21 +93,35 @@ pub struct Faq {
 }
 
 impl Faq {
-    /// The embedded catalog with the default thresholds.
+    /// The embedded catalog with the default thresholds and policies.
     pub fn builtin() -> Result<Faq, CatalogError> {
-        Ok(Faq::new(Catalog::builtin()?, Thresholds::default()))
+        Faq::builtin_with(&Policies::default())
+    }
+
+    /// The embedded catalog with the default thresholds, stating these policies.
+    pub fn builtin_with(policies: &Policies) -> Result<Faq, CatalogError> {
+        Ok(Faq::new(
+            Catalog::builtin()?,
+            Thresholds::default(),
+            policies,
+        ))
     }
 
     /// A replacement catalog (bot.toml's catalog path) with the default thresholds.
-    pub fn load_from_path(path: &Path) -> Result<Faq, CatalogError> {
+    pub fn load_from_path(path: &Path, policies: &Policies) -> Result<Faq, CatalogError> {
         Ok(Faq::new(
             Catalog::load_from_path(path)?,
             Thresholds::default(),
+            policies,
         ))
     }
 
     /// `catalog` must be validated (as `Catalog`'s public constructors do).
-    pub fn new(catalog: Catalog, thresholds: Thresholds) -> Faq {
+    pub fn new(mut catalog: Catalog, thresholds: Thresholds, policies: &Policies) -> Faq {
+        for intent in &mut catalog.intents {
+            intent.answer = policies.fill(&intent.answer);
+            intent.personal = intent.personal.as_deref().map(|text| policies.fill(text));
+        }
         let matcher = Matcher::new(&catalog, thresholds);
         let none_intent = catalog
             .position(NONE_ID)

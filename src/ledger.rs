@@ -374,8 +374,11 @@ pub struct ItemBreakdown {
     pub returned_quantity: i64,
     pub credits_returned: Credits,
     pub other_returned: Credits,
-    /// Returning the rest of this line would give back this much credit…
+    /// Returning the rest of this line would give back this much credit to spend…
     pub return_would_restore: Credits,
+    /// …not give back this much of its credit part (its grant was revoked, or has expired
+    /// under the `expire` policy)…
+    pub return_would_forfeit: Credits,
     /// …and refund this much to the other payment method.
     pub return_would_refund_other: Credits,
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use creditbot::assistant::{Admins, Assistant};
 use creditbot::config::Config;
 use creditbot::console::{self, Session};
-use creditbot::faq::Faq;
-use creditbot::ledger::Ledger;
+use creditbot::faq::{self, Faq};
+use creditbot::ledger::{ExpiredLotPolicy, Ledger};
 use creditbot::sweeper::{SWEEP_EVERY, sweep_periodically};
 use creditbot::{demo, export, import};
 
@@ -276,9 +276,15 @@ fn assistant(
     console_user: Option<&str>,
     console_admin: bool,
 ) -> Result<Assistant, String> {
+    let policies = faq::Policies {
+        reissue_days: match config.returns.expired_lot_policy {
+            ExpiredLotPolicy::Reissue => Some(config.returns.reissue_days),
+            ExpiredLotPolicy::Expire => None,
+        },
+    };
     let faq = match &config.faq.catalog_path {
-        Some(path) => Faq::load_from_path(path),
-        None => Faq::builtin(),
+        Some(path) => Faq::load_from_path(path, &policies),
+        None => Faq::builtin_with(&policies),
     }
     .map_err(|e| e.to_string())?;
     let mut admins = Admins {

@@ -379,6 +379,7 @@ pub fn order_breakdown_json(order: &OrderBreakdown, currency: &Currency) -> Valu
                 "credits_returned": money(currency, item.credits_returned),
                 "other_returned": money(currency, item.other_returned),
                 "return_would_restore": money(currency, item.return_would_restore),
+                "return_would_forfeit": money(currency, item.return_would_forfeit),
                 "return_would_refund_other": money(currency, item.return_would_refund_other),
             })
         })

@@ -213,6 +213,46 @@ fn order_shows_how_each_item_was_paid_and_what_a_return_gives_back() {
 }
 
 #[test]
+fn order_does_not_promise_credit_a_return_would_not_give_back() {
+    let w = world();
+    assert!(
+        w.text(ADMIN, "/admin revoke grant:1 reason:fraud")
+            .contains("Revoked")
+    );
+    let text = w.text("alice", "/order id:7781");
+    assert!(!text.contains("goes back to your credits"), "{text}");
+    assert!(
+        text.contains("$9.99 of the credit paid for hobbit (ebook) came from a grant that was revoked or has expired, so a return would not give it back."),
+        "{text}"
+    );
+    let returned = w.text(ADMIN, "/admin return order:7781 return-id:R-1");
+    assert!(
+        returned.contains("$9.99 came from a grant an admin had revoked, so it stays revoked."),
+        "{returned}"
+    );
+    assert!(
+        !returned.contains("is back on the member's credits"),
+        "{returned}"
+    );
+}
+
+#[test]
+fn the_order_answer_lists_the_latest_orders_even_without_credits() {
+    let w = world();
+    let text = w.text("bob", "/faq topic:order");
+    assert!(
+        text.contains("Order 9001 · 26 Nov 2026: credits applied $0.00"),
+        "{text}"
+    );
+    // Nothing of bob's would come back as credits, so the refund answer lists no order.
+    let refund = w.text("bob", "/faq topic:refund");
+    assert!(
+        refund.contains("No recent order would give credits back if returned."),
+        "{refund}"
+    );
+}
+
+#[test]
 fn someone_elses_order_reads_exactly_like_an_unknown_one() {
     let w = world();
     let theirs = w.refused("alice", "/order id:9001");
@@ -568,9 +608,11 @@ fn admin_commands_work_for_admins_by_user_or_role() {
     );
     let returned = w.text(ADMIN, "/admin return order:7781 return-id:R-1");
     assert!(
-        returned.contains("hobbit (ebook) ×1: $9.99 back to credits"),
+        returned.contains("hobbit (ebook) ×1: $9.99 in credits"),
         "{returned}"
     );
+    // The grant that paid was revoked above, so its credit stays revoked.
+    assert!(returned.contains("so it stays revoked"), "{returned}");
     assert!(
         returned.contains("lamp (lamp) ×1: $24.99 refunded to Visa"),
         "{returned}"

@@ -125,7 +125,7 @@ fn a_scripted_console_session_uses_every_command() {
             "root",
             "/admin return order:7781 return-id:R-1 item:hobbit-ebook quantity:1"
         )
-        .contains("$9.99 back to credits")
+        .contains("$9.99 is back on the member's credits")
     );
     assert!(reply_to(&out, "root", "/admin unanswered").contains("No unanswered questions"));
 

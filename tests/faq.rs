@@ -243,3 +243,26 @@ fn a_huge_question_is_classified_quickly_by_its_start() {
     assert_eq!(faq.classify(&question), faq.classify(&padded));
     assert_eq!(faq.label(&faq.classify(&padded)), "expiry");
 }
+
+#[test]
+fn the_refund_answer_states_the_configured_policy_for_expired_credits() {
+    use creditbot::faq::{Asker, Place, Policies};
+    let refund = |policies: &Policies| {
+        let faq = Faq::builtin_with(policies).unwrap();
+        let index = faq.catalog().position("refund").unwrap();
+        faq.render(index, &Asker::Unlinked, Place::Public)
+    };
+    assert!(
+        refund(&Policies::default()).contains("a new refund credit that expires 30 days later")
+    );
+    assert!(
+        refund(&Policies {
+            reissue_days: Some(10)
+        })
+        .contains("a new refund credit that expires 10 days later")
+    );
+    let expire = refund(&Policies { reissue_days: None });
+    assert!(expire.contains("they stay expired"), "{expire}");
+    assert!(!expire.contains("new refund credit"), "{expire}");
+    assert!(!expire.contains('{'), "{expire}");
+}

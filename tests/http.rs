@@ -818,7 +818,7 @@ async fn fifty_concurrent_clients_retrying_the_same_keys_lose_and_double_nothing
         orders += summaries.len();
         assert!(ledger.balance(&account, now()).unwrap().available >= usd(0));
         for summary in summaries {
-            let breakdown = ledger.order_breakdown(&summary.external_id).unwrap();
+            let breakdown = ledger.order_breakdown(&summary.external_id, now()).unwrap();
             assert_eq!(
                 breakdown.items[0].returned_quantity, 1,
                 "each return counted once"

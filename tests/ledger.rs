@@ -192,7 +192,7 @@ fn an_order_pays_digital_items_soonest_expiring_first_and_the_rest_by_card() {
     assert_eq!(l.lot(forever.id).unwrap().remaining, usd(50_00));
     assert_eq!(l.balance("A", now()).unwrap().available, usd(75_01));
 
-    let breakdown = l.order_breakdown("7781").unwrap();
+    let breakdown = l.order_breakdown("7781", now()).unwrap();
     assert_eq!(breakdown.items[0].credits_by_lot.len(), 2);
     assert_eq!(breakdown.items[0].return_would_restore, usd(9_99));
     assert_eq!(breakdown.items[1].credits, Credits::ZERO);
@@ -310,6 +310,11 @@ fn credit_returned_to_an_expired_lot_is_reissued_for_thirty_days() {
     )
     .unwrap();
     let later = day(12, 10);
+    let promised = &l.order_breakdown("o1", later).unwrap().items[0];
+    assert_eq!(
+        (promised.return_would_restore, promised.return_would_forfeit),
+        (usd(4_00), Credits::ZERO)
+    );
     let receipt = l
         .record_return("shop", later, &return_whole("r1", "o1"))
         .unwrap();
@@ -341,6 +346,17 @@ fn under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once() {
         &order("o1", "A", vec![digital("app", 4_00, 1)]),
     )
     .unwrap();
+    // Before the expiry a return would give it back; after, under this policy, it would not.
+    let before = &l.order_breakdown("o1", now()).unwrap().items[0];
+    assert_eq!(
+        (before.return_would_restore, before.return_would_forfeit),
+        (usd(4_00), Credits::ZERO)
+    );
+    let after = &l.order_breakdown("o1", day(12, 10)).unwrap().items[0];
+    assert_eq!(
+        (after.return_would_restore, after.return_would_forfeit),
+        (Credits::ZERO, usd(4_00))
+    );
     let receipt = l
         .record_return("shop", day(12, 10), &return_whole("r1", "o1"))
         .unwrap();
@@ -715,6 +731,12 @@ fn a_return_does_not_undo_a_revocation() {
     )
     .unwrap();
     l.revoke(&admin("r1"), lot.id, "fraud").unwrap();
+    // The breakdown promises exactly what the return then does.
+    let promised = &l.order_breakdown("o1", now()).unwrap().items[0];
+    assert_eq!(
+        (promised.return_would_restore, promised.return_would_forfeit),
+        (Credits::ZERO, usd(4_00))
+    );
     let receipt = l
         .record_return("shop", now(), &return_whole("ret1", "o1"))
         .unwrap();

@@ -392,7 +392,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
             Ack::Order { i, credits_applied } => {
                 let request = order_of(round, *i);
                 let breakdown = ledger
-                    .order_breakdown(&request.external_id)
+                    .order_breakdown(&request.external_id, now_of(round))
                     .unwrap_or_else(|e| {
                         fail(format!(
                             "acknowledged order {} is missing: {e}",
@@ -422,7 +422,9 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
             }
             Ack::Return { i } => {
                 let request = return_of(round, *i).expect("only returning steps acknowledge one");
-                let breakdown = ledger.order_breakdown(&request.order_external_id).unwrap();
+                let breakdown = ledger
+                    .order_breakdown(&request.order_external_id, now_of(round))
+                    .unwrap();
                 let ebook = &breakdown.items[0];
                 let expected = match request.scope {
                     ReturnScope::Whole => ebook.quantity,

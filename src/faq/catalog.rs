@@ -34,6 +34,10 @@ pub const PLACEHOLDERS: [&str; 8] = [
     "orders_refund",
 ];
 
+/// Placeholders any answer may use, filled once from the shop's policies when the FAQ is
+/// built (see `Policies`).
+pub const POLICY_PLACEHOLDERS: [&str; 1] = ["expired_credits"];
+
 const MIN_EXAMPLES: usize = 10;
 const MAX_EXAMPLES: usize = 30;
 
@@ -194,15 +198,16 @@ impl Catalog {
                     chars,
                 });
             }
-            if let Some(personal) = &intent.personal {
-                for name in placeholders(personal) {
-                    if !PLACEHOLDERS.contains(&name) {
-                        return Err(CatalogError::UnknownPlaceholder {
-                            id: intent.id.clone(),
-                            name: name.to_string(),
-                        });
-                    }
-                }
+            // The general answer may state policies; the personal text may also use figures.
+            let in_answer =
+                placeholders(&intent.answer).find(|name| !POLICY_PLACEHOLDERS.contains(name));
+            let in_personal = placeholders(intent.personal.as_deref().unwrap_or_default())
+                .find(|name| !POLICY_PLACEHOLDERS.contains(name) && !PLACEHOLDERS.contains(name));
+            if let Some(name) = in_answer.or(in_personal) {
+                return Err(CatalogError::UnknownPlaceholder {
+                    id: intent.id.clone(),
+                    name: name.to_string(),
+                });
             }
         }
         Ok(())
@@ -255,6 +260,16 @@ mod tests {
         assert!(matches!(
             Catalog::from_toml_str(&text),
             Err(CatalogError::UnknownPlaceholder { .. })
+        ));
+    }
+
+    #[test]
+    fn a_figure_placeholder_in_a_general_answer_is_rejected() {
+        // General answers are shown in public too, where no figures may appear.
+        let text = BUILTIN_CATALOG.replace("{expired_credits}", "{balance}");
+        assert!(matches!(
+            Catalog::from_toml_str(&text),
+            Err(CatalogError::UnknownPlaceholder { name, .. }) if name == "balance"
         ));
     }
 

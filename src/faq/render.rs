@@ -35,8 +35,9 @@ pub struct OrderFigures {
     pub date: String,
     /// Credits applied to the order, e.g. "$9.99" ("$0.00" when none).
     pub credits_applied: String,
-    /// Credits a full return would give back, e.g. "$9.99".
-    pub return_gives_back: String,
+    /// Credits a full return would give back, e.g. "$9.99"; `None` when it would give back
+    /// none (no credits paid, returned already, or the grant was revoked or has expired).
+    pub return_gives_back: Option<String>,
 }
 
 /// The next expiry of a member's credits.
@@ -169,22 +170,29 @@ fn fill(out: &mut String, name: &str, answer: &str, figures: &PersonalFigures) {
                 );
             },
         ),
-        "orders_refund" => write_list(
-            out,
-            &figures.recent_orders,
-            MAX_ORDER_LINES,
-            "No recent orders paid with credits.",
-            "/order",
-            |out, order| {
-                let _ = write!(
-                    out,
-                    "  Order {} · {}: a return gives back {} in credits",
-                    field(&order.order_id),
-                    field(&order.date),
-                    field(&order.return_gives_back)
-                );
-            },
-        ),
+        "orders_refund" => {
+            let giving_back: Vec<(&OrderFigures, &String)> = figures
+                .recent_orders
+                .iter()
+                .filter_map(|order| Some((order, order.return_gives_back.as_ref()?)))
+                .collect();
+            write_list(
+                out,
+                &giving_back,
+                MAX_ORDER_LINES,
+                "No recent order would give credits back if returned.",
+                "/order",
+                |out, (order, gives_back)| {
+                    let _ = write!(
+                        out,
+                        "  Order {} · {}: a return gives back {} in credits",
+                        field(&order.order_id),
+                        field(&order.date),
+                        field(gives_back)
+                    );
+                },
+            )
+        }
         // Validated away at catalog load; keep the text visible rather than panic.
         other => {
             let _ = write!(out, "{{{other}}}");
@@ -256,7 +264,7 @@ mod tests {
                     order_id: format!("{}", 7000 + i),
                     date: "3 Nov 2026".into(),
                     credits_applied: "$9.99".into(),
-                    return_gives_back: "$9.99".into(),
+                    return_gives_back: Some("$9.99".into()),
                 })
                 .collect(),
         }
@@ -264,7 +272,8 @@ mod tests {
 
     #[test]
     fn every_answer_fits_a_message_for_every_asker_and_place() {
-        let catalog = Catalog::builtin().unwrap();
+        let faq = crate::faq::Faq::builtin().unwrap();
+        let catalog = faq.catalog();
         let huge_field = "9".repeat(5000);
         let mut hostile = big_figures();
         hostile.account = huge_field.clone();

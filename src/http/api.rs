@@ -363,7 +363,7 @@ pub async fn get_order(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
     blocking(&state, move |ledger| {
-        Ok(Json(json!({ "order": wire::order_breakdown_json(&ledger.order_breakdown(&id)?, ledger.currency()) })))
+        Ok(Json(json!({ "order": wire::order_breakdown_json(&ledger.order_breakdown(&id, Utc::now())?, ledger.currency()) })))
     })
     .await
 }

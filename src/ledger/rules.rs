@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ItemKind, LotId};
+use super::{ExpiredLotPolicy, ItemKind, LotId};
 use crate::money::Credits;
 
 /// A lot counts (can be spent, shows in the balance) until the instant it expires.
@@ -104,6 +104,37 @@ pub fn return_share(part: Credits, bought: i64, returned_before: i64, returning:
         (i128::from(part.minor()) * i128::from(units) / i128::from(bought)) as i64
     };
     Credits::from_minor(cumulative(returned_before + returning) - cumulative(returned_before))
+}
+
+/// What becomes of credit a return sends back to the lot it was spent from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnedCredit {
+    /// Back on its lot, spendable again.
+    Restored,
+    /// Its lot has expired: a new refund lot carries it (policy `reissue`).
+    Reissued,
+    /// Its lot was revoked by an admin: it is revoked again at once, so a return never undoes
+    /// a revocation.
+    Revoked,
+    /// Its lot has expired: it is expired again at once (policy `expire`).
+    Expired,
+}
+
+impl ReturnedCredit {
+    /// What happens to credit going back to a lot that is `revoked` and `live` or not.
+    pub fn of(revoked: bool, live: bool, policy: ExpiredLotPolicy) -> ReturnedCredit {
+        match (revoked, live, policy) {
+            (true, _, _) => ReturnedCredit::Revoked,
+            (false, true, _) => ReturnedCredit::Restored,
+            (false, false, ExpiredLotPolicy::Reissue) => ReturnedCredit::Reissued,
+            (false, false, ExpiredLotPolicy::Expire) => ReturnedCredit::Expired,
+        }
+    }
+
+    /// Whether the member can spend it again after the return.
+    pub fn comes_back(self) -> bool {
+        matches!(self, ReturnedCredit::Restored | ReturnedCredit::Reissued)
+    }
 }
 
 /// One allocation's state as a return sees it.

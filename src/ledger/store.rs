@@ -19,11 +19,11 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::rules::{self, LineToPay, SpendableLot, SpentAllocation};
+use super::rules::{self, LineToPay, ReturnedCredit, SpendableLot, SpentAllocation};
 use super::{
-    Account, Act, Allocation, Balance, CreditChoice, ExpiredLotPolicy, Expiry, GrantRequest,
-    HistoryEntry, HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind, LedgerSettings, Link, Lot,
-    LotId, LotShare, OrderBreakdown, OrderReceipt, OrderRequest, OrderSummary, ReturnReceipt,
+    Account, Act, Allocation, Balance, CreditChoice, Expiry, GrantRequest, HistoryEntry,
+    HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind, LedgerSettings, Link, Lot, LotId,
+    LotShare, OrderBreakdown, OrderReceipt, OrderRequest, OrderSummary, ReturnReceipt,
     ReturnRequest, ReturnScope, ReturnedItem, Source, SweepReport, TransferAnswer, whole_seconds,
 };
 use crate::config::DatabaseConfig;
@@ -718,17 +718,16 @@ impl Ledger {
                 let allocations = spent_allocations(tx, item.id)?;
                 for back in rules::give_back(&allocations, credits) {
                     let target = lot(tx, back.lot_id)?;
-                    // A revoked lot gets its credit back and loses it again at once: a return
-                    // must not undo an admin's revocation. An expired one follows the policy.
-                    let taken_back_as = if target.revoked {
-                        Some(("revoke", "revoked before the return"))
-                    } else if target.is_live(act.now) {
-                        None
-                    } else if policy == ExpiredLotPolicy::Expire {
-                        Some(("expire", "expired before the return"))
-                    } else {
-                        to_reissue.push((back.allocation_id, back.amount));
-                        continue;
+                    // Credit lost again at once still goes through its lot, refund then
+                    // revoke/expire, so the journal shows both the return and the loss.
+                    let taken_back_as = match ReturnedCredit::of(target.revoked, target.is_live(act.now), policy) {
+                        ReturnedCredit::Restored => None,
+                        ReturnedCredit::Revoked => Some(("revoke", "revoked before the return")),
+                        ReturnedCredit::Expired => Some(("expire", "expired before the return")),
+                        ReturnedCredit::Reissued => {
+                            to_reissue.push((back.allocation_id, back.amount));
+                            continue;
+                        }
                     };
                     change_remaining(tx, back.lot_id, back.amount)?;
                     journal.write(
@@ -862,8 +861,12 @@ impl Ledger {
         })
     }
 
-    /// An order's payment breakdown, per item and per lot, with what a return would give.
-    pub fn order_breakdown(&self, external_id: &str) -> Result<OrderBreakdown> {
+    /// An order's payment breakdown, per item and per lot, with what a return at `now` would
+    /// give back (and what it would not: credit from a revoked grant, or from an expired one
+    /// under the `expire` policy).
+    pub fn order_breakdown(&self, external_id: &str, now: DateTime<Utc>) -> Result<OrderBreakdown> {
+        let now = whole_seconds(now);
+        let policy = self.settings.expired_lot_policy;
         self.read(|tx| {
             let (order_id, account_id, placed_at, other_method, credits_applied, other_amount) = tx
                 .query_row(
@@ -887,6 +890,14 @@ impl Ledger {
                     .collect::<rusqlite::Result<_>>()?;
                 let left = item.quantity - item.returned_quantity;
                 let other = item.total - item.credits;
+                let credits_back = rules::return_share(item.credits, item.quantity, item.returned_quantity, left);
+                let mut return_would_forfeit = Credits::ZERO;
+                for back in rules::give_back(&spent_allocations(tx, item.id)?, credits_back) {
+                    let source = lot(tx, back.lot_id)?;
+                    if !ReturnedCredit::of(source.revoked, source.is_live(now), policy).comes_back() {
+                        return_would_forfeit += back.amount;
+                    }
+                }
                 items.push(ItemBreakdown {
                     line: item.line,
                     sku: item.sku.clone(),
@@ -901,7 +912,8 @@ impl Ledger {
                     returned_quantity: item.returned_quantity,
                     credits_returned: item.credits_returned,
                     other_returned: item.other_returned,
-                    return_would_restore: rules::return_share(item.credits, item.quantity, item.returned_quantity, left),
+                    return_would_restore: credits_back - return_would_forfeit,
+                    return_would_forfeit,
                     return_would_refund_other: rules::return_share(other, item.quantity, item.returned_quantity, left),
                 });
             }
