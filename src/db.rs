@@ -59,6 +59,17 @@ fn configure(conn: &Connection, config: &DatabaseConfig) -> rusqlite::Result<()>
 /// Applies the migrations the database has not seen yet. Returns how many were applied.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > MIGRATIONS.len() {
+        // A newer creditbot migrated this file: this one would misread tables it doesn't know.
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!(
+                "the database is at schema version {current}, newer than this creditbot knows \
+                 ({}); run the creditbot that last opened it, or a newer one",
+                MIGRATIONS.len()
+            )),
+        ));
+    }
     let mut applied = 0;
     for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -93,6 +104,19 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    #[test]
+    fn a_database_from_a_newer_creditbot_is_refused_untouched() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let newer = MIGRATIONS.len() + 1;
+        conn.pragma_update(None, "user_version", newer).unwrap();
+        let before = dump_schema(&conn);
+        let err = migrate(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("newer than this creditbot knows"), "{err}");
+        assert_eq!(dump_schema(&conn), before);
+        assert_eq!(schema_version(&conn).unwrap(), newer);
     }
 
     #[test]

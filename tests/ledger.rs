@@ -665,6 +665,41 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
         UserError::UnknownAccount("NOPE".into()),
         l.issue_link_code(&admin("b10"), "NOPE").map(drop),
     );
+    let mut long_reason = return_whole("r4", "o1");
+    long_reason.reason = "x".repeat(201);
+    check(
+        "a return reason too long",
+        UserError::FieldTooLong {
+            field: "The reason",
+            length: 201,
+            max: 200,
+        },
+        l.record_return("shop", now(), &long_reason).map(drop),
+    );
+    check(
+        "a returned item with a name too long",
+        UserError::FieldTooLong {
+            field: "The item",
+            length: 201,
+            max: 200,
+        },
+        l.record_return(
+            "shop",
+            now(),
+            &return_items("r5", "o1", &[(&"x".repeat(201), 1)]),
+        )
+        .map(drop),
+    );
+    check(
+        "an unlink reason too long",
+        UserError::FieldTooLong {
+            field: "The reason",
+            length: 201,
+            max: 200,
+        },
+        l.unlink_member(&admin("b11"), "alice", &"x".repeat(201))
+            .map(drop),
+    );
     check(
         "a reused grant key",
         UserError::IdempotencyConflict,
@@ -715,6 +750,45 @@ fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends() {
     );
     assert_eq!(l.content_checksum().unwrap(), before);
     assert_eq!(l.history("A", 1, 10).unwrap().entries[0].kind, "close");
+}
+
+#[test]
+fn a_return_to_a_closed_account_issues_no_new_grant() {
+    let l = ledger();
+    open(&l, "A");
+    let lot = l
+        .grant(
+            &admin("g1"),
+            &grant_request("A", 10_00, Expiry::At(day(12, 1))),
+        )
+        .unwrap();
+    l.record_order(
+        "shop",
+        now(),
+        &order(
+            "o1",
+            "A",
+            vec![digital("app", 4_00, 1), physical("mug", 3_00, 1)],
+        ),
+    )
+    .unwrap();
+    l.close_account(&admin("c1"), "A", "customer left").unwrap();
+    let later = day(12, 10);
+    // Under the default reissue policy an open account would get a new refund grant.
+    let promised = &l.order_breakdown("o1", later).unwrap().items[0];
+    assert_eq!(promised.return_would_forfeit, usd(4_00));
+    let receipt = l
+        .record_return("shop", later, &return_whole("r1", "o1"))
+        .unwrap();
+    assert!(receipt.reissued.is_none());
+    assert_eq!(receipt.expired_at_once, usd(4_00));
+    assert_eq!(receipt.other_refunded, usd(3_00));
+    assert_eq!(l.lots("A").unwrap().len(), 1);
+    // The returned $4 expired again at once; the $6 never spent waits for the sweep.
+    assert_eq!(l.lot(lot.id).unwrap().remaining, usd(6_00));
+    for (lot, remaining, journal_sum) in l.lot_journal_sums().unwrap() {
+        assert_eq!(remaining, journal_sum, "lot {lot}");
+    }
 }
 
 #[test]

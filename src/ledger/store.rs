@@ -21,9 +21,9 @@ use std::sync::Mutex;
 
 use super::rules::{self, LineToPay, ReturnedCredit, SpendableLot, SpentAllocation};
 use super::{
-    Account, Act, Allocation, Balance, CreditChoice, Expiry, GrantRequest, HistoryEntry,
-    HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind, LedgerSettings, Link, Lot, LotId,
-    LotShare, OrderBreakdown, OrderReceipt, OrderRequest, OrderSummary, ReturnReceipt,
+    Account, Act, Allocation, Balance, CreditChoice, ExpiredLotPolicy, Expiry, GrantRequest,
+    HistoryEntry, HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind, LedgerSettings, Link, Lot,
+    LotId, LotShare, OrderBreakdown, OrderReceipt, OrderRequest, OrderSummary, ReturnReceipt,
     ReturnRequest, ReturnScope, ReturnedItem, Source, SweepReport, TransferAnswer, whole_seconds,
 };
 use crate::config::DatabaseConfig;
@@ -205,6 +205,8 @@ impl Ledger {
 
     /// Drops a member's link. The account and its credits stay.
     pub fn unlink_member(&self, act: &Act, member_id: &str, reason: &str) -> Result<Link> {
+        check_text("The member", member_id)?;
+        check_optional_text("The reason", reason)?;
         let request = (member_id, reason);
         self.keyed(
             "unlink",
@@ -613,6 +615,7 @@ impl Ledger {
     ) -> Result<ReturnReceipt> {
         check_text("The return id", &request.return_id)?;
         check_text("The order id", &request.order_external_id)?;
+        check_optional_text("The reason", &request.reason)?;
         if let ReturnScope::Items(lines) = &request.scope {
             if lines.is_empty() {
                 return Err(UserError::EmptyField {
@@ -621,6 +624,7 @@ impl Ledger {
                 .into());
             }
             for line in lines {
+                check_text("The item", &line.sku)?;
                 if line.quantity < 1 {
                     return Err(UserError::ItemQuantity {
                         item: line.sku.clone(),
@@ -645,6 +649,7 @@ impl Ledger {
             if ts(act.now) < placed_at {
                 return Err(UserError::ReturnBeforeOrder.into());
             }
+            let policy = expired_credit_policy(tx, &account_id, policy)?;
             let items = order_items(tx, order_id)?;
             let wanted: Vec<(usize, i64)> = match &request.scope {
                 ReturnScope::Whole => {
@@ -877,6 +882,7 @@ impl Ledger {
                 )
                 .optional()?
                 .ok_or_else(|| UserError::UnknownOrder(external_id.to_string()))?;
+            let policy = expired_credit_policy(tx, &account_id, policy)?;
             let mut items = Vec::new();
             for item in order_items(tx, order_id)? {
                 let mut stmt = tx.prepare_cached(
@@ -1490,6 +1496,21 @@ fn account(tx: &Transaction, account_id: &str) -> Result<Account> {
 
 fn require_account(tx: &Transaction, account_id: &str) -> Result<()> {
     account(tx, account_id).map(|_| ())
+}
+
+/// What a return does with credit whose grant expired meanwhile, on this account: the
+/// configured policy, except that a closed account gets no new refund grant — it can't
+/// receive credits — so there such credit expires at once.
+fn expired_credit_policy(
+    tx: &Transaction,
+    account_id: &str,
+    configured: ExpiredLotPolicy,
+) -> Result<ExpiredLotPolicy> {
+    Ok(if account(tx, account_id)?.closed {
+        ExpiredLotPolicy::Expire
+    } else {
+        configured
+    })
 }
 
 fn require_open_account(tx: &Transaction, account_id: &str) -> Result<()> {
