@@ -53,7 +53,8 @@ enum Command {
     Serve,
     /// Write expiry entries for every grant that has expired (`run` and `serve` do it hourly).
     Sweep {
-        /// Sweep as of this time (default now).
+        /// Sweep as of this time (default now). A later time expires credit for good: use it
+        /// on test copies only.
         #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },

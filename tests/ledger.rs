@@ -748,6 +748,10 @@ fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends() {
         user_error(l.close_account(&admin("c2"), "A", "again")),
         UserError::AccountClosed("A".into())
     );
+    assert_eq!(
+        user_error(l.link_member(&admin("l1"), "alice", "A")),
+        UserError::AccountClosed("A".into())
+    );
     assert_eq!(l.content_checksum().unwrap(), before);
     assert_eq!(l.history("A", 1, 10).unwrap().entries[0].kind, "close");
 }

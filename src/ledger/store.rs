@@ -1578,6 +1578,8 @@ fn link(
         }
         .into());
     }
+    // A closed account takes no new member, whether an admin links it or a code does.
+    require_open_account(tx, account_id)?;
     let holder: Option<String> = tx
         .query_row(
             "SELECT member_id FROM links WHERE account_id = ?1",
