@@ -161,6 +161,10 @@ pub enum UserError {
         "Grant #{grant} isn't one of {member}'s grants. /admin account member:{member} lists them."
     )]
     GrantOfAnotherMember { grant: i64, member: String },
+    #[error(
+        "quantity: needs item: to say which item to return, for example item:hobbit-ebook quantity:2. Nothing was returned; leave both out to return the whole order."
+    )]
+    QuantityWithoutItem,
 }
 
 /// Any failure of a ledger or assistant call.

@@ -695,6 +695,10 @@ fn bad_input_gets_a_clear_message_and_changes_nothing() {
             "/admin return order:7781 return-id:R-9 item:kettle",
             "Order 7781 has no item kettle",
         ),
+        (
+            "/admin return order:7781 return-id:R-q quantity:2",
+            "quantity: needs item: to say which item to return",
+        ),
         ("/admin code account:NOPE", "I couldn't find account NOPE"),
         (
             "/admin link member:alice account:ACC-2",

@@ -509,12 +509,23 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
             member: args.member("member")?,
             page: args.integer("page")?.unwrap_or(1) as u32,
         }),
-        "admin return" => Command::Admin(AdminCommand::Return {
-            order: args.required("order")?,
-            return_id: args.required("return-id")?,
-            item: args.optional("item"),
-            quantity: args.integer("quantity")?.unwrap_or(1),
-        }),
+        "admin return" => {
+            let order = args.required("order")?;
+            let return_id = args.required("return-id")?;
+            let item = args.optional("item");
+            let quantity = args.integer("quantity")?;
+            // Without item: the whole order is returned, so a quantity alone would be
+            // silently ignored: refuse it rather than return more than was meant.
+            if item.is_none() && quantity.is_some() {
+                return Err(UserError::QuantityWithoutItem);
+            }
+            Command::Admin(AdminCommand::Return {
+                order,
+                return_id,
+                item,
+                quantity: quantity.unwrap_or(1),
+            })
+        }
         "admin unanswered" => Command::Admin(AdminCommand::Unanswered),
         other => return Err(UserError::UnknownCommand(other.to_string())),
     })
@@ -778,6 +789,11 @@ mod tests {
                 "transfer",
                 options(&[("to", "<@>"), ("amount", "1")]),
                 UserError::MemberNotReadable("<@>".into()),
+            ),
+            (
+                "admin return",
+                options(&[("order", "7781"), ("return-id", "R-q"), ("quantity", "2")]),
+                UserError::QuantityWithoutItem,
             ),
         ];
         for (path, opts, expected) in cases {
