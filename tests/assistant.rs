@@ -357,6 +357,37 @@ fn history_pages_newest_first() {
 }
 
 #[test]
+fn history_shows_an_expiry_change_as_human_dates() {
+    let w = world();
+    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{lot} date:2027-01-31 reason:kind"),
+    );
+    w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{lot} date:never reason:test"),
+    );
+    let text = w.text("alice", "/history");
+    assert!(
+        text.contains(&format!(
+            "expiry changed from 31 Jan 2027 to never: test (grant #{lot})"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "expiry changed from 12 Dec 2026 to 31 Jan 2027: kind (grant #{lot})"
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains("T00:00:00Z") && !text.contains("->"),
+        "{text}"
+    );
+}
+
+#[test]
 fn transfer_explains_credits_stay_and_moves_nothing() {
     let w = world();
     let text = w.refused("alice", "/transfer to:@bob amount:10");

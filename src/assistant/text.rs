@@ -126,11 +126,17 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
         "reissue" => format!("reissued from a return of order {order}{grant}"),
         "revoke" => format!("revoked: {}{grant}", entry.reason),
         "expire" => format!("expired{grant}"),
-        "expiry_change" => format!(
-            "expiry changed{grant}: {}; {}",
-            entry.detail.as_deref().unwrap_or(""),
-            entry.reason
-        ),
+        "expiry_change" => match entry
+            .detail
+            .as_deref()
+            .and_then(|d| expiry_change(d, style))
+        {
+            Some((from, to)) => format!(
+                "expiry changed from {from} to {to}: {}{grant}",
+                entry.reason
+            ),
+            None => format!("expiry changed: {}{grant}", entry.reason),
+        },
         "link" => "linked to a Discord member".into(),
         "unlink" => "unlinked from a Discord member".into(),
         "open" => "account opened".into(),
@@ -139,6 +145,22 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
         other => other.to_string(),
     };
     format!("{}  {amount}{what}", style.date(entry.at))
+}
+
+/// The ledger's detail of an expiry change, "<RFC 3339 or never> -> <RFC 3339 or never>",
+/// as the dates a person reads: ("31 Jan 2027", "never"). `None` if it isn't in that form.
+fn expiry_change(detail: &str, style: Style) -> Option<(String, String)> {
+    let side = |text: &str| -> Option<String> {
+        let text = text.trim();
+        if text == "never" {
+            return Some("never".into());
+        }
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|at| style.date(at.with_timezone(&Utc)))
+    };
+    let (from, to) = detail.split_once("->")?;
+    Some((side(from)?, side(to)?))
 }
 
 /// How many grants an order line names before "and N more".
@@ -259,6 +281,45 @@ mod tests {
             Style::Discord.date_relative(at(12, 10), now),
             format!("<t:{0}:D> (<t:{0}:R>)", at(12, 10).timestamp())
         );
+    }
+
+    #[test]
+    fn an_expiry_change_in_the_history_reads_as_dates() {
+        let entry = HistoryEntry {
+            id: 1,
+            kind: "expiry_change".into(),
+            amount: Credits::ZERO,
+            lot_id: Some(9),
+            order_external_id: None,
+            detail: Some("2027-01-31T00:00:00Z -> never".into()),
+            actor: "admin".into(),
+            reason: "test".into(),
+            at: at(1, 0),
+        };
+        let usd = Currency::usd();
+        assert_eq!(
+            history_line(&entry, &usd, Style::Plain),
+            "1 Dec 2026  expiry changed from 31 Jan 2027 to never: test (grant #9)"
+        );
+        let back = HistoryEntry {
+            detail: Some("never -> 2027-01-31T00:00:00Z".into()),
+            ..entry.clone()
+        };
+        let stamp = Utc
+            .with_ymd_and_hms(2027, 1, 31, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        assert!(
+            history_line(&back, &usd, Style::Discord).ends_with(&format!(
+                "expiry changed from never to <t:{stamp}:D>: test (grant #9)"
+            ))
+        );
+        let odd = HistoryEntry {
+            detail: Some("garbled".into()),
+            ..entry
+        };
+        let line = history_line(&odd, &usd, Style::Plain);
+        assert!(line.ends_with("expiry changed: test (grant #9)"), "{line}");
     }
 
     #[test]
