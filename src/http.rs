@@ -10,12 +10,26 @@ pub mod interactions;
 pub mod metrics;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::body::{Body, HttpBody};
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::{IncomingStream, Listener};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, Sleep};
 
 use crate::assistant::Assistant;
 use crate::config::Config;
@@ -23,6 +37,31 @@ use crate::ledger::Ledger;
 
 /// The largest request body accepted (413 above it). Discord's payloads and shop orders are far smaller.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long the server waits on a client, and on itself when it stops. A client that stalls
+/// loses its connection instead of holding it (and a shutdown) forever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the first byte of a request to its last header, and separately for its whole body
+    /// (408 when the body is late).
+    pub read: Duration,
+    /// How long a connection may carry no request: a client that connects and sends nothing,
+    /// or a kept-alive connection between requests (and taking an answer).
+    pub idle: Duration,
+    /// After SIGINT or SIGTERM, how long the requests in hand may take before the server stops
+    /// anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            read: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Everything a handler needs, shared by all requests.
 pub struct HttpState {
@@ -38,6 +77,7 @@ pub struct HttpState {
     /// An interaction answer not ready by then is deferred and sent as a follow-up
     /// (zero: always).
     pub defer_after: std::time::Duration,
+    pub timeouts: Timeouts,
 }
 
 pub use crate::offload::DEFER_AFTER;
@@ -83,6 +123,7 @@ pub fn state(config: &Config, assistant: Arc<Assistant>) -> Result<HttpState, Se
         client: reqwest::Client::new(),
         metrics: metrics::Metrics::new(),
         defer_after: DEFER_AFTER,
+        timeouts: Timeouts::default(),
     })
 }
 
@@ -108,10 +149,276 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            read_body,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(track_connection))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Why a body wasn't read.
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads a whole body, refusing it as soon as it passes `MAX_BODY_BYTES`.
+async fn collect(mut body: Body) -> Result<axum::body::Bytes, BodyError> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        if let Ok(data) = frame.map_err(|_| BodyError::Broken)?.into_data() {
+            if bytes.len() + data.len() > MAX_BODY_BYTES {
+                return Err(BodyError::TooLarge);
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(bytes.into())
+}
+
+/// Middleware: reads the request body before any handler runs, within `Timeouts::read`
+/// (408 after it) and `MAX_BODY_BYTES` (413 above it), so a client that stalls mid-body or
+/// sends too much is answered and its connection closed.
+async fn read_body(State(state): State<Arc<HttpState>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let read = if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        Ok(Err(BodyError::TooLarge))
+    } else {
+        tokio::time::timeout(state.timeouts.read, collect(body)).await
+    };
+    let refusal = match read {
+        Ok(Ok(bytes)) => {
+            return next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+        }
+        Err(_) => api::ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            Some("body"),
+            format!(
+                "the request body didn't arrive within {} seconds",
+                state.timeouts.read.as_secs_f64()
+            ),
+        ),
+        Ok(Err(BodyError::TooLarge)) => api::ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some("body"),
+            format!("the request body is over {} KiB", MAX_BODY_BYTES / 1024),
+        ),
+        Ok(Err(BodyError::Broken)) => api::ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("body"),
+            "the request body couldn't be read",
+        ),
+    };
+    // The rest of the body is never read, so the connection can't carry another request.
+    let mut response = refusal.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Middleware: tells the connection's clock that a request is being handled (no read
+/// deadline: the body has its own, and a handler isn't the client's fault), then that it
+/// was answered (the idle deadline starts).
+async fn track_connection(request: Request, next: Next) -> Response {
+    let connection = request
+        .extensions()
+        .get::<ConnectInfo<Connection>>()
+        .map(|info| info.0.clone());
+    if let Some(connection) = &connection {
+        connection.set(Phase::Handling);
+    }
+    let response = next.run(request).await;
+    if let Some(connection) = &connection {
+        connection.answered();
+    }
+    response
+}
+
+/// Where a connection is in its life, and so how long it may wait on the client.
+#[derive(Clone, Copy, Debug)]
+enum Phase {
+    /// No request yet (or the last one answered): the idle deadline.
+    Idle { until: Instant },
+    /// A request's first bytes came: its headers must all arrive by then.
+    Reading { until: Instant },
+    /// Headers read and the request in a handler: no deadline here.
+    Handling,
+}
+
+/// One connection's clock, shared by its stream (which enforces it) and the middleware
+/// (which knows when a request is in hand). The `ConnectInfo` of `serve_on`.
+#[derive(Clone, Debug)]
+pub struct Connection(Arc<(Timeouts, parking_lot::Mutex<Phase>)>);
+
+impl Connection {
+    fn new(timeouts: Timeouts) -> Self {
+        let until = Instant::now() + timeouts.idle;
+        Connection(Arc::new((
+            timeouts,
+            parking_lot::Mutex::new(Phase::Idle { until }),
+        )))
+    }
+
+    fn set(&self, phase: Phase) {
+        *self.0.1.lock() = phase;
+    }
+
+    fn answered(&self) {
+        self.set(Phase::Idle {
+            until: Instant::now() + self.0.0.idle,
+        });
+    }
+
+    /// Bytes came: when idle, a request has started and its header deadline runs.
+    fn bytes_arrived(&self) {
+        let mut phase = self.0.1.lock();
+        if let Phase::Idle { .. } = *phase {
+            *phase = Phase::Reading {
+                until: Instant::now() + self.0.0.read,
+            };
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match *self.0.1.lock() {
+            Phase::Idle { until } | Phase::Reading { until } => Some(until),
+            Phase::Handling => None,
+        }
+    }
+}
+
+impl Connected<IncomingStream<'_, TimedListener>> for Connection {
+    fn connect_info(stream: IncomingStream<'_, TimedListener>) -> Self {
+        stream.io().connection.clone()
+    }
+}
+
+/// A TCP listener whose connections fail a read or write that waits past their deadline
+/// (hyper then closes the connection), so a stalled client can't hold one forever.
+pub struct TimedListener {
+    inner: TcpListener,
+    timeouts: Timeouts,
+}
+
+impl Listener for TimedListener {
+    type Io = TimedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (TimedStream, SocketAddr) {
+        let (io, address) = Listener::accept(&mut self.inner).await;
+        let stream = TimedStream {
+            io,
+            connection: Connection::new(self.timeouts),
+            timer: Box::pin(tokio::time::sleep(self.timeouts.idle)),
+        };
+        (stream, address)
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection of `TimedListener`.
+pub struct TimedStream {
+    io: TcpStream,
+    connection: Connection,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl TimedStream {
+    /// Called when the socket isn't ready: an error once the connection's deadline is past,
+    /// else pending (woken at the deadline).
+    fn poll_deadline<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let Some(until) = self.connection.deadline() else {
+            return Poll::Pending;
+        };
+        if self.timer.deadline() != until {
+            self.timer.as_mut().reset(until);
+        }
+        match self.timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stalled past its deadline",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for TimedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.io).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    this.connection.bytes_arrived();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending => this.poll_deadline(cx),
+        }
+    }
+}
+
+impl AsyncWrite for TimedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.io).poll_write(cx, buf) {
+            Poll::Pending => this.poll_deadline(cx),
+            ready => ready,
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.io).poll_write_vectored(cx, bufs) {
+            Poll::Pending => this.poll_deadline(cx),
+            ready => ready,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.io).poll_flush(cx) {
+            Poll::Pending => this.poll_deadline(cx),
+            ready => ready,
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in hand.
@@ -146,10 +453,46 @@ pub async fn serve(config: &Config, assistant: Arc<Assistant>) -> Result<(), Ser
         });
     }
     tracing::info!(%address, "serving HTTP");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Serve)
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serves `listener` with `state`'s timeouts until `shutdown` resolves, then finishes the
+/// requests in hand for at most `Timeouts::shutdown_grace` (a client that stalls is dropped
+/// at its own deadline before that).
+pub async fn serve_on(
+    listener: TcpListener,
+    state: Arc<HttpState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let timeouts = state.timeouts;
+    let listener = TimedListener {
+        inner: listener,
+        timeouts,
+    };
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut stopped = stopping.clone();
+    let server = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<Connection>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    });
+    let deadline = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+        tokio::time::sleep(timeouts.shutdown_grace).await;
+    };
+    tokio::select! {
+        served = server.into_future() => served.map_err(ServeError::Serve),
+        () = deadline => {
+            tracing::warn!(
+                seconds = timeouts.shutdown_grace.as_secs_f64(),
+                "stopped waiting for the requests in hand"
+            );
+            Ok(())
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -27,6 +27,10 @@ struct Server {
 }
 
 async fn server_with(api_token: &str) -> Server {
+    server_timed(api_token, creditbot::http::Timeouts::default()).await
+}
+
+async fn server_timed(api_token: &str, timeouts: creditbot::http::Timeouts) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.database.path = dir.path().join("http.db");
@@ -44,11 +48,12 @@ async fn server_with(api_token: &str) -> Server {
         Arc::new(Faq::builtin().unwrap()),
         Admins::default(),
     ));
-    let state = Arc::new(creditbot::http::state(&config, assistant).unwrap());
+    let mut state = creditbot::http::state(&config, assistant).unwrap();
+    state.timeouts = timeouts;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
-        axum::serve(listener, creditbot::http::router(state))
+        creditbot::http::serve_on(listener, Arc::new(state), std::future::pending())
             .await
             .unwrap();
     });
@@ -845,22 +850,87 @@ async fn fifty_concurrent_clients_retrying_the_same_keys_lose_and_double_nothing
     assert_eq!(sum, remaining, "money is conserved");
 }
 
-/// `creditbot serve` as a process: it answers health checks and stops cleanly on SIGTERM.
+/// Short read deadlines, so a test of a stalled client doesn't wait long.
+fn short_timeouts() -> creditbot::http::Timeouts {
+    creditbot::http::Timeouts {
+        read: std::time::Duration::from_millis(300),
+        ..creditbot::http::Timeouts::default()
+    }
+}
+
+/// Reads what the server sends until it closes the connection. The bound only keeps a
+/// broken server from hanging the test run.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        stream.read_to_end(&mut got),
+    )
+    .await
+    .expect("the server closes a stalled connection");
+    // A reset is a close too.
+    if let Err(error) = read {
+        assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset, "{error}");
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 #[tokio::test]
-async fn the_binary_serves_and_shuts_down_gracefully_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+async fn a_client_that_stalls_in_its_headers_loses_the_connection() {
+    use tokio::io::AsyncWriteExt;
+    let s = server_timed(TOKEN, short_timeouts()).await;
+    let address = s.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Ty")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut stream).await;
+    assert!(!answer.contains("201"), "{answer}");
+    // The server still serves everyone else.
+    assert_eq!(
+        s.get("/api/v1/accounts/NOPE").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_in_its_body_is_answered_408_and_nothing_is_written() {
+    use tokio::io::AsyncWriteExt;
+    let s = server_timed(TOKEN, short_timeouts()).await;
+    let before = s.ledger.content_checksum().unwrap();
+    let address = s.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"id\": \"AC"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut stream).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "a late body gets 408: {answer}"
+    );
+    let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["error"]["field"], "body", "{body}");
+    assert_eq!(s.ledger.content_checksum().unwrap(), before);
+}
+
+/// `creditbot serve` on a free port, answering /healthz.
+async fn spawn_binary(dir: &std::path::Path) -> (std::process::Child, u16) {
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
     };
     std::fs::write(
-        dir.path().join("bot.toml"),
+        dir.join("bot.toml"),
         format!("[database]\npath = \"serve.db\"\n[http]\nlisten = \"127.0.0.1:{port}\"\napi_token = \"{TOKEN}\"\n"),
     )
     .unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_creditbot"))
         .arg("serve")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_remove("DISCORD_TOKEN")
         .env_remove("CREDITBOT_API_TOKEN")
         .stderr(std::process::Stdio::piped())
@@ -868,7 +938,6 @@ async fn the_binary_serves_and_shuts_down_gracefully_on_sigterm() {
         .unwrap();
     let client = reqwest::Client::new();
     let health = format!("http://127.0.0.1:{port}/healthz");
-    let mut up = false;
     for _ in 0..100 {
         if client
             .get(&health)
@@ -876,30 +945,25 @@ async fn the_binary_serves_and_shuts_down_gracefully_on_sigterm() {
             .await
             .is_ok_and(|r| r.status() == StatusCode::OK)
         {
-            up = true;
-            break;
+            return (child, port);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    if !up {
-        child.kill().unwrap();
-        panic!("the server never answered /healthz");
-    }
-    let created = client
-        .post(format!("http://127.0.0.1:{port}/api/v1/accounts"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"id": "ACC-1"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    panic!("the server never answered /healthz");
+}
+
+/// Sends SIGTERM and waits for the process to end (the bound only keeps a server that never
+/// stops from hanging the test run); returns its stderr.
+async fn terminate(mut child: std::process::Child) -> String {
     let term = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(term.success());
     let mut stopped = None;
-    for _ in 0..100 {
+    for _ in 0..1200 {
         if let Some(status) = child.try_wait().unwrap() {
             stopped = Some(status);
             break;
@@ -908,10 +972,45 @@ async fn the_binary_serves_and_shuts_down_gracefully_on_sigterm() {
     }
     let status = stopped.unwrap_or_else(|| {
         child.kill().unwrap();
+        child.wait().unwrap();
         panic!("the server didn't stop on SIGTERM")
     });
     assert!(status.success(), "a graceful stop exits 0: {status}");
-    let log = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    std::io::read_to_string(child.stderr.take().unwrap()).unwrap()
+}
+
+/// `creditbot serve` as a process: it answers health checks and stops cleanly on SIGTERM.
+#[tokio::test]
+async fn the_binary_serves_and_shuts_down_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, port) = spawn_binary(dir.path()).await;
+    let created = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/v1/accounts"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"id": "ACC-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let log = terminate(child).await;
     assert!(log.contains("shutting down"), "{log}");
     assert!(!log.contains(TOKEN), "the token never reaches the log");
+}
+
+/// A client stalled halfway through its headers doesn't keep the server from stopping.
+#[tokio::test]
+async fn the_binary_stops_on_sigterm_with_a_stalled_client_connected() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (child, port) = spawn_binary(dir.path()).await;
+    let mut stalled = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stalled
+        .write_all(b"POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Le")
+        .await
+        .unwrap();
+    let log = terminate(child).await;
+    assert!(log.contains("shutting down"), "{log}");
+    drop(stalled);
 }

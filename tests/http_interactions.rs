@@ -73,7 +73,7 @@ async fn endpoint(defer_after: Duration, api_base: &str) -> Endpoint {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/interactions", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        axum::serve(listener, creditbot::http::router(Arc::new(state)))
+        creditbot::http::serve_on(listener, Arc::new(state), std::future::pending())
             .await
             .unwrap();
     });

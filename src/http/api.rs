@@ -41,7 +41,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Self {
         ApiError {
             status,
             field: field.map(str::to_string),
