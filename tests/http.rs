@@ -200,6 +200,38 @@ async fn health_metrics_and_auth() {
 }
 
 #[tokio::test]
+async fn invented_methods_share_one_metrics_label() {
+    let s = server().await;
+    for n in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("FOO{n}").as_bytes()).unwrap();
+        for path in ["/nowhere", "/api/v1/accounts"] {
+            s.client
+                .request(method.clone(), format!("{}{path}", s.base))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let metrics = s
+        .client
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("FOO"), "{metrics}");
+    let series = metrics
+        .lines()
+        .filter(|line| {
+            line.starts_with("creditbot_http_requests_total{") && line.contains("method=\"other\"")
+        })
+        .count();
+    assert_eq!(series, 2, "one series per route and status: {metrics}");
+}
+
+#[tokio::test]
 async fn accounts_link_codes_balance_and_history() {
     let s = server().await;
     let (status, body, _) = s

@@ -3,7 +3,7 @@
 //! so questions from every transport count).
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -126,6 +126,21 @@ impl Metrics {
     }
 }
 
+/// The method as a label: the standard ones by name, anything else as "other", so a client
+/// inventing methods can't add series.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: times every request and counts it by its route pattern (not its raw path, so
 /// account ids don't become labels).
 pub async fn track(State(state): State<Arc<HttpState>>, request: Request, next: Next) -> Response {
@@ -133,12 +148,12 @@ pub async fn track(State(state): State<Arc<HttpState>>, request: Request, next: 
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     state.metrics.observe(
         &route,
-        &method,
+        method,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
