@@ -1,6 +1,8 @@
 //! Model-based property test of the ledger: random sequences of grants, orders, returns,
 //! revokes, expiry changes, sweeps, replays and clock advances over several accounts, each
-//! step checked against a small in-memory model and the ledger's invariants.
+//! step checked against a small in-memory model and the ledger's invariants. Some returns are
+//! dated earlier than the clock (a shop's feed arrives late) and some sweeps run ahead of it,
+//! so a lot can be refilled after it was swept and must expire again.
 //!
 //! The model is written independently of `ledger::rules` (straight loops over vectors), so a
 //! mistake in the rules shows up as a disagreement rather than being copied into the oracle.
@@ -36,11 +38,13 @@ enum Step {
     },
     ReturnWhole {
         order: usize,
+        hours_late: i64,
     },
     ReturnSome {
         order: usize,
         item: usize,
         quantity: i64,
+        hours_late: i64,
     },
     Revoke {
         lot: usize,
@@ -49,7 +53,9 @@ enum Step {
         lot: usize,
         hours: Option<i64>,
     },
-    Sweep,
+    Sweep {
+        hours_ahead: i64,
+    },
     Advance {
         hours: i64,
     },
@@ -76,16 +82,23 @@ fn step() -> impl Strategy<Value = Step> {
             prop_oneof![Just(Choice::All), Just(Choice::None), (0i64..=6_000).prop_map(Choice::UpTo)],
         )
             .prop_map(|(account, items, choice)| Step::Order { account, items, choice }),
-        2 => any::<usize>().prop_map(|order| Step::ReturnWhole { order }),
-        2 => (any::<usize>(), any::<usize>(), 1i64..=3)
-            .prop_map(|(order, item, quantity)| Step::ReturnSome { order, item, quantity }),
+        2 => (any::<usize>(), hours_late())
+            .prop_map(|(order, hours_late)| Step::ReturnWhole { order, hours_late }),
+        2 => (any::<usize>(), any::<usize>(), 1i64..=3, hours_late())
+            .prop_map(|(order, item, quantity, hours_late)| Step::ReturnSome { order, item, quantity, hours_late }),
         1 => any::<usize>().prop_map(|lot| Step::Revoke { lot }),
         1 => (any::<usize>(), prop::option::of(1i64..=800))
             .prop_map(|(lot, hours)| Step::ChangeExpiry { lot, hours }),
-        1 => Just(Step::Sweep),
+        2 => prop_oneof![3 => Just(0i64), 1 => 1i64..=400]
+            .prop_map(|hours_ahead| Step::Sweep { hours_ahead }),
         2 => (1i64..=400).prop_map(|hours| Step::Advance { hours }),
         1 => any::<usize>().prop_map(|grant| Step::ReplayGrant { grant }),
     ]
+}
+
+/// How many hours before the clock a return is dated: mostly on time, sometimes late.
+fn hours_late() -> impl Strategy<Value = i64> {
+    prop_oneof![2 => Just(0i64), 1 => 1i64..=400]
 }
 
 #[derive(Clone, Debug)]
@@ -115,6 +128,7 @@ struct ModelItem {
 #[derive(Clone, Debug)]
 struct ModelOrder {
     id: String,
+    placed_at: DateTime<Utc>,
     items: Vec<ModelItem>,
 }
 
@@ -129,7 +143,7 @@ struct Model {
 
 impl Model {
     fn live(&self, lot: &ModelLot) -> bool {
-        lot.expires_at.is_none_or(|at| at > self.now)
+        live_at(lot, self.now)
     }
 
     fn balance(&self, account: usize) -> i64 {
@@ -163,6 +177,10 @@ impl Model {
         });
         lots.iter().map(|l| l.id).collect()
     }
+}
+
+fn live_at(lot: &ModelLot, at: DateTime<Utc>) -> bool {
+    lot.expires_at.is_none_or(|expiry| expiry > at)
 }
 
 fn cumulative_share(part: i64, bought: i64, units: i64) -> i64 {
@@ -308,10 +326,11 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
             assert_eq!(real, expected, "allocation rows");
             model.orders.push(ModelOrder {
                 id,
+                placed_at: now,
                 items: model_items,
             });
         }
-        Step::ReturnWhole { order } => {
+        Step::ReturnWhole { order, hours_late } => {
             if model.orders.is_empty() {
                 return;
             }
@@ -323,12 +342,13 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
                 .filter(|(_, i)| i.quantity > i.returned)
                 .map(|(k, i)| (k, i.quantity - i.returned))
                 .collect();
-            run_return(ledger, model, n, ReturnScope::Whole, wanted);
+            run_return(ledger, model, n, ReturnScope::Whole, wanted, *hours_late);
         }
         Step::ReturnSome {
             order,
             item,
             quantity,
+            hours_late,
         } => {
             if model.orders.is_empty() {
                 return;
@@ -340,7 +360,7 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
                 sku,
                 quantity: *quantity,
             }]);
-            run_return(ledger, model, n, scope, vec![(k, *quantity)]);
+            run_return(ledger, model, n, scope, vec![(k, *quantity)], *hours_late);
         }
         Step::Revoke { lot } => {
             if model.lots.is_empty() {
@@ -388,12 +408,14 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
             }
             model.lots[index].expires_at = new_expiry;
         }
-        Step::Sweep => {
-            let report = ledger.sweep_expired("sweeper", now).unwrap();
+        Step::Sweep { hours_ahead } => {
+            // A sweep may run ahead of the clock (`creditbot sweep --now` on a later time).
+            let at = now + Duration::hours(*hours_ahead);
+            let report = ledger.sweep_expired("sweeper", at).unwrap();
             let mut expired = 0;
             let mut count = 0;
             for lot in model.lots.iter_mut() {
-                if lot.remaining > 0 && lot.expires_at.is_some_and(|at| at <= now) {
+                if lot.remaining > 0 && lot.expires_at.is_some_and(|expiry| expiry <= at) {
                     expired += lot.remaining;
                     count += 1;
                     lot.remaining = 0;
@@ -405,14 +427,16 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
     }
 }
 
+/// A return of order `n`, dated `hours_late` before the clock but never before the order.
 fn run_return(
     ledger: &Ledger,
     model: &mut Model,
     n: usize,
     scope: ReturnScope,
     wanted: Vec<(usize, i64)>,
+    hours_late: i64,
 ) {
-    let now = model.now;
+    let at = (model.now - Duration::hours(hours_late)).max(model.orders[n].placed_at);
     model.returns += 1;
     let order_id = model.orders[n].id.clone();
     let request = ReturnRequest {
@@ -421,7 +445,7 @@ fn run_return(
         scope,
         reason: "test".into(),
     };
-    let result = ledger.record_return("shop", now, &request);
+    let result = ledger.record_return("shop", at, &request);
     if wanted.is_empty() {
         assert_eq!(
             user_error(result),
@@ -467,7 +491,7 @@ fn run_return(
             model.orders[n].items[k].allocations[a].2 += amount;
             let (live, revoked) = {
                 let l = model.lots.iter().find(|l| l.id == lot_id).unwrap();
-                (model.live(l), l.revoked)
+                (live_at(l, at), l.revoked)
             };
             if revoked {
                 // Given back and revoked again at once: the lot's remaining doesn't move.
@@ -496,7 +520,7 @@ fn run_return(
     match receipt.reissued {
         Some(lot) => {
             assert_eq!(lot.amount, usd(reissue));
-            assert_eq!(lot.expires_at, Some(now + Duration::days(REISSUE_DAYS)));
+            assert_eq!(lot.expires_at, Some(at + Duration::days(REISSUE_DAYS)));
             let account = model
                 .lots
                 .iter()
@@ -509,7 +533,7 @@ fn run_return(
                 amount: reissue,
                 remaining: reissue,
                 expires_at: lot.expires_at,
-                granted_at: now,
+                granted_at: at,
                 revoked: false,
             });
         }
