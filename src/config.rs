@@ -284,28 +284,35 @@ impl Config {
         }
         // Durations are added to dates; an unbounded one would overflow a date on every
         // grant, code or return instead of failing here, once, naming its key.
-        let bounded = |key, value: u32, max: u32, unit: &str| {
+        let bounded = |key, value: u32, min: u32, max: u32, unit: &str| {
             if value > max {
                 Err(invalid(key, format!("at most {max} {unit}, not {value}")))
+            } else if value < min {
+                Err(invalid(key, format!("at least {min}, not {value}")))
             } else {
                 Ok(())
             }
         };
+        // 0 days of default expiry means "never expires"; a code or a refund grant that
+        // lasts 0 would be useless, so those start at 1.
         bounded(
             "credits.default_expiry_days",
             credits.default_expiry_days,
+            0,
             MAX_DAYS,
             "days (100 years)",
         )?;
         bounded(
             "credits.link_code_ttl_hours",
             credits.link_code_ttl_hours,
+            1,
             MAX_LINK_CODE_TTL_HOURS,
             "hours (a year)",
         )?;
         bounded(
             "returns.reissue_days",
             self.returns.reissue_days,
+            1,
             MAX_DAYS,
             "days (100 years)",
         )?;
@@ -317,7 +324,7 @@ impl Config {
             currency: Currency::new(&credits.currency, credits.decimals, max_grant),
             default_expiry_days: (credits.default_expiry_days > 0)
                 .then_some(credits.default_expiry_days),
-            link_code_ttl_hours: credits.link_code_ttl_hours.max(1),
+            link_code_ttl_hours: credits.link_code_ttl_hours,
             expired_lot_policy: self.returns.expired_lot_policy,
             reissue_days: self.returns.reissue_days,
         })
@@ -443,6 +450,19 @@ mod tests {
                 .to_string();
             assert!(err.contains(key), "{text}: {err}");
             assert!(err.contains("at most"), "{text}: {err}");
+        }
+        for (text, key) in [
+            (
+                "[credits]\nlink_code_ttl_hours = 0\n",
+                "credits.link_code_ttl_hours",
+            ),
+            ("[returns]\nreissue_days = 0\n", "returns.reissue_days"),
+        ] {
+            let err = Config::parse(text, Path::new("b.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{text}: {err}");
+            assert!(err.contains("at least 1, not 0"), "{text}: {err}");
         }
         let edge = "[credits]\ndefault_expiry_days = 36500\nlink_code_ttl_hours = 8760\n[returns]\nreissue_days = 36500\n";
         let config = Config::parse(edge, Path::new("b.toml")).unwrap();
