@@ -3,16 +3,17 @@
 //! The line shapes are those of `wire` (shared with the HTTP API).
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use std::io::BufRead;
 
 use crate::error::{Error, UserError};
 use crate::ledger::{Act, Ledger};
-use crate::wire::{AccountIn, FieldError, GrantIn, OrderIn, ReturnIn, feed_grant_key, field_of};
+use crate::wire::{
+    AccountIn, FieldError, GrantIn, OrderIn, ReturnIn, feed_grant_key, field_of, from_json,
+};
 
-/// One line of an import file: `{"type": "grant", …}`.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+/// One line of an import file: `{"type": "grant", …}` (read by `parse_line`, which names the
+/// field at fault).
+#[derive(Debug)]
 pub enum Record {
     Account(AccountIn),
     Grant(GrantIn),
@@ -66,9 +67,7 @@ pub fn import(
         if line.trim().is_empty() {
             continue;
         }
-        let outcome = serde_json::from_str::<Record>(&line)
-            .map_err(|e| describe_json_error(&e))
-            .and_then(|record| apply(ledger, record, actor, now));
+        let outcome = parse_line(&line).and_then(|record| apply(ledger, record, actor, now));
         match outcome {
             Ok(Outcome::Imported) => summary.imported += 1,
             Ok(Outcome::Duplicate) => summary.duplicates += 1,
@@ -98,14 +97,28 @@ fn describe(error: &Error) -> String {
     }
 }
 
-/// serde's message, with a hint when an amount came as a JSON number.
-pub fn describe_json_error(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    if text.contains("invalid type: floating point") || text.contains("invalid type: integer") {
-        format!("{text} (amounts are strings, like \"12.50\")")
-    } else {
-        text
-    }
+/// Reads one line: its `type`, then the rest as that record, naming the field at fault
+/// ("items[0].quantity must be a whole number, like 2, not 1.5.").
+fn parse_line(line: &str) -> Result<Record, String> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("The line isn't valid JSON ({e})."))?;
+    let Some(fields) = value.as_object_mut() else {
+        return Err("The line must be a JSON object, like {\"type\": \"grant\", …}.".to_string());
+    };
+    let kind = fields.remove("type");
+    let rest = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    let record = match kind.as_ref().and_then(|k| k.as_str()) {
+        Some("account") => from_json(&rest, "line").map(Record::Account),
+        Some("grant") => from_json(&rest, "line").map(Record::Grant),
+        Some("order") => from_json(&rest, "line").map(Record::Order),
+        Some("return") => from_json(&rest, "line").map(Record::Return),
+        _ => {
+            return Err(
+                "type must be \"account\", \"grant\", \"order\" or \"return\".".to_string(),
+            );
+        }
+    };
+    record.map_err(|e| e.message)
 }
 
 /// Applies one record; a refusal is described for the summary.
@@ -167,4 +180,33 @@ fn apply(
     } else {
         Outcome::Imported
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_of_the_wrong_shape_is_refused_naming_its_field() {
+        let refused = |line: &str| parse_line(line).unwrap_err();
+        assert_eq!(
+            refused(
+                r#"{"type":"order","id":"O","account":"A","items":[{"sku":"a","kind":"digital","unit_price":"1","quantity":1.5}]}"#
+            ),
+            "items[0].quantity must be a whole number, like 2, not 1.5."
+        );
+        let amount = refused(r#"{"type":"grant","key":"k","account":"A","amount":12.5}"#);
+        assert!(amount.starts_with("amount must be a string"), "{amount}");
+        assert!(amount.contains("amounts are strings"), "{amount}");
+        assert_eq!(
+            refused(r#"{"type":"account","id":7}"#),
+            "id must be a string, not 7."
+        );
+        assert!(refused(r#"{"type":"refund","id":"R"}"#).starts_with("type must be"));
+        assert!(refused("not json").starts_with("The line isn't valid JSON"));
+        assert!(matches!(
+            parse_line(r#"{"type":"return","id":"R","order":"O"}"#),
+            Ok(Record::Return(_))
+        ));
+    }
 }

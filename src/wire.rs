@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::assistant::parse_expiry;
@@ -98,6 +99,172 @@ pub struct ReturnIn {
 
 fn one() -> i64 {
     1
+}
+
+/// A body (or import line) that isn't the JSON its request takes: the field at fault as the
+/// API names it (`id`, `items[0].quantity`, or the whole: `body`) and, in plain words, what
+/// that field must be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Reads a request from JSON, naming the field at fault when it can't. `whole` names the
+/// JSON itself ("body" for the API, "line" for an import) when no field is at fault.
+pub fn from_json<T: DeserializeOwned>(bytes: &[u8], whole: &str) -> Result<T, JsonError> {
+    use axum::extract::rejection::JsonRejection;
+    use std::error::Error as _;
+    // axum's `Json::from_bytes` is serde_json behind serde_path_to_error: its error is
+    // "<path>: <serde_json's message>", the path written like `items[0].quantity`.
+    let rejection = match axum::Json::<T>::from_bytes(bytes) {
+        Ok(axum::Json(value)) => return Ok(value),
+        Err(rejection) => rejection,
+    };
+    let detail = rejection
+        .source()
+        .and_then(|axum_error| axum_error.source())
+        .map_or_else(|| rejection.body_text(), ToString::to_string);
+    let (path, detail) = split_path(&detail);
+    match rejection {
+        JsonRejection::JsonDataError(_) => Err(describe_data_error(path, detail, whole)),
+        _ => Err(JsonError {
+            field: whole.to_string(),
+            message: format!("The {whole} isn't valid JSON ({detail})."),
+        }),
+    }
+}
+
+/// "items[0].quantity: invalid type…" → (Some("items[0].quantity"), "invalid type…").
+fn split_path(detail: &str) -> (Option<&str>, &str) {
+    match detail.split_once(": ") {
+        Some((path, rest))
+            if !path.is_empty()
+                && path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.[]?".contains(c)) =>
+        {
+            (Some(path), rest)
+        }
+        _ => (None, detail),
+    }
+}
+
+/// Drops serde_json's " at line 1 column 7": the field is named instead.
+fn without_position(detail: &str) -> &str {
+    match detail.rfind(" at line ") {
+        Some(cut) if detail[cut..].contains(" column ") => &detail[..cut],
+        _ => detail,
+    }
+}
+
+/// The first `name` between backticks in `text`.
+fn quoted(text: &str) -> Option<&str> {
+    let (_, rest) = text.split_once('`')?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// What a field must be, by its name.
+fn expected(field: &str, whole: &str) -> &'static str {
+    if field == whole {
+        return "a JSON object";
+    }
+    if field.ends_with(']') {
+        return "an object";
+    }
+    let name = field.rsplit(['.', ']']).next().unwrap_or(field);
+    match name {
+        "amount" | "unit_price" | "credits" => {
+            "a string, like \"12.50\" (amounts are strings, so no float can round them)"
+        }
+        "quantity" => "a whole number, like 2",
+        "kind" => "\"digital\" or \"physical\"",
+        "at" => "an RFC 3339 time, like \"2026-11-26T12:00:00Z\"",
+        "items" => "a list of items",
+        _ => "a string",
+    }
+}
+
+/// serde's description of a value ("integer `5`", "string \"x\"", "map") in plain words.
+fn got(unexpected: &str) -> String {
+    if let Some(value) = quoted(unexpected) {
+        return value.to_string();
+    }
+    if let Some(text) = unexpected.strip_prefix("string ") {
+        return text.to_string();
+    }
+    match unexpected {
+        "map" => "an object".to_string(),
+        "sequence" => "a list".to_string(),
+        "unit value" => "null".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn describe_data_error(path: Option<&str>, detail: &str, whole: &str) -> JsonError {
+    // serde reads a struct from a list too, by position: the JSON isn't an object at all.
+    if path.is_some_and(|p| p.starts_with('[')) {
+        return JsonError {
+            field: whole.to_string(),
+            message: format!("The {whole} must be a JSON object, not a list."),
+        };
+    }
+    let detail = without_position(detail);
+    let at = |name: &str| match path {
+        Some(path) => format!("{path}.{name}"),
+        None => name.to_string(),
+    };
+    let here = path.map_or_else(|| whole.to_string(), str::to_string);
+    if let Some(rest) = detail.strip_prefix("missing field ") {
+        let field = at(quoted(rest).unwrap_or(rest));
+        return JsonError {
+            message: format!("{field} is required."),
+            field,
+        };
+    }
+    if let Some(rest) = detail.strip_prefix("unknown field ") {
+        let name = quoted(rest).unwrap_or(rest);
+        // serde_path_to_error already counts the unknown key into the path.
+        let field = if path.is_some_and(|p| p == name || p.ends_with(&format!(".{name}"))) {
+            here
+        } else {
+            at(name)
+        };
+        let known = rest
+            .split_once("expected ")
+            .map(|(_, list)| list.replace('`', "").replace("one of ", ""))
+            .unwrap_or_default();
+        let message = if known.is_empty() {
+            format!("{field} isn't a field of this request.")
+        } else {
+            format!("{field} isn't a field of this request; it takes {known}.")
+        };
+        return JsonError { field, message };
+    }
+    let must = expected(&here, whole);
+    let name = if here == whole {
+        format!("The {whole}")
+    } else {
+        here.clone()
+    };
+    let message = if let Some(rest) = detail
+        .strip_prefix("invalid type: ")
+        .or_else(|| detail.strip_prefix("invalid value: "))
+    {
+        let unexpected = rest.split_once(", expected").map_or(rest, |(u, _)| u);
+        format!("{name} must be {must}, not {}.", got(unexpected))
+    } else if let Some(rest) = detail.strip_prefix("unknown variant ") {
+        format!(
+            "{here} must be {must}, not \"{}\".",
+            quoted(rest).unwrap_or(rest)
+        )
+    } else {
+        format!("{name} must be {must} ({detail}).")
+    };
+    JsonError {
+        field: here,
+        message,
+    }
 }
 
 /// How far ahead of `now` an `at` may be: clocks of the shop and the bot drift a little,
@@ -479,6 +646,88 @@ mod tests {
         )
         .unwrap();
         assert_eq!(grant.to_request(&usd, now()).unwrap_err().field, "amount");
+    }
+
+    #[test]
+    fn json_refusals_name_the_field_path_in_plain_words() {
+        let refused = |json: &str| {
+            let error = from_json::<OrderIn>(json.as_bytes(), "body").unwrap_err();
+            (error.field, error.message)
+        };
+        let item = r#""sku":"a","kind":"digital","unit_price":"1.00""#;
+        let (field, message) =
+            refused(&format!(r#"{{"id":5,"account":"A","items":[{{{item}}}]}}"#));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("id", "id must be a string, not 5.")
+        );
+        let (field, message) = refused(&format!(
+            r#"{{"id":"O","account":"A","items":[{{{item}}},{{{item},"quantity":1.5}}]}}"#
+        ));
+        assert_eq!(field, "items[1].quantity");
+        assert_eq!(
+            message,
+            "items[1].quantity must be a whole number, like 2, not 1.5."
+        );
+        let (field, message) = refused(&format!(
+            r#"{{"id":"O","account":"A","items":[{{{item},"quantity":99999999999999999999}}]}}"#
+        ));
+        assert_eq!(field, "items[0].quantity", "{message}");
+        let (field, message) = refused(
+            r#"{"id":"O","account":"A","items":[{"sku":"a","kind":"ebook","unit_price":"1"}]}"#,
+        );
+        assert_eq!(field, "items[0].kind");
+        assert_eq!(
+            message,
+            r#"items[0].kind must be "digital" or "physical", not "ebook"."#
+        );
+        let (field, message) = refused(&format!(
+            r#"{{"id":"O","account":"A","at":"garbage","items":[{{{item}}}]}}"#
+        ));
+        assert_eq!(field, "at");
+        assert!(
+            message.starts_with("at must be an RFC 3339 time"),
+            "{message}"
+        );
+        let (field, message) = refused(
+            r#"{"id":"O","account":"A","items":[{"sku":"a","kind":"digital","unit_price":4}]}"#,
+        );
+        assert_eq!(field, "items[0].unit_price");
+        assert!(message.contains("amounts are strings"), "{message}");
+        assert!(message.ends_with("not 4."), "{message}");
+        let (field, message) = refused(r#"{"id":"O","account":"A","items":[{"sku":"a"}]}"#);
+        assert_eq!(field, "items[0].kind");
+        assert_eq!(message, "items[0].kind is required.");
+        let (field, message) = refused(r#"{"id":"O","account":"A","items":[],"colour":"red"}"#);
+        assert_eq!(field, "colour");
+        assert!(
+            message
+                .starts_with("colour isn't a field of this request; it takes id, account, items"),
+            "{message}"
+        );
+        let (field, message) = refused(r#"[1]"#);
+        assert_eq!(field, "body");
+        assert_eq!(message, "The body must be a JSON object, not a list.");
+        let (field, message) = refused(r#"{"id": "#);
+        assert_eq!(field, "body");
+        assert!(
+            message.starts_with("The body isn't valid JSON (EOF"),
+            "{message}"
+        );
+
+        let ret =
+            from_json::<ReturnIn>(br#"{"id":"R","order":"O","reason":null}"#, "line").unwrap_err();
+        assert_eq!(
+            (ret.field.as_str(), ret.message.as_str()),
+            ("reason", "reason must be a string, not null.")
+        );
+        let grant = from_json::<GrantIn>(br#"{"account":1,"amount":"1"}"#, "body").unwrap_err();
+        assert_eq!(grant.field, "account");
+        assert!(
+            !grant.message.contains("amounts are strings"),
+            "{}",
+            grant.message
+        );
     }
 
     #[test]

@@ -360,7 +360,7 @@ async fn grants_replay_and_refuse_conflicts_and_bad_fields() {
             &float,
             Some("b5"),
             StatusCode::BAD_REQUEST,
-            "body",
+            "amount",
         )
         .await;
     assert!(hint.contains("amounts are strings"), "{hint}");
@@ -417,7 +417,7 @@ async fn grants_replay_and_refuse_conflicts_and_bad_fields() {
         &extra,
         Some("b11"),
         StatusCode::BAD_REQUEST,
-        "body",
+        "colour",
     )
     .await;
 
@@ -517,7 +517,7 @@ async fn orders_and_returns_are_idempotent_by_their_ids() {
         &kind,
         None,
         StatusCode::BAD_REQUEST,
-        "body",
+        "items[0].kind",
     )
     .await;
     let mut no_method = order_body("O-2", "ACC-1");
@@ -712,6 +712,59 @@ async fn refusals_name_the_exact_field() {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["field"], field, "{query}: {body}");
     }
+    // A value of the wrong type is refused naming its field, with the amount hint only on
+    // amounts.
+    let order_with = |edit: &dyn Fn(&mut Value)| {
+        let mut body = order_body("O-1", "ACC-1");
+        edit(&mut body);
+        body
+    };
+    let wrong_types = [
+        ("/api/v1/accounts", json!({"id": 5}), "id"),
+        (
+            "/api/v1/grants",
+            json!({"account": 1, "amount": "1.00"}),
+            "account",
+        ),
+        (
+            "/api/v1/returns",
+            json!({"id": "R-1", "order": "O-1", "reason": null}),
+            "reason",
+        ),
+        (
+            "/api/v1/orders",
+            order_with(&|b| b["items"][1]["quantity"] = json!(1.5)),
+            "items[1].quantity",
+        ),
+        (
+            "/api/v1/orders",
+            order_with(&|b| b["items"][1]["quantity"] = json!(99999999999999999999.0)),
+            "items[1].quantity",
+        ),
+        (
+            "/api/v1/orders",
+            order_with(&|b| b["items"][1]["kind"] = json!("ebook")),
+            "items[1].kind",
+        ),
+        (
+            "/api/v1/orders",
+            order_with(&|b| b["at"] = json!("garbage")),
+            "at",
+        ),
+    ];
+    for (n, (path, body, field)) in wrong_types.into_iter().enumerate() {
+        let key = format!("w{n}");
+        let message = s
+            .refused(path, &body, Some(&key), StatusCode::BAD_REQUEST, field)
+            .await;
+        assert!(
+            message.starts_with(&format!("{field} must be ")),
+            "{message}"
+        );
+        assert!(!message.contains("amounts are strings"), "{message}");
+        assert!(!message.contains("line 1 column"), "{message}");
+    }
+
     let mut huge = order_body("O-1", "ACC-1");
     huge["items"][0]["unit_price"] = json!("99999999999999999999");
     let message = s

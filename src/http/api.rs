@@ -133,46 +133,13 @@ fn authorize(state: &HttpState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Parses a JSON body, naming the field serde complains about.
+/// Parses a JSON body, naming the field at fault (`items[0].quantity`, or `body`).
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        let message = crate::import::describe_json_error(&e);
-        let field = ["missing field `", "unknown field `"]
-            .iter()
-            .find_map(|prefix| message.split_once(prefix))
-            .and_then(|(_, rest)| rest.split_once('`'))
-            .map(|(name, _)| leak_field(name));
-        ApiError::new(StatusCode::BAD_REQUEST, field.or(Some("body")), message)
+    wire::from_json(body, "body").map_err(|e| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        field: Some(e.field),
+        message: e.message,
     })
-}
-
-/// Field names come from our own structs, so the set is small and fixed.
-fn leak_field(name: &str) -> &'static str {
-    const FIELDS: &[&str] = &[
-        "id",
-        "name",
-        "key",
-        "account",
-        "amount",
-        "source",
-        "reason",
-        "expires",
-        "at",
-        "items",
-        "sku",
-        "title",
-        "kind",
-        "unit_price",
-        "quantity",
-        "credits",
-        "method",
-        "order",
-    ];
-    FIELDS
-        .iter()
-        .find(|f| **f == name)
-        .copied()
-        .unwrap_or("body")
 }
 
 /// Runs ledger work off the async workers.
