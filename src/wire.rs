@@ -440,7 +440,118 @@ fn parse_price(currency: &Currency, text: &str) -> Result<Credits, UserError> {
     }
 }
 
-/// Which field of a request a refusal is about, for API error bodies.
+impl AccountIn {
+    /// The field of this request a ledger refusal is about.
+    pub fn field_of(&self, error: &UserError) -> String {
+        match text_field(error) {
+            Some("The account id") => "id".to_string(),
+            Some("The display name") => "name".to_string(),
+            _ => field_of(error).to_string(),
+        }
+    }
+}
+
+impl GrantIn {
+    /// The field of this request a ledger refusal is about.
+    pub fn field_of(&self, error: &UserError) -> String {
+        field_of(error).to_string()
+    }
+}
+
+/// The index of the first item `matches`, as `items[i].<leaf>`; `items` when none does.
+fn item_field<T>(items: &[T], leaf: &str, matches: impl Fn(&T) -> bool) -> String {
+    match items.iter().position(matches) {
+        Some(index) => format!("items[{index}].{leaf}"),
+        None => "items".to_string(),
+    }
+}
+
+impl OrderIn {
+    /// The field of this request a ledger refusal is about: `id`, `items[1].quantity`, ….
+    pub fn field_of(&self, error: &UserError) -> String {
+        let chars = |text: &str| text.chars().count();
+        let too_long = |length: usize| move |text: &str| chars(text) == length;
+        match error {
+            UserError::EmptyField {
+                field: "An item's SKU",
+            } => item_field(&self.items, "sku", |i| i.sku.trim().is_empty()),
+            UserError::FieldTooLong {
+                field: "An item's SKU",
+                length,
+                ..
+            } => item_field(&self.items, "sku", |i| too_long(*length)(&i.sku)),
+            UserError::FieldTooLong {
+                field: "An item's title",
+                length,
+                ..
+            } => item_field(&self.items, "title", |i| too_long(*length)(&i.title)),
+            UserError::ItemQuantity { item } => item_field(&self.items, "quantity", |i| {
+                &i.sku == item && i.quantity < 1
+            }),
+            UserError::ItemPriceNegative { item } => {
+                item_field(&self.items, "unit_price", |i| &i.sku == item)
+            }
+            UserError::ItemDuplicated(sku) => {
+                // The second time it appears is the one at fault.
+                match self
+                    .items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| &i.sku == sku)
+                    .nth(1)
+                {
+                    Some((index, _)) => format!("items[{index}].sku"),
+                    None => "items".to_string(),
+                }
+            }
+            _ => match text_field(error) {
+                Some("The order id") => "id".to_string(),
+                Some("The account id") => "account".to_string(),
+                _ => field_of(error).to_string(),
+            },
+        }
+    }
+}
+
+impl ReturnIn {
+    /// The field of this request a ledger refusal is about: `order`, `items[0].quantity`, ….
+    pub fn field_of(&self, error: &UserError) -> String {
+        let items = self.items.as_deref().unwrap_or_default();
+        match error {
+            UserError::EmptyField { field: "The item" } => {
+                item_field(items, "sku", |i| i.sku.trim().is_empty())
+            }
+            UserError::FieldTooLong {
+                field: "The item",
+                length,
+                ..
+            } => item_field(items, "sku", |i| i.sku.chars().count() == *length),
+            UserError::ItemQuantity { item } => {
+                item_field(items, "quantity", |i| &i.sku == item && i.quantity < 1)
+            }
+            UserError::UnknownItem { item, .. } => item_field(items, "sku", |i| &i.sku == item),
+            UserError::ReturnTooMany { item, .. } => {
+                item_field(items, "quantity", |i| &i.sku == item)
+            }
+            _ => match text_field(error) {
+                Some("The return id") => "id".to_string(),
+                Some("The order id") => "order".to_string(),
+                _ => field_of(error).to_string(),
+            },
+        }
+    }
+}
+
+/// The field an empty or too long text refusal names ("The order id").
+fn text_field(error: &UserError) -> Option<&'static str> {
+    match error {
+        UserError::EmptyField { field } | UserError::FieldTooLong { field, .. } => Some(field),
+        _ => None,
+    }
+}
+
+/// Which field of a request a refusal is about, for API error bodies, when the request isn't
+/// known (the request types' own `field_of` are exact).
 pub fn field_of(error: &UserError) -> &'static str {
     match error {
         UserError::AmountNotANumber(_)
@@ -466,8 +577,11 @@ pub fn field_of(error: &UserError) -> &'static str {
         UserError::EmptyField { field } | UserError::FieldTooLong { field, .. } => match *field {
             "The order id" | "The return id" => "id",
             "The account id" => "account",
+            "The display name" => "name",
             "The reason" => "reason",
-            "An item's SKU" | "An item's title" | "The list of items to return" => "items",
+            "An item's SKU" | "An item's title" | "The item" | "The list of items to return" => {
+                "items"
+            }
             "The payment method" => "method",
             "The request key" => "Idempotency-Key",
             _ => "request",

@@ -491,13 +491,13 @@ async fn orders_and_returns_are_idempotent_by_their_ids() {
     )
     .await;
     let mut zero = order_body("O-2", "ACC-1");
-    zero["items"][0]["quantity"] = json!(0);
+    zero["items"][1]["quantity"] = json!(0);
     s.refused(
         "/api/v1/orders",
         &zero,
         None,
         StatusCode::BAD_REQUEST,
-        "items",
+        "items[1].quantity",
     )
     .await;
     let mut negative = order_body("O-2", "ACC-1");
@@ -563,7 +563,7 @@ async fn orders_and_returns_are_idempotent_by_their_ids() {
         &too_many,
         None,
         StatusCode::BAD_REQUEST,
-        "items",
+        "items[0].quantity",
     )
     .await;
     let unknown = json!({"id": "R-3", "order": "O-404"});
@@ -800,6 +800,78 @@ async fn refusals_name_the_exact_field() {
             )
             .await;
         assert!(!message.contains("single grant"), "{message}");
+    }
+}
+
+/// A refusal the ledger makes names the field of the request it is about.
+#[tokio::test]
+async fn ledger_refusals_name_the_requests_own_field() {
+    let s = server().await;
+    s.account("ACC-1").await;
+    s.post("/api/v1/orders", &order_body("O-1", "ACC-1"), None)
+        .await;
+    let long = "x".repeat(500);
+    let book = |quantity: i64| json!({"sku": "book", "quantity": quantity});
+    let cases = [
+        ("/api/v1/accounts", json!({"id": ""}), "id"),
+        (
+            "/api/v1/accounts",
+            json!({"id": "ACC-2", "name": long}),
+            "name",
+        ),
+        (
+            "/api/v1/returns",
+            json!({"id": "R-2", "order": ""}),
+            "order",
+        ),
+        ("/api/v1/returns", json!({"id": "", "order": "O-1"}), "id"),
+        (
+            "/api/v1/returns",
+            json!({"id": "R-2", "order": "O-1", "items": [book(1), {"sku": "lamp", "quantity": 0}]}),
+            "items[1].quantity",
+        ),
+        (
+            "/api/v1/returns",
+            json!({"id": "R-2", "order": "O-1", "items": [{"sku": "sofa", "quantity": 1}]}),
+            "items[0].sku",
+        ),
+        (
+            "/api/v1/returns",
+            json!({"id": "R-2", "order": "O-1", "items": [{"sku": "lamp", "quantity": 1}, book(3)]}),
+            "items[1].quantity",
+        ),
+        ("/api/v1/orders", order_body("", "ACC-1"), "id"),
+        ("/api/v1/orders", order_body("O-2", ""), "account"),
+    ];
+    for (path, body, field) in cases {
+        s.refused(path, &body, None, StatusCode::BAD_REQUEST, field)
+            .await;
+    }
+    let mut twice = order_body("O-2", "ACC-1");
+    twice["items"][1]["sku"] = json!("book");
+    s.refused(
+        "/api/v1/orders",
+        &twice,
+        None,
+        StatusCode::BAD_REQUEST,
+        "items[1].sku",
+    )
+    .await;
+    let mut long_title = order_body("O-2", "ACC-1");
+    long_title["items"][1]["title"] = json!(long);
+    s.refused(
+        "/api/v1/orders",
+        &long_title,
+        None,
+        StatusCode::BAD_REQUEST,
+        "items[1].title",
+    )
+    .await;
+    // A route keyed by its path names the path's id.
+    for path in ["/api/v1/orders/O-404", "/api/v1/accounts/NOPE/balance"] {
+        let (status, body) = s.get(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"]["field"], "id", "{path}: {body}");
     }
 }
 

@@ -66,9 +66,17 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The one place where a ledger error becomes an API response.
+/// A ledger error with no request to name the field from.
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
+        ApiError::ledger(error, |user| wire::field_of(user).to_string())
+    }
+}
+
+impl ApiError {
+    /// The one place where a ledger error becomes an API response; `field_of` names the
+    /// request's field a refusal is about.
+    fn ledger(error: Error, field_of: impl FnOnce(&UserError) -> String) -> Self {
         match error {
             Error::User(user) => {
                 let status = match &user {
@@ -80,7 +88,11 @@ impl From<Error> for ApiError {
                     | UserError::ReturnAlreadyRecorded(_) => StatusCode::CONFLICT,
                     _ => StatusCode::BAD_REQUEST,
                 };
-                ApiError::new(status, Some(wire::field_of(&user)), user.to_string())
+                ApiError {
+                    status,
+                    field: Some(field_of(&user)),
+                    message: user.to_string(),
+                }
             }
             Error::Internal { .. } => {
                 let reference = format!("{:08x}", rand_reference());
@@ -146,12 +158,16 @@ fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 async fn blocking<T: Send + 'static>(
     state: &Arc<HttpState>,
     work: impl FnOnce(&Ledger) -> Result<T, Error> + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<T, Error> {
     let state = Arc::clone(state);
     tokio::task::spawn_blocking(move || work(state.ledger()))
         .await
-        .map_err(|e| ApiError::from(Error::internal("running a ledger call", e)))?
-        .map_err(ApiError::from)
+        .map_err(|e| Error::internal("running a ledger call", e))?
+}
+
+/// A refusal of a route keyed by its path's `{id}` is about that id.
+fn about_path_id(error: Error) -> ApiError {
+    ApiError::ledger(error, |_| "id".to_string())
 }
 
 /// 201 for a first write, and the same answer with `Idempotent-Replayed: true` for a replay.
@@ -166,18 +182,21 @@ fn written(replayed: bool, body: Value) -> Response {
 }
 
 /// A keyed write: notes whether `key` was carried out before (then the ledger replays its
-/// first result), runs `work` off the async workers, counts it, and answers 201.
+/// first result), runs `work` off the async workers, counts it, and answers 201. A refusal
+/// names the field `field_of` says.
 async fn keyed_write(
     state: &Arc<HttpState>,
     kind: &'static str,
     key: String,
     work: impl FnOnce(&Ledger) -> Result<Value, Error> + Send + 'static,
+    field_of: impl FnOnce(&UserError) -> String,
 ) -> Result<Response, ApiError> {
     let (replayed, body) = blocking(state, move |ledger| {
         let replayed = ledger.has_operation(&key)?;
         Ok((replayed, work(ledger)?))
     })
-    .await?;
+    .await
+    .map_err(|error| ApiError::ledger(error, field_of))?;
     state.metrics.ledger_operation(kind, replayed);
     Ok(written(replayed, body))
 }
@@ -206,15 +225,17 @@ pub async fn create_account(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let input: AccountIn = parse_body(&body)?;
+    let (id, name) = (input.id.clone(), input.name.clone());
     let (existed, account) = blocking(&state, move |ledger| {
         // Idempotent by the account id: an existing account is answered as it is.
-        if let Ok(account) = ledger.account(&input.id) {
+        if let Ok(account) = ledger.account(&id) {
             return Ok((true, account));
         }
-        let act = Act::new(API_ACTOR, Utc::now(), format!("api:account:{}", input.id));
-        Ok((false, ledger.open_account(&act, &input.id, &input.name)?))
+        let act = Act::new(API_ACTOR, Utc::now(), format!("api:account:{id}"));
+        Ok((false, ledger.open_account(&act, &id, &name)?))
     })
-    .await?;
+    .await
+    .map_err(|error| ApiError::ledger(error, |user| input.field_of(user)))?;
     let status = if existed {
         StatusCode::OK
     } else {
@@ -241,6 +262,7 @@ pub async fn get_account(
         })))
     })
     .await
+    .map_err(about_path_id)
 }
 
 pub async fn create_link_code(
@@ -260,7 +282,8 @@ pub async fn create_link_code(
     let issued = blocking(&state, move |ledger| {
         ledger.issue_link_code(&Act::new(API_ACTOR, Utc::now(), key), &id)
     })
-    .await?;
+    .await
+    .map_err(about_path_id)?;
     Ok(written(
         false,
         json!({ "code": issued.code, "account": issued.account_id, "expires_at": issued.expires_at }),
@@ -293,11 +316,17 @@ pub async fn create_grant(
     let (request, at) = input
         .to_request(state.ledger().currency(), Utc::now())
         .map_err(ApiError::field)?;
-    keyed_write(&state, "grant", key.clone(), move |ledger| {
-        let act = Act::new(API_ACTOR, at, key);
-        let lot = ledger.grant(&act, &request)?;
-        Ok(json!({ "grant": wire::lot_json(&lot, ledger.currency()) }))
-    })
+    keyed_write(
+        &state,
+        "grant",
+        key.clone(),
+        move |ledger| {
+            let act = Act::new(API_ACTOR, at, key);
+            let lot = ledger.grant(&act, &request)?;
+            Ok(json!({ "grant": wire::lot_json(&lot, ledger.currency()) }))
+        },
+        |user| input.field_of(user),
+    )
     .await
 }
 
@@ -319,6 +348,7 @@ pub async fn create_order(
             let receipt = ledger.record_order(API_ACTOR, at, &request)?;
             Ok(json!({ "order": wire::order_receipt_json(&receipt, ledger.currency()) }))
         },
+        |user| input.field_of(user),
     )
     .await
 }
@@ -333,6 +363,7 @@ pub async fn get_order(
         Ok(Json(json!({ "order": wire::order_breakdown_json(&ledger.order_breakdown(&id, Utc::now())?, ledger.currency()) })))
     })
     .await
+    .map_err(about_path_id)
 }
 
 pub async fn create_return(
@@ -351,6 +382,7 @@ pub async fn create_return(
             let receipt = ledger.record_return(API_ACTOR, at, &request)?;
             Ok(json!({ "return": wire::return_receipt_json(&receipt, ledger.currency()) }))
         },
+        |user| input.field_of(user),
     )
     .await
 }
@@ -368,6 +400,7 @@ pub async fn balance(
         )))
     })
     .await
+    .map_err(about_path_id)
 }
 
 /// A query string that isn't a page: 400 in JSON, naming `page` or `per_page`.
@@ -412,4 +445,5 @@ pub async fn history(
         })))
     })
     .await
+    .map_err(about_path_id)
 }
