@@ -391,6 +391,33 @@ impl Assistant {
                     .change_expiry(&act("expiry"), grant, expires_at, &reason)?;
                 let phrase =
                     |at: Option<DateTime<Utc>>| at.map_or("never".to_string(), |at| style.date(at));
+                // Expired credit stays expired (the ledger keeps it so): a new date on a grant
+                // that had expired gives the member nothing, and the reply must not suggest
+                // it does.
+                if let Some(expired_at) = before.expires_at.filter(|_| !before.is_live(now)) {
+                    let lost = self.expired_amount(&lot)?;
+                    let expired_on = style.date(expired_at);
+                    let new_date = match lot.expires_at {
+                        Some(at) => format!("its date now reads {}", style.date(at)),
+                        None => "it is now set to never expire".to_string(),
+                    };
+                    let text = if lost.is_positive() {
+                        let member = self
+                            .ledger
+                            .member_for_account(&lot.account_id)?
+                            .map_or("…".to_string(), |m| style.member(&m));
+                        format!(
+                            "Grant #{grant} had already expired on {expired_on}, and expired credit stays expired: the {} that expired can't be spent, even though {new_date}.\nTo give that credit back, make a new grant: /admin grant member:{member} amount:{} reason:…",
+                            currency.format(lost),
+                            currency.to_decimal(lost),
+                        )
+                    } else {
+                        format!(
+                            "Grant #{grant} had already expired on {expired_on} with nothing left on it; {new_date}, which gives the member nothing to spend.\nTo give them credit, make a new grant with /admin grant."
+                        )
+                    };
+                    return Ok(Reply::private(text));
+                }
                 Ok(Reply::private(format!(
                     "Grant #{grant} now expires {} (was {}).",
                     phrase(lot.expires_at),
@@ -553,6 +580,31 @@ impl Assistant {
                     true,
                 ))
             }
+        }
+    }
+
+    /// How much of a grant has expired over its life: the sum of its journal's expiry
+    /// entries (written by a sweep, or when an expired grant's date is changed). The history
+    /// is read newest first and only back to the grant's own date.
+    fn expired_amount(&self, lot: &crate::ledger::Lot) -> Result<Credits> {
+        const PER_PAGE: u32 = 100;
+        let mut expired = Credits::ZERO;
+        let mut page = 1;
+        loop {
+            let history = self.ledger.history(&lot.account_id, page, PER_PAGE)?;
+            for entry in &history.entries {
+                if entry.kind == "expire" && entry.lot_id == Some(lot.id) {
+                    expired -= entry.amount;
+                }
+            }
+            let older_than_grant = history
+                .entries
+                .last()
+                .is_none_or(|entry| entry.at < lot.granted_at);
+            if older_than_grant || page >= history.pages {
+                return Ok(expired);
+            }
+            page += 1;
         }
     }
 

@@ -342,6 +342,73 @@ fn revoke_and_expiry_with_a_member_act_only_on_that_members_grant() {
 }
 
 #[test]
+fn a_new_date_on_an_expired_grant_says_its_credit_stays_expired() {
+    let w = world();
+    // Two of bob's grants expired on 20 Nov; the sweep has written off only the first.
+    let lapsed = |key: &str, cents| {
+        w.ledger
+            .grant(
+                &admin_at(key, day(10, 1)),
+                &grant_request("ACC-2", cents, Expiry::At(day(11, 20))),
+            )
+            .unwrap()
+            .id
+    };
+    let swept = lapsed("old-1", 8_00);
+    w.ledger.sweep_expired("sweeper", day(11, 21)).unwrap();
+    let unswept = lapsed("old-2", 3_00);
+    for (lot, amount) in [(swept, "$8.00"), (unswept, "$3.00")] {
+        let text = w.text(
+            ADMIN,
+            &format!("/admin expiry grant:{lot} date:30 reason:x"),
+        );
+        assert!(
+            text.starts_with(&format!(
+                "Grant #{lot} had already expired on 20 Nov 2026, and expired credit stays expired: the {amount} that expired can't be spent, even though its date now reads 26 Dec 2026."
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "make a new grant: /admin grant member:@bob amount:{} reason:",
+                &amount[1..]
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("now expires"), "{text}");
+    }
+    assert_eq!(w.ledger.balance("ACC-2", now()).unwrap().available, usd(0));
+    // A grant that was used up before it expired had nothing left to lose.
+    let spent = lapsed("old-3", 5_00);
+    w.ledger
+        .record_order(
+            "shop",
+            day(11, 1),
+            &order("9100", "ACC-2", vec![digital("song", 5_00, 1)]),
+        )
+        .unwrap();
+    let text = w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{spent} date:never reason:x"),
+    );
+    assert!(
+        text.starts_with(&format!(
+            "Grant #{spent} had already expired on 20 Nov 2026 with nothing left on it; it is now set to never expire, which gives the member nothing to spend."
+        )),
+        "{text}"
+    );
+    // A grant still live gets the plain answer.
+    let live = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    assert!(
+        w.text(
+            ADMIN,
+            &format!("/admin expiry grant:{live} date:2027-01-31 reason:x")
+        )
+        .contains("now expires 31 Jan 2027 (was 12 Dec 2026)")
+    );
+}
+
+#[test]
 fn history_pages_newest_first() {
     let w = world();
     let first = w.text("alice", "/history");
