@@ -249,6 +249,27 @@ async fn accounts_link_codes_balance_and_history() {
         .post("/api/v1/accounts", &json!({"id": "ACC-1"}), None)
         .await;
     assert_eq!(again, StatusCode::OK);
+    let (again, body, _) = s
+        .post(
+            "/api/v1/accounts",
+            &json!({"id": "ACC-1", "name": " One "}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (again, &body["account"]["display_name"]),
+        (StatusCode::OK, &json!("One"))
+    );
+    let renamed = s
+        .refused(
+            "/api/v1/accounts",
+            &json!({"id": "ACC-1", "name": "Other"}),
+            None,
+            StatusCode::CONFLICT,
+            "name",
+        )
+        .await;
+    assert!(renamed.contains("\"One\""), "{renamed}");
     assert_eq!(
         s.get("/api/v1/accounts/ACC-1").await.1["account"]["display_name"],
         "One"

@@ -236,6 +236,19 @@ pub async fn create_account(
     })
     .await
     .map_err(|error| ApiError::ledger(error, |user| input.field_of(user)))?;
+    // The same id with another name is other content for the same key: refused, as for
+    // every other keyed write. No name claims nothing about it.
+    let name = input.name.trim();
+    if !name.is_empty() && account.display_name != name {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            Some("name"),
+            format!(
+                "Account {} already exists with the name \"{}\"; nothing was changed.",
+                account.id, account.display_name
+            ),
+        ));
+    }
     let status = if existed {
         StatusCode::OK
     } else {
