@@ -197,7 +197,7 @@ impl Assistant {
                         &format!("Your credits · account {}", account.id),
                         now,
                         style,
-                        false,
+                        None,
                     ),
                     true,
                 ))
@@ -463,7 +463,7 @@ impl Assistant {
                     account.id
                 );
                 Ok(Reply::card(
-                    self.balance_card(&balance, &title, now, style, true),
+                    self.balance_card(&balance, &title, now, style, Some(&member)),
                     true,
                 ))
             }
@@ -747,19 +747,27 @@ impl Assistant {
         })
     }
 
+    /// The balance as a card: the asker's own (`admin_of` is `None`), or, for an admin, the
+    /// named member's, with grant numbers and wording about "this account".
     fn balance_card(
         &self,
         balance: &Balance,
         title: &str,
         now: DateTime<Utc>,
         style: Style,
-        with_ids: bool,
+        admin_of: Option<&str>,
     ) -> Card {
         let currency = self.ledger.currency();
+        let with_ids = admin_of.is_some();
         let mut description = format!("Available  {}", currency.format(balance.available));
         if balance.lots.is_empty() {
             description.push('\n');
-            description.push_str(&text::no_credits(&balance.account_id));
+            description.push_str(&match admin_of {
+                None => text::no_credits(&balance.account_id),
+                Some(member) => {
+                    text::member_has_no_credits(&balance.account_id, &style.member(member))
+                }
+            });
         } else {
             let lines: Vec<String> = balance
                 .lots
@@ -784,7 +792,13 @@ impl Assistant {
             title: title.to_string(),
             description,
             fields: Vec::new(),
-            footer: format!("{} /expiry · /order · /help", text::CREDITS_PAY_FOR),
+            footer: match admin_of {
+                None => format!("{} /expiry · /order · /help", text::CREDITS_PAY_FOR),
+                Some(member) => format!(
+                    "Grant numbers are for /admin revoke and /admin expiry · /admin history member:{}",
+                    style.member(member)
+                ),
+            },
             colour: COLOUR_INFO,
         }
     }

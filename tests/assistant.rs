@@ -692,6 +692,15 @@ fn admin_commands_work_for_admins_by_user_or_role() {
         w.text(ADMIN, "/admin link member:dave account:ACC-7")
             .contains("Linked @dave to account ACC-7 (a new account).")
     );
+    let empty = w.text(ADMIN, "/admin account member:dave");
+    assert!(
+        empty.contains("Available  $0.00\nAccount ACC-7 has no credits right now. To give @dave some, use /admin grant member:@dave amount:"),
+        "{empty}"
+    );
+    assert!(
+        !empty.contains("Your") && !empty.contains("/expiry"),
+        "{empty}"
+    );
     assert!(
         w.text(ADMIN, "/admin code account:ACC-7")
             .contains("Link code for account ACC-7: ")

@@ -209,6 +209,13 @@ pub fn no_credits(account: &str) -> String {
     )
 }
 
+/// An admin looking at a member's account that has no credits.
+pub fn member_has_no_credits(account: &str, member: &str) -> String {
+    format!(
+        "Account {account} has no credits right now. To give {member} some, use /admin grant member:{member} amount:…"
+    )
+}
+
 pub fn transfer_answer(account: &str, available: Credits, currency: &Currency) -> String {
     format!(
         "{NOT_TRANSFERABLE} Yours ({account}) has {} available for digital purchases.",
