@@ -719,6 +719,11 @@ async fn refusals_name_the_exact_field() {
         ("page=x", "page"),
         ("per_page=-5", "per_page"),
         ("page=1&per_page=abc", "per_page"),
+        ("page=0", "page"),
+        ("per_page=0", "per_page"),
+        ("per_page=101", "per_page"),
+        ("page=2&per_page=100000", "per_page"),
+        ("page=99999999999", "page"),
     ] {
         let response = s
             .client
@@ -732,6 +737,13 @@ async fn refusals_name_the_exact_field() {
         assert_eq!(kind, "application/json", "{query}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["field"], field, "{query}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        let range = if field == "page" {
+            "from 1 up"
+        } else {
+            "from 1 to 100"
+        };
+        assert!(message.contains(range), "{query}: {message}");
     }
     // A value of the wrong type is refused naming its field, with the amount hint only on
     // amounts.
@@ -785,6 +797,11 @@ async fn refusals_name_the_exact_field() {
         assert!(!message.contains("amounts are strings"), "{message}");
         assert!(!message.contains("line 1 column"), "{message}");
     }
+
+    let (status, page) = s
+        .get("/api/v1/accounts/ACC-1/history?page=1&per_page=100")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
 
     let mut huge = order_body("O-1", "ACC-1");
     huge["items"][0]["unit_price"] = json!("99999999999999999999");

@@ -426,11 +426,38 @@ fn paging_error(rejection: &QueryRejection) -> ApiError {
     } else {
         "query"
     };
+    paging_refusal(field)
+}
+
+/// The largest page a history answers.
+const MAX_PER_PAGE: u32 = 100;
+
+fn paging_refusal(field: &str) -> ApiError {
+    let range = if field == "per_page" {
+        format!("from 1 to {MAX_PER_PAGE}")
+    } else {
+        "from 1 up".to_string()
+    };
     ApiError::new(
         StatusCode::BAD_REQUEST,
         Some(field),
-        format!("{field} must be a whole number from 1 up"),
+        format!("{field} must be a whole number {range}"),
     )
+}
+
+impl Paging {
+    /// The page and its size, refused (naming the parameter) when out of range.
+    fn checked(&self) -> Result<(u32, u32), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page < 1 {
+            return Err(paging_refusal("page"));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return Err(paging_refusal("per_page"));
+        }
+        Ok((page, per_page))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -447,8 +474,9 @@ pub async fn history(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
     let Query(paging) = paging.map_err(|rejection| paging_error(&rejection))?;
+    let (page, per_page) = paging.checked()?;
     blocking(&state, move |ledger| {
-        let page = ledger.history(&id, paging.page.unwrap_or(1), paging.per_page.unwrap_or(50))?;
+        let page = ledger.history(&id, page, per_page)?;
         Ok(Json(json!({
             "account": id,
             "page": page.page,
