@@ -117,7 +117,8 @@ pub fn state(config: &Config, assistant: Arc<Assistant>) -> Result<HttpState, Se
         assistant,
         api_token_hash: token
             .is_set()
-            .then(|| Sha256::digest(token.expose().as_bytes()).into()),
+            // Trimmed as the presented token is: a token pasted with a newline still matches.
+            .then(|| Sha256::digest(token.expose().trim().as_bytes()).into()),
         public_key,
         api_base: config.discord.api_base.trim_end_matches('/').to_string(),
         client: reqwest::Client::new(),

@@ -192,6 +192,13 @@ async fn health_metrics_and_auth() {
     let missing = s.get("/api/v1/nothing-here").await;
     assert_eq!(missing.0, StatusCode::NOT_FOUND);
 
+    // A configured token with a stray newline or spaces still matches.
+    let padded = server_with(&format!(" {TOKEN}\n")).await;
+    assert_eq!(
+        padded.get("/api/v1/accounts/X/balance").await.0,
+        StatusCode::NOT_FOUND
+    );
+
     let off = server_with("").await;
     assert_eq!(
         off.get("/api/v1/accounts/X/balance").await.0,
