@@ -146,6 +146,29 @@ fn balance_shows_the_available_amount_first_then_each_grant() {
 }
 
 #[test]
+fn a_grant_due_in_exactly_30_days_is_both_warned_and_counted() {
+    let w = world();
+    for (key, days, cents) in [("d30", 30, 3_00), ("d31", 31, 4_00)] {
+        w.ledger
+            .grant(
+                &admin(key),
+                &grant_request("ACC-2", cents, Expiry::InDays(days)),
+            )
+            .unwrap();
+    }
+    let text = w.text("bob", "/balance");
+    assert!(
+        text.contains("$3.00  promotion  expires 26 Dec 2026 (in 30 days)  ⚠ soon"),
+        "{text}"
+    );
+    assert!(
+        text.contains("$4.00  promotion  expires 27 Dec 2026 (in 31 days)\n"),
+        "{text}"
+    );
+    assert!(text.contains("Expiring within 30 days: $3.00"), "{text}");
+}
+
+#[test]
 fn on_discord_dates_use_timestamp_markup_and_members_are_mentions() {
     let w = world();
     let reply = w.ask(

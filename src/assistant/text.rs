@@ -14,8 +14,15 @@ pub enum Style {
     Plain,
 }
 
-/// Within this many days an expiry is "soon" and gets a warning sign.
+/// Within this many days an expiry is "soon": it gets a warning sign and counts in the
+/// "Expiring within 30 days" total (both by `is_soon`, as the ledger's `expiring_within`).
 pub const SOON_DAYS: i64 = 30;
+
+/// True when `at` is at most `SOON_DAYS` days after `now`, the same bound as the ledger's
+/// `Balance::expiring_within`, so a warned grant is always in the total and vice versa.
+pub fn is_soon(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    at <= now + chrono::Duration::days(SOON_DAYS)
+}
 
 pub const CREDITS_PAY_FOR: &str = "Credits pay for ebooks, music, films, TV and apps.";
 pub const NOT_TRANSFERABLE: &str =
@@ -74,7 +81,7 @@ pub fn expiry_phrase(lot: &Lot, now: DateTime<Utc>, style: Style) -> String {
     match lot.expires_at {
         None => "never expires".into(),
         Some(at) => {
-            let soon = (at - now).num_days() < SOON_DAYS;
+            let soon = is_soon(at, now);
             format!(
                 "expires {}{}",
                 style.date_relative(at, now),
