@@ -710,7 +710,7 @@ impl Assistant {
     ) -> Result<faq::PersonalFigures> {
         let currency = self.ledger.currency();
         let balance = self.ledger.balance(&account.id, now)?;
-        let (soon, _) = balance.expiring_within(now, 30);
+        let (soon, _) = balance.expiring_within(now, text::SOON_DAYS as u32);
         let mut recent_orders = Vec::new();
         for summary in self.ledger.recent_orders(&account.id, RECENT_ORDERS)? {
             let breakdown = self.ledger.order_breakdown(&summary.external_id, now)?;
@@ -742,7 +742,7 @@ impl Assistant {
                 amount: currency.format(amount),
                 date: style.date_relative(at, now),
             }),
-            expiring_within_30_days: currency.format(soon),
+            expiring_within_30_days: soon.is_positive().then(|| currency.format(soon)),
             recent_orders,
         })
     }
@@ -839,14 +839,15 @@ impl Assistant {
                 })
                 .collect();
             out.push_str(&format!(
-                "\nWithin {days} days, {} expires:\n",
+                "\nWithin {}, {} expires:\n",
+                text::days(days),
                 currency.format(within)
             ));
             out.push_str(&text::pack_lines(&lines, 1_500, |n| {
                 format!("  …and {n} more. /balance shows them all.")
             }));
         } else {
-            out.push_str(&format!("\nNothing expires within {days} days."));
+            out.push_str(&format!("\nNothing expires within {}.", text::days(days)));
         }
         out.push_str("\nExpired credits can't be spent; the soonest-expiring credits are used first when you buy.");
         out

@@ -211,6 +211,46 @@ fn expiry_gives_the_next_date_and_what_expires_within_the_days_asked() {
     assert!(text.contains("Within 30 days, $10.01 expires"), "{text}");
     let short = w.text("alice", "/expiry days:3");
     assert!(short.contains("Nothing expires within 3 days."), "{short}");
+    let one = w.text("alice", "/expiry days:1");
+    assert!(one.contains("Nothing expires within 1 day."), "{one}");
+    w.ledger
+        .grant(
+            &admin("tomorrow"),
+            &grant_request("ACC-1", 2_00, Expiry::InDays(1)),
+        )
+        .unwrap();
+    let one = w.text("alice", "/expiry days:1");
+    assert!(one.contains("Within 1 day, $2.00 expires:"), "{one}");
+}
+
+#[test]
+fn a_member_without_credits_reads_that_they_have_none() {
+    let w = world();
+    w.text(ADMIN, "/admin link member:newbie account:ACC-NEW");
+    let expiry = w.text("newbie", "/faq topic:expiry");
+    assert!(
+        expiry.contains(
+            "Soonest to expire on account ACC-NEW: nothing — you have no credits right now."
+        ),
+        "{expiry}"
+    );
+    let balance = w.text("newbie", "/faq topic:balance");
+    assert!(
+        balance.contains("Account ACC-NEW: $0.00 available.\nYou have no credits right now."),
+        "{balance}"
+    );
+    for text in [&expiry, &balance] {
+        assert!(
+            !text.contains("$0.00 —") && !text.contains("Expiring within 30 days"),
+            "{text}"
+        );
+    }
+    // alice has credits expiring soon: the line is there with its amount.
+    let hers = w.text("alice", "/faq topic:balance");
+    assert!(
+        hers.contains("Expiring within 30 days: $10.01 — soonest first when you buy."),
+        "{hers}"
+    );
 }
 
 #[test]

@@ -58,8 +58,9 @@ pub struct PersonalFigures {
     /// Lots that make up the balance, soonest-expiring first.
     pub lots: Vec<LotLine>,
     pub next_expiry: Option<NextExpiry>,
-    /// Total expiring within 30 days, e.g. "$25.00".
-    pub expiring_within_30_days: String,
+    /// Total expiring within 30 days, e.g. "$25.00"; `None` when nothing does. A template
+    /// line with `{expiring_30}` is left out then, rather than announcing "$0.00".
+    pub expiring_within_30_days: Option<String>,
     /// Latest orders first.
     pub recent_orders: Vec<OrderFigures>,
 }
@@ -101,13 +102,22 @@ pub fn render(intent: &Intent, asker: &Asker, place: Place) -> String {
 }
 
 /// Fills the template's placeholders; without `{answer}` in it, the figures follow the answer.
+/// A line whose figure is absent (`{expiring_30}` when nothing expires soon) is left out.
 fn personalise(template: &str, answer: &str, figures: &PersonalFigures) -> String {
     let mut out = String::new();
     if placeholders(template).all(|name| name != "answer") {
         out.push_str(answer);
         out.push('\n');
     }
-    let mut rest = template;
+    let kept: Vec<&str> = template
+        .split('\n')
+        .filter(|line| {
+            figures.expiring_within_30_days.is_some()
+                || placeholders(line).all(|name| name != "expiring_30")
+        })
+        .collect();
+    let template = kept.join("\n");
+    let mut rest = template.as_str();
     while let Some((before, after)) = rest.split_once('{') {
         out.push_str(before);
         match after.split_once('}') {
@@ -131,10 +141,16 @@ fn fill(out: &mut String, name: &str, answer: &str, figures: &PersonalFigures) {
         "answer" => out.push_str(answer),
         "account" => out.push_str(&field(&figures.account)),
         "balance" => out.push_str(&field(&figures.balance)),
-        "expiring_30" => out.push_str(&field(&figures.expiring_within_30_days)),
+        "expiring_30" => match &figures.expiring_within_30_days {
+            Some(amount) => out.push_str(&field(amount)),
+            None => out.push_str("nothing"),
+        },
         "next_expiry" => match &figures.next_expiry {
             Some(next) => {
                 let _ = write!(out, "{} on {}", field(&next.amount), field(&next.date));
+            }
+            None if figures.lots.is_empty() => {
+                out.push_str("nothing — you have no credits right now")
             }
             None => out.push_str("nothing — none of your credits has an expiry date"),
         },
@@ -258,7 +274,7 @@ mod tests {
                 amount: "$20.00".into(),
                 date: "12 Dec 2026 (in 16 days)".into(),
             }),
-            expiring_within_30_days: "$25.00".into(),
+            expiring_within_30_days: Some("$25.00".into()),
             recent_orders: (0..200)
                 .map(|i| OrderFigures {
                     order_id: format!("{}", 7000 + i),
@@ -356,19 +372,42 @@ mod tests {
     #[test]
     fn missing_next_expiry_and_empty_lists_read_well() {
         let catalog = Catalog::builtin().unwrap();
-        let asker = Asker::Linked(PersonalFigures::default());
-        let expiry = render(
-            &catalog.intents[catalog.position("expiry").unwrap()],
-            &asker,
-            Place::Private,
+        let intent = |id: &str| &catalog.intents[catalog.position(id).unwrap()];
+        let no_credits = Asker::Linked(PersonalFigures {
+            account: "ACC-9".into(),
+            balance: "$0.00".into(),
+            ..PersonalFigures::default()
+        });
+        let expiry = render(intent("expiry"), &no_credits, Place::Private);
+        assert!(
+            expiry.ends_with(
+                "Soonest to expire on account ACC-9: nothing — you have no credits right now."
+            ),
+            "{expiry}"
         );
-        assert!(expiry.contains("none of your credits has an expiry date"));
-        let balance = render(
-            &catalog.intents[catalog.position("balance").unwrap()],
-            &asker,
-            Place::Private,
+        assert!(!expiry.contains("Expiring within"), "{expiry}");
+        let balance = render(intent("balance"), &no_credits, Place::Private);
+        assert!(
+            balance.ends_with("Account ACC-9: $0.00 available.\nYou have no credits right now."),
+            "{balance}"
         );
-        assert!(balance.contains("You have no credits right now."));
+        assert!(!balance.contains("Expiring within"), "{balance}");
+
+        let never_expiring = Asker::Linked(PersonalFigures {
+            account: "ACC-9".into(),
+            balance: "$5.00".into(),
+            lots: vec![LotLine {
+                amount: "$5.00".into(),
+                source: "goodwill".into(),
+                expires: "never".into(),
+            }],
+            ..PersonalFigures::default()
+        });
+        let expiry = render(intent("expiry"), &never_expiring, Place::Private);
+        assert!(
+            expiry.contains("nothing — none of your credits has an expiry date"),
+            "{expiry}"
+        );
     }
 
     #[test]
