@@ -473,6 +473,76 @@ async fn grants_replay_and_refuse_conflicts_and_bad_fields() {
 }
 
 #[tokio::test]
+async fn idempotency_keys_are_ascii_bounded_and_not_contradicted() {
+    let s = server().await;
+    s.account("ACC-1").await;
+    let before = s.ledger.content_checksum().unwrap();
+    let send = |key: reqwest::header::HeaderValue, body: Value| {
+        s.client
+            .post(format!("{}/api/v1/grants", s.base))
+            .bearer_auth(TOKEN)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let non_ascii = reqwest::header::HeaderValue::from_bytes("clé-1".as_bytes()).unwrap();
+    let answer = send(non_ascii, grant("ACC-1", "1.00")).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "Idempotency-Key", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("printable ASCII"), "{message}");
+    assert!(!message.contains("required"), "{message}");
+
+    let long = "k".repeat(201);
+    let message = s
+        .refused(
+            "/api/v1/grants",
+            &grant("ACC-1", "1.00"),
+            Some(&long),
+            StatusCode::BAD_REQUEST,
+            "Idempotency-Key",
+        )
+        .await;
+    assert!(message.contains("too long"), "{message}");
+    let mut long_in_body = grant("ACC-1", "1.00");
+    long_in_body["key"] = json!(long);
+    s.refused(
+        "/api/v1/grants",
+        &long_in_body,
+        None,
+        StatusCode::BAD_REQUEST,
+        "key",
+    )
+    .await;
+    let mut keyed = grant("ACC-1", "1.00");
+    keyed["key"] = json!("k-body");
+    let message = s
+        .refused(
+            "/api/v1/grants",
+            &keyed,
+            Some("k-header"),
+            StatusCode::BAD_REQUEST,
+            "key",
+        )
+        .await;
+    assert!(message.contains("differ"), "{message}");
+    assert_eq!(s.ledger.content_checksum().unwrap(), before);
+
+    // The same key in both places, and a key of 200 characters, are fine.
+    let (status, answer, _) = s.post("/api/v1/grants", &keyed, Some("k-body")).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, answer, _) = s
+        .post(
+            "/api/v1/grants",
+            &grant("ACC-1", "1.00"),
+            Some(&"k".repeat(200)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+#[tokio::test]
 async fn orders_and_returns_are_idempotent_by_their_ids() {
     let s = server().await;
     s.account("ACC-1").await;

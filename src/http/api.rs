@@ -303,6 +303,60 @@ pub async fn create_link_code(
     ))
 }
 
+/// The longest idempotency key taken, in characters (as long as any text field).
+pub const MAX_KEY_CHARS: usize = 200;
+
+/// A grant's idempotency key: the `Idempotency-Key` header, or the body's `key`, or both when
+/// they are the same; printable ASCII in the header, and at most `MAX_KEY_CHARS`.
+fn client_key(headers: &HeaderMap, body_key: Option<&str>) -> Result<String, ApiError> {
+    let refuse = |field: &str, message: String| {
+        Err(ApiError::new(StatusCode::BAD_REQUEST, Some(field), message))
+    };
+    let header = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => match value.to_str() {
+            Ok(text) => Some(text),
+            Err(_) => {
+                return refuse(
+                    "Idempotency-Key",
+                    "the Idempotency-Key header must be printable ASCII (letters, digits and \
+                     punctuation)"
+                        .to_string(),
+                );
+            }
+        },
+    };
+    let (field, key) = match (header, body_key) {
+        (Some(header), Some(body)) if header != body => {
+            return refuse(
+                "key",
+                "the body's key and the Idempotency-Key header differ; send the key once, or \
+                 the same in both"
+                    .to_string(),
+            );
+        }
+        (Some(header), _) => ("Idempotency-Key", header),
+        (None, Some(body)) => ("key", body),
+        (None, None) => {
+            return refuse(
+                "Idempotency-Key",
+                "an Idempotency-Key header is required".to_string(),
+            );
+        }
+    };
+    if key.trim().is_empty() {
+        return refuse(field, format!("{field} can't be empty"));
+    }
+    let length = key.chars().count();
+    if length > MAX_KEY_CHARS {
+        return refuse(
+            field,
+            format!("{field} is too long ({length} characters; at most {MAX_KEY_CHARS})"),
+        );
+    }
+    Ok(key.to_string())
+}
+
 pub async fn create_grant(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
@@ -310,19 +364,7 @@ pub async fn create_grant(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let input: GrantIn = parse_body(&body)?;
-    let client_key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| input.key.clone())
-        .filter(|k| !k.trim().is_empty())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                Some("Idempotency-Key"),
-                "an Idempotency-Key header is required",
-            )
-        })?;
+    let client_key = client_key(&headers, input.key.as_deref())?;
     // The shop's keys live in their own namespace (shared with `creditbot import`), so none
     // can take a key the bot uses itself, such as `order:9001`.
     let key = wire::feed_grant_key(&client_key);
