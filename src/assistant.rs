@@ -954,6 +954,14 @@ impl Assistant {
     ) -> Result<Card> {
         let currency = self.ledger.currency();
         let history = self.ledger.history(account_id, page, HISTORY_PER_PAGE)?;
+        if history.page > history.pages {
+            return Err(UserError::NoSuchPage {
+                page: history.page,
+                pages: history.pages,
+                command: next_command.to_string(),
+            }
+            .into());
+        }
         let lines: Vec<String> = history
             .entries
             .iter()

@@ -165,6 +165,23 @@ pub enum UserError {
         "quantity: needs item: to say which item to return, for example item:hobbit-ebook quantity:2. Nothing was returned; leave both out to return the whole order."
     )]
     QuantityWithoutItem,
+    #[error("{}", no_such_page(*page, *pages, command))]
+    NoSuchPage {
+        page: u32,
+        pages: u32,
+        /// The command that shows the history, e.g. "/history".
+        command: String,
+    },
+}
+
+fn no_such_page(page: u32, pages: u32, command: &str) -> String {
+    if pages == 1 {
+        format!("There's only 1 page of history, so there's no page {page}. {command} shows it.")
+    } else {
+        format!(
+            "There are only {pages} pages of history, so there's no page {page}. {command} page:{pages} shows the oldest."
+        )
+    }
 }
 
 /// Any failure of a ledger or assistant call.
@@ -203,3 +220,25 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_past_the_end_names_the_last_one() {
+        let error = |pages| UserError::NoSuchPage {
+            page: 9,
+            pages,
+            command: "/history".into(),
+        };
+        assert_eq!(
+            error(1).to_string(),
+            "There's only 1 page of history, so there's no page 9. /history shows it."
+        );
+        assert_eq!(
+            error(3).to_string(),
+            "There are only 3 pages of history, so there's no page 9. /history page:3 shows the oldest."
+        );
+    }
+}

@@ -479,6 +479,16 @@ fn history_pages_newest_first() {
     let lines: Vec<&str> = first.lines().collect();
     assert!(lines[1].contains("granted"), "newest first: {first}");
     assert!(first.contains("spent on order 7781"), "{first}");
+    let past_the_end = w.refused("alice", "/history page:2");
+    assert_eq!(
+        past_the_end.trim_end(),
+        "There's only 1 page of history, so there's no page 2. /history shows it."
+    );
+    let admin_past = w.refused(ADMIN, "/admin history member:alice page:5");
+    assert!(
+        admin_past.starts_with("There's only 1 page of history, so there's no page 5. /admin history member:alice shows it."),
+        "{admin_past}"
+    );
     let out_of_range = w.refused("alice", "/history page:0");
     assert!(
         out_of_range.contains("page must be a whole number from 1"),
