@@ -148,6 +148,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/api/v1/orders/{id}", get(api::get_order))
         .route("/api/v1/returns", post(api::create_return))
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             read_body,

@@ -238,6 +238,81 @@ async fn invented_methods_share_one_metrics_label() {
     assert_eq!(series, 2, "one series per route and status: {metrics}");
 }
 
+/// Every refusal is JSON: a wrong method, a path that isn't UTF-8, a missing token.
+#[tokio::test]
+async fn every_refusal_is_json() {
+    let s = server().await;
+    let json_refusal = |response: reqwest::Response| async move {
+        let kind = response.headers()[reqwest::header::CONTENT_TYPE].clone();
+        assert_eq!(kind, "application/json");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"]["message"].is_string(), "{body}");
+        body
+    };
+    let wrong_method = s
+        .client
+        .delete(format!("{}/api/v1/grants", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.headers()[reqwest::header::ALLOW], "POST");
+    let body = json_refusal(wrong_method).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("DELETE"),
+        "{body}"
+    );
+    let not_utf8 = s
+        .client
+        .get(format!("{}/api/v1/accounts/%FF%FE/balance", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_utf8.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json_refusal(not_utf8).await["error"]["field"], "id");
+    let anonymous = s
+        .client
+        .get(format!("{}/api/v1/accounts/X/balance", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.headers()[reqwest::header::WWW_AUTHENTICATE],
+        "Bearer"
+    );
+    json_refusal(anonymous).await;
+}
+
+/// The scheme of the Authorization header is case-insensitive.
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let s = server().await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let response = s
+            .client
+            .get(format!("{}/api/v1/accounts/X/balance", s.base))
+            .header("Authorization", format!("{scheme} {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{scheme}");
+    }
+    let basic = s
+        .client
+        .get(format!("{}/api/v1/accounts/X/balance", s.base))
+        .header("Authorization", format!("Basic {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn accounts_link_codes_balance_and_history() {
     let s = server().await;
@@ -469,6 +544,8 @@ async fn grants_replay_and_refuse_conflicts_and_bad_fields() {
         .await
         .unwrap();
     assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let refusal: Value = huge.json().await.unwrap();
+    assert_eq!(refusal["error"]["field"], "body", "{refusal}");
     assert_eq!(s.ledger.content_checksum().unwrap(), checksum);
 }
 

@@ -8,8 +8,9 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
@@ -62,7 +63,33 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "field": self.field, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: say which scheme would be accepted.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// The `{id}` of a route's path; a refusal of it (an id that isn't UTF-8 once
+/// percent-decoded) is a JSON 400 naming `id`.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(PathId(id)),
+            Err(_) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Some("id"),
+                "the id in the path must be UTF-8 text once percent-decoded",
+            )),
+        }
     }
 }
 
@@ -122,10 +149,13 @@ fn authorize(state: &HttpState, headers: &HeaderMap) -> Result<(), ApiError> {
             "the store API is switched off: set [http] api_token or CREDITBOT_API_TOKEN",
         ));
     };
+    // The scheme is case-insensitive (RFC 9110), the token is what follows it.
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -218,6 +248,14 @@ pub async fn not_found() -> ApiError {
     )
 }
 
+pub async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        format!("this route doesn't take {method}; the Allow header lists the methods it takes"),
+    )
+}
+
 pub async fn create_account(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
@@ -264,7 +302,7 @@ pub async fn create_account(
 pub async fn get_account(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
     blocking(&state, move |ledger| {
@@ -281,7 +319,7 @@ pub async fn get_account(
 pub async fn create_link_code(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     // Each call issues a new code; a retried request gets a fresh one rather than a replay,
@@ -411,7 +449,7 @@ pub async fn create_order(
 pub async fn get_order(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
     blocking(&state, move |ledger| {
@@ -445,7 +483,7 @@ pub async fn create_return(
 pub async fn balance(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
     blocking(&state, move |ledger| {
@@ -511,7 +549,7 @@ pub struct Paging {
 pub async fn history(
     State(state): State<Arc<HttpState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     paging: Result<Query<Paging>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
