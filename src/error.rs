@@ -9,13 +9,14 @@ use thiserror::Error;
 /// A refusal the member can act on. Its `Display` is the sentence they read.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum UserError {
-    #[error("\"{0}\" isn't an amount I can read; write it like 12.50.")]
-    AmountNotANumber(String),
-    #[error("That amount is negative; amounts must be more than zero (for example 12.50).")]
+    #[error("\"{}\" isn't an amount I can read; write it like {}.", .0.text, example_amount(.0.scale))]
+    AmountNotANumber(AmountInput),
+    #[error("That amount is negative; amounts must be more than zero.")]
     AmountNegative,
-    #[error("That amount is zero; amounts must be more than zero (for example 12.50).")]
+    #[error("That amount is zero; amounts must be more than zero.")]
     AmountZero,
-    #[error("That amount has {found} decimals; credits use {scale} (for example 12.50).")]
+    /// `found` counts the decimals as written ("12.50" has 2).
+    #[error("{}", too_many_decimals(*found, *scale))]
     AmountTooManyDecimals { found: u32, scale: u32 },
     #[error("That amount is over the {max} limit for a single grant.")]
     AmountTooLarge { max: String },
@@ -147,10 +148,8 @@ pub enum UserError {
     EmptyQuestion,
     #[error("That amount is too large.")]
     AmountTooLargeToStore,
-    #[error(
-        "\"{0}\" has a comma where the decimals go; write it with a point, like 12.50 (commas only group thousands, as in 1,000.00)."
-    )]
-    AmountCommaDecimal(String),
+    #[error("{}", comma_decimal(.0))]
+    AmountCommaDecimal(AmountInput),
     #[error("A return can't be dated before its order.")]
     ReturnBeforeOrder,
     #[error(
@@ -180,6 +179,75 @@ fn no_such_page(page: u32, pages: u32, command: &str) -> String {
     } else {
         format!(
             "There are only {pages} pages of history, so there's no page {page}. {command} page:{pages} shows the oldest."
+        )
+    }
+}
+
+/// Text typed as an amount, with the number of decimals the currency uses, so the refusal
+/// can show an example that the currency accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AmountInput {
+    pub text: String,
+    pub scale: u32,
+}
+
+impl AmountInput {
+    pub fn new(text: &str, scale: u32) -> Self {
+        AmountInput {
+            text: text.trim().to_string(),
+            scale,
+        }
+    }
+}
+
+/// An amount written with `scale` decimals: "12" for 0, "12.5" for 1, "12.50" for 2, "12.500" for 3.
+pub fn example_amount(scale: u32) -> String {
+    if scale == 0 {
+        return "12".into();
+    }
+    let decimals: String = "5"
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(scale as usize)
+        .collect();
+    format!("12.{decimals}")
+}
+
+fn plural_decimals(n: u32) -> String {
+    if n == 1 {
+        "1 decimal".into()
+    } else {
+        format!("{n} decimals")
+    }
+}
+
+fn too_many_decimals(found: u32, scale: u32) -> String {
+    if scale == 0 {
+        format!(
+            "That amount has {}; credits use whole numbers only (for example {}).",
+            plural_decimals(found),
+            example_amount(0)
+        )
+    } else {
+        format!(
+            "That amount has {}; credits use {scale} (for example {}).",
+            plural_decimals(found),
+            example_amount(scale)
+        )
+    }
+}
+
+fn comma_decimal(input: &AmountInput) -> String {
+    let text = &input.text;
+    if input.scale == 0 {
+        format!(
+            "\"{text}\" has a comma where decimals would go, but credits use whole numbers only; write it like 12 (commas only group thousands, as in 1,000)."
+        )
+    } else {
+        format!(
+            "\"{text}\" has a comma where the decimals go; write it with a point, like {} (commas only group thousands, as in 1,000.{}).",
+            example_amount(input.scale),
+            "0".repeat(input.scale as usize)
         )
     }
 }
@@ -224,6 +292,30 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amount_examples_follow_the_currency_decimals() {
+        assert_eq!(example_amount(0), "12");
+        assert_eq!(example_amount(1), "12.5");
+        assert_eq!(example_amount(2), "12.50");
+        assert_eq!(example_amount(3), "12.500");
+        assert_eq!(
+            UserError::AmountTooManyDecimals { found: 3, scale: 2 }.to_string(),
+            "That amount has 3 decimals; credits use 2 (for example 12.50)."
+        );
+        assert_eq!(
+            UserError::AmountTooManyDecimals { found: 1, scale: 0 }.to_string(),
+            "That amount has 1 decimal; credits use whole numbers only (for example 12)."
+        );
+        assert_eq!(
+            UserError::AmountNotANumber(AmountInput::new(" ten ", 0)).to_string(),
+            "\"ten\" isn't an amount I can read; write it like 12."
+        );
+        assert_eq!(
+            UserError::AmountCommaDecimal(AmountInput::new("2,50", 2)).to_string(),
+            "\"2,50\" has a comma where the decimals go; write it with a point, like 12.50 (commas only group thousands, as in 1,000.00)."
+        );
+    }
 
     #[test]
     fn a_page_past_the_end_names_the_last_one() {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::UserError;
+use crate::error::{AmountInput, UserError};
 
 /// An amount of credits in minor units of the configured currency (e.g. cents).
 ///
@@ -135,11 +135,13 @@ impl Currency {
     }
 
     /// A decimal amount in minor units, refusing more decimals than the currency has.
+    /// Trailing zeros are fine ("12.500" is 12.50), but a refusal counts the decimals as
+    /// written: "12.50" has 2, even where credits have none.
     pub fn from_decimal(&self, value: Decimal) -> Result<Credits, UserError> {
         let normalized = value.normalize();
         if normalized.scale() > self.scale {
             return Err(UserError::AmountTooManyDecimals {
-                found: normalized.scale(),
+                found: value.scale(),
                 scale: self.scale,
             });
         }
@@ -168,14 +170,14 @@ impl Currency {
         // Thousands separators are a common habit ("1,000.00"), but "2,50" means 2.50 in much
         // of the world: a comma is accepted only where it groups thousands.
         if without_code.contains(',') && !groups_thousands(without_code) {
-            return Err(UserError::AmountCommaDecimal(text.trim().to_string()));
+            return Err(UserError::AmountCommaDecimal(self.input(text)));
         }
         let digits = without_code.replace(',', "");
         if digits.is_empty() {
-            return Err(UserError::AmountNotANumber(text.trim().to_string()));
+            return Err(UserError::AmountNotANumber(self.input(text)));
         }
         let value = Decimal::from_str_exact(&digits)
-            .map_err(|_| UserError::AmountNotANumber(text.trim().to_string()))?;
+            .map_err(|_| UserError::AmountNotANumber(self.input(text)))?;
         if value.is_sign_negative() && !value.is_zero() {
             return Err(UserError::AmountNegative);
         }
@@ -183,6 +185,11 @@ impl Currency {
             return Err(UserError::AmountZero);
         }
         self.from_decimal(value)
+    }
+
+    /// What was typed, for a refusal that shows an example in this currency.
+    fn input(&self, text: &str) -> AmountInput {
+        AmountInput::new(text, self.scale)
     }
 
     /// Parses a grant amount: positive, and no more than the configured maximum per grant.
@@ -335,7 +342,10 @@ mod tests {
         ] {
             assert_eq!(
                 usd.parse_positive(decimal_comma),
-                Err(UserError::AmountCommaDecimal(decimal_comma.into())),
+                Err(UserError::AmountCommaDecimal(AmountInput::new(
+                    decimal_comma,
+                    2
+                ))),
                 "{decimal_comma}"
             );
         }
@@ -353,6 +363,38 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "That amount has 3 decimals; credits use 2 (for example 12.50)."
+        );
+    }
+
+    #[test]
+    fn refusals_count_decimals_as_written_and_give_an_example_in_the_currency() {
+        let jpy = Currency::new("JPY", 0, Credits::from_minor(100_000));
+        assert_eq!(
+            jpy.parse_positive("12.50").unwrap_err().to_string(),
+            "That amount has 2 decimals; credits use whole numbers only (for example 12)."
+        );
+        assert_eq!(jpy.parse_positive("12.00"), Ok(Credits::from_minor(12)));
+        assert_eq!(
+            jpy.parse_positive("twelve").unwrap_err().to_string(),
+            "\"twelve\" isn't an amount I can read; write it like 12."
+        );
+        assert!(
+            jpy.parse_positive("2,5")
+                .unwrap_err()
+                .to_string()
+                .contains("credits use whole numbers only; write it like 12")
+        );
+        let usd = Currency::usd();
+        assert_eq!(
+            usd.parse_positive("12.5050").unwrap_err().to_string(),
+            "That amount has 4 decimals; credits use 2 (for example 12.50)."
+        );
+        let kwd = Currency::new("KWD", 3, Credits::from_minor(1));
+        assert!(
+            kwd.parse_positive("1.0005")
+                .unwrap_err()
+                .to_string()
+                .ends_with("credits use 3 (for example 12.500).")
         );
     }
 

@@ -909,6 +909,60 @@ fn bad_input_gets_a_clear_message_and_changes_nothing() {
 }
 
 #[test]
+fn amounts_in_a_currency_without_decimals_are_refused_with_its_own_example() {
+    let settings = creditbot::ledger::LedgerSettings {
+        currency: creditbot::money::Currency::new("JPY", 0, usd(100_000)),
+        ..creditbot::ledger::LedgerSettings::default()
+    };
+    let ledger = ledger_with(settings.clone());
+    ledger.link_member(&admin("l1"), "alice", "ACC-1").unwrap();
+    let assistant = Assistant::new(
+        Arc::new(
+            creditbot::ledger::Ledger::open(
+                &ledger.dir.path().join("ledger.db"),
+                &creditbot::config::DatabaseConfig::default(),
+                settings,
+            )
+            .unwrap(),
+        ),
+        Arc::new(Faq::builtin().unwrap()),
+        Admins {
+            user_ids: vec![ADMIN.into()],
+            role_ids: Vec::new(),
+        },
+    );
+    for (amount, expected) in [
+        (
+            "12.50",
+            "That amount has 2 decimals; credits use whole numbers only (for example 12).",
+        ),
+        (
+            "ten",
+            "\"ten\" isn't an amount I can read; write it like 12.",
+        ),
+    ] {
+        let before = ledger.content_checksum().unwrap();
+        let reply = assistant.handle(&Request {
+            id: format!("jpy-{amount}"),
+            who: Who {
+                user_id: ADMIN.into(),
+                display_name: ADMIN.into(),
+                role_ids: Vec::new(),
+            },
+            place: Place::Console,
+            now: now(),
+            input: creditbot::console::parse_line(&format!(
+                "/admin grant member:alice amount:{amount}"
+            ))
+            .unwrap()
+            .unwrap(),
+        });
+        assert_eq!(reply.to_plain_text().trim_end(), expected);
+        assert_eq!(ledger.content_checksum().unwrap(), before);
+    }
+}
+
+#[test]
 fn no_reply_exceeds_discords_limits_even_with_500_grants() {
     let w = world();
     for n in 0..500 {
