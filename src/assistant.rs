@@ -57,7 +57,9 @@ pub enum Place {
 /// What is asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
-    /// A command by path ("admin grant") with `name:value` options as typed.
+    /// A command by path ("admin grant") with `name:value` options as typed. An option with
+    /// an empty name is a bare word that could not be paired with a name (the console's
+    /// `/expiry 60`); the command parser refuses it, after admin rights are checked.
     Command {
         path: String,
         options: Vec<(String, String)>,
@@ -151,6 +153,29 @@ impl Assistant {
     fn try_handle(&self, request: &Request) -> Result<Reply> {
         match &request.input {
             Input::Command { path, options } => {
+                // Admin rights come first: someone who isn't an admin learns nothing about
+                // an admin command's options, or which subcommands exist.
+                let normalized = command::normalize_path(path);
+                if command::is_admin_path(&normalized) {
+                    if !self.is_admin(&request.who) {
+                        return Err(UserError::NotAdmin {
+                            action: command::admin_action(&normalized),
+                        }
+                        .into());
+                    }
+                    if command::spec(&normalized).is_none() {
+                        let subcommands: Vec<String> = COMMANDS
+                            .iter()
+                            .filter(|c| c.admin)
+                            .map(|c| format!("/{}", c.path))
+                            .collect();
+                        return Err(UserError::UnknownAdminCommand {
+                            path: normalized,
+                            subcommands: subcommands.join(", "),
+                        }
+                        .into());
+                    }
+                }
                 let command = command::parse(path, options)?;
                 self.run(request, command)
             }
@@ -179,7 +204,7 @@ impl Assistant {
         if let Command::Admin(admin) = command {
             if !self.is_admin(&request.who) {
                 return Err(UserError::NotAdmin {
-                    action: admin_action(&admin),
+                    action: command::admin_action(admin.path()),
                 }
                 .into());
             }
@@ -1040,22 +1065,6 @@ impl Assistant {
             footer: format!("Topics for /faq: {}", topics.join(", ")),
             colour: COLOUR_INFO,
         }
-    }
-}
-
-/// What a refused admin command would have done, for the refusal.
-fn admin_action(command: &AdminCommand) -> &'static str {
-    match command {
-        AdminCommand::Grant { .. } => "grant credits",
-        AdminCommand::Revoke { .. } => "revoke credits",
-        AdminCommand::Expiry { .. } => "change when credits expire",
-        AdminCommand::Link { .. } => "link members to accounts",
-        AdminCommand::Unlink { .. } => "unlink members",
-        AdminCommand::Code { .. } => "make link codes",
-        AdminCommand::Account { .. } => "see another member's credits",
-        AdminCommand::History { .. } => "see another member's history",
-        AdminCommand::Return { .. } => "record returns",
-        AdminCommand::Unanswered => "see unanswered questions",
     }
 }
 

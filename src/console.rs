@@ -81,7 +81,10 @@ pub fn parse_line(line: &str) -> Result<Option<Input>, UserError> {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase();
-    let path_len = if tokens.len() >= 2 && spec(&two).is_some() {
+    // "/admin foo" names an admin subcommand, known or not, so the refusal can say which.
+    let unknown_admin =
+        tokens.len() >= 2 && tokens[0].eq_ignore_ascii_case("admin") && !tokens[1].contains(':');
+    let path_len = if tokens.len() >= 2 && (spec(&two).is_some() || unknown_admin) {
         2
     } else {
         1
@@ -104,11 +107,13 @@ pub fn parse_line(line: &str) -> Result<Option<Input>, UserError> {
             return Ok(Some(Input::Command { path, options }));
         }
     }
+    // A word without a name stays nameless: the assistant refuses it with an example of
+    // this command, after checking admin rights.
     for token in rest {
-        let (name, value) = token
-            .split_once(':')
-            .ok_or_else(|| UserError::OptionNotNameValue(token.clone()))?;
-        options.push((name.trim().to_lowercase(), value.to_string()));
+        match token.split_once(':') {
+            Some((name, value)) => options.push((name.trim().to_lowercase(), value.to_string())),
+            None => options.push((String::new(), token.clone())),
+        }
     }
     Ok(Some(Input::Command { path, options }))
 }
@@ -276,9 +281,10 @@ mod tests {
             ))
         );
         assert_eq!(parse_line("/admin"), Ok(command("admin", &[])));
+        assert_eq!(parse_line("/admin foo"), Ok(command("admin foo", &[])));
         assert_eq!(
             parse_line("/expiry sixty"),
-            Err(UserError::OptionNotNameValue("sixty".into()))
+            Ok(command("expiry", &[("", "sixty")]))
         );
     }
 }

@@ -107,6 +107,9 @@ pub enum UserError {
 
     #[error("I don't know the command /{0}. /help lists what I can do.")]
     UnknownCommand(String),
+    /// An admin typed "/admin" alone or an unknown subcommand; `subcommands` lists them.
+    #[error("{}", unknown_admin_command(path, subcommands))]
+    UnknownAdminCommand { path: String, subcommands: String },
     #[error("/{command} needs {option}:, for example {example}.")]
     MissingOption {
         command: String,
@@ -115,8 +118,13 @@ pub enum UserError {
     },
     #[error("/{command} has no option {option}. /help shows its options.")]
     UnknownOption { command: String, option: String },
-    #[error("Write options as name:value, for example amount:12.50 (I couldn't read \"{0}\").")]
-    OptionNotNameValue(String),
+    /// A word that isn't `name:value`; `example` is a whole command, `None` when it takes no options.
+    #[error("{}", not_name_value(command, word, example.as_deref()))]
+    OptionNotNameValue {
+        command: String,
+        word: String,
+        example: Option<String>,
+    },
     #[error("{option} must be a whole number from {min} to {max}, not \"{value}\".")]
     NumberOutOfRange {
         option: &'static str,
@@ -171,6 +179,27 @@ pub enum UserError {
         /// The command that shows the history, e.g. "/history".
         command: String,
     },
+}
+
+fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {
+    match example {
+        Some(example) => format!(
+            "/{command} takes options as name:value, like {example} (I couldn't read \"{word}\")."
+        ),
+        None => format!(
+            "/{command} takes no options; just type /{command} (I couldn't read \"{word}\")."
+        ),
+    }
+}
+
+fn unknown_admin_command(path: &str, subcommands: &str) -> String {
+    if path == "admin" {
+        format!("/admin needs a subcommand: {subcommands}. /help shows their options.")
+    } else {
+        format!(
+            "I don't know the command /{path}. Admin commands: {subcommands}. /help shows their options."
+        )
+    }
 }
 
 fn no_such_page(page: u32, pages: u32, command: &str) -> String {

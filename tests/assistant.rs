@@ -809,12 +809,64 @@ fn a_member_with_manage_guild_but_not_admin_by_config_is_refused_and_nothing_cha
         "/admin code account:ACC-1",
         "/admin account member:bob",
         "/admin unanswered",
+        "/admin",
+        "/admin foo",
     ] {
         let text = w.refused("alice", line);
         assert!(
             text.starts_with("Only creditbot admins can "),
             "{line}: {text}"
         );
+    }
+    // Rights are checked before the options: a member learns nothing about them.
+    for line in [
+        "/admin grant",
+        "/admin grant foo",
+        "/admin grant member:alice amount:12.505",
+        "/admin grant member:alice amount:5 colour:red",
+    ] {
+        let text = w.refused("alice", line);
+        assert_eq!(
+            text.trim_end(),
+            "Only creditbot admins can grant credits. If you think you should be one, ask a server admin.",
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_badly_written_command_gets_an_example_of_that_command() {
+    let w = world();
+    let cases = [
+        (
+            "alice",
+            "/expiry 60",
+            "/expiry takes options as name:value, like /expiry days:60 (I couldn't read \"60\").",
+        ),
+        (
+            "alice",
+            "/balance extra",
+            "/balance takes no options; just type /balance (I couldn't read \"extra\").",
+        ),
+        (
+            ADMIN,
+            "/admin grant alice",
+            "/admin grant takes options as name:value, like /admin grant member:@alice amount:12.50 (I couldn't read \"alice\").",
+        ),
+        (
+            ADMIN,
+            "/admin",
+            "/admin needs a subcommand: /admin grant, /admin revoke, /admin expiry, /admin link, /admin unlink, /admin code, /admin account, /admin history, /admin return, /admin unanswered. /help shows their options.",
+        ),
+        (
+            ADMIN,
+            "/admin foo",
+            "I don't know the command /admin foo. Admin commands: /admin grant, /admin revoke,",
+        ),
+    ];
+    for (user, line, expected) in cases {
+        let text = w.refused(user, line);
+        assert!(text.starts_with(expected), "{line}: {text}");
     }
 }
 

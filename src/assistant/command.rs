@@ -428,21 +428,92 @@ impl Command {
     }
 }
 
+impl AdminCommand {
+    /// Its path in the command table, e.g. "admin grant".
+    pub fn path(&self) -> &'static str {
+        match self {
+            AdminCommand::Grant { .. } => "admin grant",
+            AdminCommand::Revoke { .. } => "admin revoke",
+            AdminCommand::Expiry { .. } => "admin expiry",
+            AdminCommand::Link { .. } => "admin link",
+            AdminCommand::Unlink { .. } => "admin unlink",
+            AdminCommand::Code { .. } => "admin code",
+            AdminCommand::Account { .. } => "admin account",
+            AdminCommand::History { .. } => "admin history",
+            AdminCommand::Return { .. } => "admin return",
+            AdminCommand::Unanswered => "admin unanswered",
+        }
+    }
+}
+
 /// The spec of a command path ("admin grant"), if there is one.
 pub fn spec(path: &str) -> Option<&'static CommandSpec> {
     COMMANDS.iter().find(|c| c.path == path)
 }
 
-/// Parses a command from its path and `name:value` options.
-pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserError> {
-    let path = path
-        .trim()
+/// A command path as the table writes it: "/Admin  Grant" → "admin grant".
+pub fn normalize_path(path: &str) -> String {
+    path.trim()
         .trim_start_matches('/')
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-        .to_lowercase();
+        .to_lowercase()
+}
+
+/// True for "admin" and every "admin …" path, known or not: only admins may hear more.
+pub fn is_admin_path(path: &str) -> bool {
+    path == "admin" || path.starts_with("admin ")
+}
+
+/// What an admin command does, for the refusal a non-admin reads ("Only creditbot admins
+/// can grant credits."); a generic phrase for "/admin" alone or an unknown subcommand.
+pub fn admin_action(path: &str) -> &'static str {
+    match path {
+        "admin grant" => "grant credits",
+        "admin revoke" => "revoke credits",
+        "admin expiry" => "change when credits expire",
+        "admin link" => "link members to accounts",
+        "admin unlink" => "unlink members",
+        "admin code" => "make link codes",
+        "admin account" => "see another member's credits",
+        "admin history" => "see another member's history",
+        "admin return" => "record returns",
+        "admin unanswered" => "see unanswered questions",
+        _ => "use admin commands",
+    }
+}
+
+/// An example of a whole command: its required options' examples, or its first option's
+/// ("/expiry days:60"); `None` for a command without options.
+pub fn usage_example(spec: &CommandSpec) -> Option<String> {
+    let required: Vec<&str> = spec
+        .options
+        .iter()
+        .filter(|o| o.required)
+        .map(|o| o.example)
+        .collect();
+    let examples = if required.is_empty() {
+        vec![spec.options.first()?.example]
+    } else {
+        required
+    };
+    Some(format!("/{} {}", spec.path, examples.join(" ")))
+}
+
+/// Parses a command from its path and `name:value` options. An option with an empty name
+/// is a word a transport could not pair with a name (the console's `/expiry 60`): it is
+/// refused with an example of this command.
+pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserError> {
+    let path = normalize_path(path);
     let spec = spec(&path).ok_or_else(|| UserError::UnknownCommand(path.clone()))?;
+    if let Some((_, word)) = options.iter().find(|(name, _)| name.is_empty()) {
+        return Err(UserError::OptionNotNameValue {
+            command: spec.path.to_string(),
+            word: word.clone(),
+            example: usage_example(spec),
+        });
+    }
     let args = Args { spec, options };
     args.check_names()?;
     Ok(match spec.path {
@@ -795,10 +866,59 @@ mod tests {
                 options(&[("order", "7781"), ("return-id", "R-q"), ("quantity", "2")]),
                 UserError::QuantityWithoutItem,
             ),
+            (
+                "expiry",
+                options(&[("", "60")]),
+                UserError::OptionNotNameValue {
+                    command: "expiry".into(),
+                    word: "60".into(),
+                    example: Some("/expiry days:60".into()),
+                },
+            ),
+            (
+                "balance",
+                options(&[("", "extra")]),
+                UserError::OptionNotNameValue {
+                    command: "balance".into(),
+                    word: "extra".into(),
+                    example: None,
+                },
+            ),
         ];
         for (path, opts, expected) in cases {
             assert_eq!(parse(path, &opts), Err(expected), "{path}");
         }
+    }
+
+    #[test]
+    fn every_admin_command_has_its_own_refusal_and_a_usage_example() {
+        for command in COMMANDS {
+            assert_eq!(
+                is_admin_path(command.path),
+                command.admin,
+                "{}",
+                command.path
+            );
+            if command.admin {
+                assert_ne!(
+                    admin_action(command.path),
+                    "use admin commands",
+                    "{}",
+                    command.path
+                );
+            }
+            if !command.options.is_empty() {
+                let example = usage_example(command).unwrap();
+                assert!(
+                    example.starts_with(&format!("/{} ", command.path)),
+                    "{example}"
+                );
+            }
+        }
+        assert_eq!(
+            usage_example(spec("admin grant").unwrap()).as_deref(),
+            Some("/admin grant member:@alice amount:12.50")
+        );
     }
 
     #[test]
