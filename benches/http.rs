@@ -190,7 +190,8 @@ fn main() {
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     server.spawn(async move {
-        axum::serve(listener, creditbot::http::router(state))
+        // The server `creditbot serve` runs, timeouts and all.
+        creditbot::http::serve_on(listener, state, std::future::pending())
             .await
             .unwrap()
     });

@@ -11,25 +11,22 @@ pub mod metrics;
 
 use axum::Router;
 use axum::body::{Body, HttpBody};
-use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::{IncomingStream, Listener};
 use ed25519_dalek::VerifyingKey;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use sha2::{Digest, Sha256};
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time::{Instant, Sleep};
+use tokio::net::TcpListener;
 
 use crate::assistant::Assistant;
 use crate::config::Config;
@@ -42,12 +39,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// loses its connection instead of holding it (and a shutdown) forever.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
-    /// From the first byte of a request to its last header, and separately for its whole body
-    /// (408 when the body is late).
+    /// For a request's headers, counted from when the connection starts waiting for them (so
+    /// it also bounds a connection that sends nothing, or idles between requests), and
+    /// separately for its whole body (408 when the body is late).
     pub read: Duration,
-    /// How long a connection may carry no request: a client that connects and sends nothing,
-    /// or a kept-alive connection between requests (and taking an answer).
-    pub idle: Duration,
     /// After SIGINT or SIGTERM, how long the requests in hand may take before the server stops
     /// anyway.
     pub shutdown_grace: Duration,
@@ -57,7 +52,6 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             read: Duration::from_secs(10),
-            idle: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -157,7 +151,6 @@ pub fn router(state: Arc<HttpState>) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn(track_connection))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -230,199 +223,6 @@ async fn read_body(State(state): State<Arc<HttpState>>, request: Request, next: 
     response
 }
 
-/// Middleware: tells the connection's clock that a request is being handled (no read
-/// deadline: the body has its own, and a handler isn't the client's fault), then that it
-/// was answered (the idle deadline starts).
-async fn track_connection(request: Request, next: Next) -> Response {
-    let connection = request
-        .extensions()
-        .get::<ConnectInfo<Connection>>()
-        .map(|info| info.0.clone());
-    if let Some(connection) = &connection {
-        connection.set(Phase::Handling);
-    }
-    let response = next.run(request).await;
-    if let Some(connection) = &connection {
-        connection.answered();
-    }
-    response
-}
-
-/// Where a connection is in its life, and so how long it may wait on the client.
-#[derive(Clone, Copy, Debug)]
-enum Phase {
-    /// No request yet (or the last one answered): the idle deadline.
-    Idle { until: Instant },
-    /// A request's first bytes came: its headers must all arrive by then.
-    Reading { until: Instant },
-    /// Headers read and the request in a handler: no deadline here.
-    Handling,
-}
-
-/// One connection's clock, shared by its stream (which enforces it) and the middleware
-/// (which knows when a request is in hand). The `ConnectInfo` of `serve_on`.
-#[derive(Clone, Debug)]
-pub struct Connection(Arc<(Timeouts, parking_lot::Mutex<Phase>)>);
-
-impl Connection {
-    fn new(timeouts: Timeouts) -> Self {
-        let until = Instant::now() + timeouts.idle;
-        Connection(Arc::new((
-            timeouts,
-            parking_lot::Mutex::new(Phase::Idle { until }),
-        )))
-    }
-
-    fn set(&self, phase: Phase) {
-        *self.0.1.lock() = phase;
-    }
-
-    fn answered(&self) {
-        self.set(Phase::Idle {
-            until: Instant::now() + self.0.0.idle,
-        });
-    }
-
-    /// Bytes came: when idle, a request has started and its header deadline runs.
-    fn bytes_arrived(&self) {
-        let mut phase = self.0.1.lock();
-        if let Phase::Idle { .. } = *phase {
-            *phase = Phase::Reading {
-                until: Instant::now() + self.0.0.read,
-            };
-        }
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        match *self.0.1.lock() {
-            Phase::Idle { until } | Phase::Reading { until } => Some(until),
-            Phase::Handling => None,
-        }
-    }
-}
-
-impl Connected<IncomingStream<'_, TimedListener>> for Connection {
-    fn connect_info(stream: IncomingStream<'_, TimedListener>) -> Self {
-        stream.io().connection.clone()
-    }
-}
-
-/// A TCP listener whose connections fail a read or write that waits past their deadline
-/// (hyper then closes the connection), so a stalled client can't hold one forever.
-pub struct TimedListener {
-    inner: TcpListener,
-    timeouts: Timeouts,
-}
-
-impl Listener for TimedListener {
-    type Io = TimedStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (TimedStream, SocketAddr) {
-        let (io, address) = Listener::accept(&mut self.inner).await;
-        let stream = TimedStream {
-            io,
-            connection: Connection::new(self.timeouts),
-            timer: Box::pin(tokio::time::sleep(self.timeouts.idle)),
-        };
-        (stream, address)
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection of `TimedListener`.
-pub struct TimedStream {
-    io: TcpStream,
-    connection: Connection,
-    timer: Pin<Box<Sleep>>,
-}
-
-impl TimedStream {
-    /// Called when the socket isn't ready: an error once the connection's deadline is past,
-    /// else pending (woken at the deadline).
-    fn poll_deadline<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
-        let Some(until) = self.connection.deadline() else {
-            return Poll::Pending;
-        };
-        if self.timer.deadline() != until {
-            self.timer.as_mut().reset(until);
-        }
-        match self.timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client stalled past its deadline",
-            ))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl AsyncRead for TimedStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        match Pin::new(&mut this.io).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before {
-                    this.connection.bytes_arrived();
-                }
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending => this.poll_deadline(cx),
-        }
-    }
-}
-
-impl AsyncWrite for TimedStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.io).poll_write(cx, buf) {
-            Poll::Pending => this.poll_deadline(cx),
-            ready => ready,
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.io).poll_write_vectored(cx, bufs) {
-            Poll::Pending => this.poll_deadline(cx),
-            ready => ready,
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.io).poll_flush(cx) {
-            Poll::Pending => this.poll_deadline(cx),
-            ready => ready,
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-}
-
 /// Serves until SIGINT or SIGTERM, then finishes the requests in hand.
 pub async fn serve(config: &Config, assistant: Arc<Assistant>) -> Result<(), ServeError> {
     let address: SocketAddr = config
@@ -459,42 +259,54 @@ pub async fn serve(config: &Config, assistant: Arc<Assistant>) -> Result<(), Ser
 }
 
 /// Serves `listener` with `state`'s timeouts until `shutdown` resolves, then finishes the
-/// requests in hand for at most `Timeouts::shutdown_grace` (a client that stalls is dropped
-/// at its own deadline before that).
+/// requests in hand for at most `Timeouts::shutdown_grace`.
+///
+/// hyper's header-read timeout closes a connection whose next request's headers haven't all
+/// come within `Timeouts::read`, counted from when it started waiting for them: a client that
+/// stalls mid-headers, connects and sends nothing, or idles between requests can't hold a
+/// connection (or a shutdown) forever. A late body is `read_body`'s 408.
 pub async fn serve_on(
     listener: TcpListener,
     state: Arc<HttpState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let timeouts = state.timeouts;
-    let listener = TimedListener {
-        inner: listener,
-        timeouts,
-    };
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    let mut stopped = stopping.clone();
-    let server = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<Connection>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    });
-    let deadline = async move {
-        shutdown.await;
-        let _ = stop.send(true);
-        tokio::time::sleep(timeouts.shutdown_grace).await;
-    };
+    let service = TowerToHyperService::new(router(state));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(timeouts.read);
+    let connections = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors and the like: wait a little rather than spin.
+                Err(error) => {
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away or times out ends its connection; nothing to report.
+            let _ = connection.await;
+        });
+    }
     tokio::select! {
-        served = server.into_future() => served.map_err(ServeError::Serve),
-        () = deadline => {
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(timeouts.shutdown_grace) => {
             tracing::warn!(
                 seconds = timeouts.shutdown_grace.as_secs_f64(),
                 "stopped waiting for the requests in hand"
             );
-            Ok(())
         }
     }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]

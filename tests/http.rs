@@ -1245,6 +1245,14 @@ async fn a_client_that_stalls_in_its_headers_loses_the_connection() {
 }
 
 #[tokio::test]
+async fn a_client_that_connects_and_sends_nothing_loses_the_connection() {
+    let s = server_timed(TOKEN, short_timeouts()).await;
+    let address = s.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    assert_eq!(read_until_closed(&mut stream).await, "");
+}
+
+#[tokio::test]
 async fn a_client_that_stalls_in_its_body_is_answered_408_and_nothing_is_written() {
     use tokio::io::AsyncWriteExt;
     let s = server_timed(TOKEN, short_timeouts()).await;
