@@ -113,40 +113,28 @@ pub struct JsonError {
 /// Reads a request from JSON, naming the field at fault when it can't. `whole` names the
 /// JSON itself ("body" for the API, "line" for an import) when no field is at fault.
 pub fn from_json<T: DeserializeOwned>(bytes: &[u8], whole: &str) -> Result<T, JsonError> {
-    use axum::extract::rejection::JsonRejection;
-    use std::error::Error as _;
-    // axum's `Json::from_bytes` is serde_json behind serde_path_to_error: its error is
-    // "<path>: <serde_json's message>", the path written like `items[0].quantity`.
-    let rejection = match axum::Json::<T>::from_bytes(bytes) {
-        Ok(axum::Json(value)) => return Ok(value),
-        Err(rejection) => rejection,
+    use serde_json::error::Category;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    // serde_path_to_error tracks where in the JSON serde was (`items[0].quantity`).
+    let read = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| (e.path().to_string(), e.into_inner()))
+        .and_then(|value: T| {
+            // Nothing but whitespace may follow the value.
+            deserializer.end().map_err(|e| (String::new(), e))?;
+            Ok(value)
+        });
+    let (path, error) = match read {
+        Ok(value) => return Ok(value),
+        Err(failure) => failure,
     };
-    let detail = rejection
-        .source()
-        .and_then(|axum_error| axum_error.source())
-        .map_or_else(|| rejection.body_text(), ToString::to_string);
-    let (path, detail) = split_path(&detail);
-    match rejection {
-        JsonRejection::JsonDataError(_) => Err(describe_data_error(path, detail, whole)),
-        _ => Err(JsonError {
+    // An empty path prints as "."; then no field is at fault.
+    let path = Some(path.as_str()).filter(|p| !p.is_empty() && *p != ".");
+    match error.classify() {
+        Category::Data => Err(describe_data_error(path, &error.to_string(), whole)),
+        Category::Syntax | Category::Eof | Category::Io => Err(JsonError {
             field: whole.to_string(),
-            message: format!("The {whole} isn't valid JSON ({detail})."),
+            message: format!("The {whole} isn't valid JSON ({error})."),
         }),
-    }
-}
-
-/// "items[0].quantity: invalid type…" → (Some("items[0].quantity"), "invalid type…").
-fn split_path(detail: &str) -> (Option<&str>, &str) {
-    match detail.split_once(": ") {
-        Some((path, rest))
-            if !path.is_empty()
-                && path
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.[]?".contains(c)) =>
-        {
-            (Some(path), rest)
-        }
-        _ => (None, detail),
     }
 }
 
