@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::assistant::command::spec;
-use crate::assistant::{Assistant, Input, Place, Request, Who};
+use crate::assistant::{Assistant, Choice, Input, Place, Request, Who};
 use crate::error::UserError;
 
 /// Who the console user is and what time it is for them.
@@ -151,18 +151,40 @@ fn split_words(text: &str) -> Vec<String> {
 }
 
 /// Answers one line; `None` for a blank line.
+///
+/// `pending` holds the choices ("Did you mean …?" buttons) of the previous reply: right
+/// after one, typing its number picks it, as pressing the button would on Discord. Any
+/// other line is read as usual, and every answer replaces `pending` with its own choices.
 pub fn answer_line(
     assistant: &Assistant,
     session: &Session,
     number: usize,
     line: &str,
+    pending: &mut Vec<Choice>,
 ) -> Option<String> {
-    let reply = match parse_line(line) {
+    let picked = line
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|n| pending.get(n))
+        .map(|choice| Input::Choice(choice.id.clone()));
+    let reply = match picked
+        .map(|input| Ok(Some(input)))
+        .unwrap_or_else(|| parse_line(line))
+    {
         Ok(None) => return None,
         Ok(Some(input)) => assistant.handle(&session.request(number, input)),
         Err(refusal) => crate::assistant::Reply::private(refusal.to_string()),
     };
-    Some(reply.to_plain_text())
+    let mut text = reply.to_plain_text();
+    match reply.choices.len() {
+        0 => {}
+        2 => text.push_str("Type 1 or 2 to choose.\n"),
+        n => text.push_str(&format!("Type a number from 1 to {n} to choose.\n")),
+    }
+    *pending = reply.choices;
+    Some(text)
 }
 
 /// Runs the console until end of input. On a terminal: banner, prompt, editing, history.
@@ -186,12 +208,13 @@ pub fn run_piped(
     input: impl BufRead,
     mut out: impl Write,
 ) -> std::io::Result<()> {
+    let mut pending = Vec::new();
     for (number, line) in input.lines().enumerate() {
         let line = line?;
         if is_quit(&line) {
             break;
         }
-        if let Some(answer) = answer_line(assistant, session, number + 1, &line) {
+        if let Some(answer) = answer_line(assistant, session, number + 1, &line, &mut pending) {
             writeln!(out, "{}{}", session.prompt(), line.trim())?;
             write!(out, "{answer}")?;
             out.flush()?;
@@ -205,6 +228,7 @@ fn run_terminal(assistant: &Assistant, session: &Session) -> std::io::Result<()>
     let mut editor = rustyline::DefaultEditor::new().map_err(std::io::Error::other)?;
     println!("{}", session.banner());
     let mut number = 0;
+    let mut pending = Vec::new();
     loop {
         match editor.readline(&session.prompt()) {
             Ok(line) => {
@@ -213,7 +237,7 @@ fn run_terminal(assistant: &Assistant, session: &Session) -> std::io::Result<()>
                 }
                 number += 1;
                 let _ = editor.add_history_entry(line.as_str());
-                if let Some(answer) = answer_line(assistant, session, number, &line) {
+                if let Some(answer) = answer_line(assistant, session, number, &line, &mut pending) {
                     print!("{answer}");
                 }
             }

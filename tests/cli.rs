@@ -448,3 +448,33 @@ fn sweep_writes_expiry_entries_once() {
         stdout(&history)
     );
 }
+
+#[test]
+fn in_the_console_a_number_right_after_did_you_mean_picks_that_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let session = creditbot(
+        dir.path(),
+        &["--db", "t.db", "console", "--now", NOW],
+        "does a refund expire\n2\n/balance\n1\n",
+    );
+    assert!(session.status.success(), "{}", stderr(&session));
+    let out = stdout(&session);
+    let unsure = reply_to(&out, "alice", "does a refund expire");
+    assert!(
+        unsure.starts_with("I'm not sure which you mean:\n  [1] ")
+            && unsure.contains("  [2] Do credits expire?\n")
+            && unsure.ends_with("Type 1 or 2 to choose.\n"),
+        "{unsure}"
+    );
+    let picked = reply_to(&out, "alice", "2");
+    assert!(
+        picked.starts_with("Yes, credits expire.") && picked.contains("$10.01"),
+        "the expiry answer with her figures: {picked}"
+    );
+    // Without a choice just before, a number is a question like any other.
+    let later = reply_to(&out, "alice", "1");
+    assert!(!later.starts_with("Yes, credits expire."), "{later}");
+    assert!(!later.contains("Type 1 or 2"), "{later}");
+}
