@@ -420,7 +420,7 @@ impl Assistant {
                 // that had expired gives the member nothing, and the reply must not suggest
                 // it does.
                 if let Some(expired_at) = before.expires_at.filter(|_| !before.is_live(now)) {
-                    let lost = self.expired_amount(&lot)?;
+                    let lost = self.ledger.expired_from_lot(&lot)?;
                     let expired_on = style.date(expired_at);
                     let new_date = match lot.expires_at {
                         Some(at) => format!("its date now reads {}", style.date(at)),
@@ -605,31 +605,6 @@ impl Assistant {
                     true,
                 ))
             }
-        }
-    }
-
-    /// How much of a grant has expired over its life: the sum of its journal's expiry
-    /// entries (written by a sweep, or when an expired grant's date is changed). The history
-    /// is read newest first and only back to the grant's own date.
-    fn expired_amount(&self, lot: &crate::ledger::Lot) -> Result<Credits> {
-        const PER_PAGE: u32 = 100;
-        let mut expired = Credits::ZERO;
-        let mut page = 1;
-        loop {
-            let history = self.ledger.history(&lot.account_id, page, PER_PAGE)?;
-            for entry in &history.entries {
-                if entry.kind == "expire" && entry.lot_id == Some(lot.id) {
-                    expired -= entry.amount;
-                }
-            }
-            let older_than_grant = history
-                .entries
-                .last()
-                .is_none_or(|entry| entry.at < lot.granted_at);
-            if older_than_grant || page >= history.pages {
-                return Ok(expired);
-            }
-            page += 1;
         }
     }
 

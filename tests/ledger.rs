@@ -96,8 +96,10 @@ fn the_sweep_writes_each_expiry_once() {
             &grant_request("A", 10_00, Expiry::At(day(12, 1))),
         )
         .unwrap();
+    assert_eq!(l.expired_from_lot(&lot).unwrap(), Credits::ZERO);
     let first = l.sweep_expired("sweeper", day(12, 2)).unwrap();
     assert_eq!((first.lots, first.amount), (1, usd(10_00)));
+    assert_eq!(l.expired_from_lot(&lot).unwrap(), usd(10_00));
     let again = l.sweep_expired("sweeper", day(12, 3)).unwrap();
     assert_eq!(again.lots, 0);
     assert_eq!(l.lot(lot.id).unwrap().remaining, Credits::ZERO);

@@ -856,6 +856,21 @@ impl Ledger {
         self.read(|tx| lot(tx, lot_id))
     }
 
+    /// How much of a lot has expired over its life: its expiry entries (a sweep's, one
+    /// written when an expired lot's date changed, or a return's under the `expire` policy).
+    pub fn expired_from_lot(&self, lot: &Lot) -> Result<Credits> {
+        self.read(|tx| {
+            // By account first: `journal_by_account` narrows it to that account's entries.
+            let sum: i64 = tx
+                .prepare_cached(
+                    "SELECT coalesce(-sum(amount), 0) FROM journal
+                     WHERE account_id = ?1 AND lot_id = ?2 AND kind = 'expire'",
+                )?
+                .query_row(params![lot.account_id, lot.id], |r| r.get(0))?;
+            Ok(Credits::from_minor(sum))
+        })
+    }
+
     /// Credits are never transferable; the answer carries the balance that stays put.
     pub fn transfer_check(&self, account_id: &str, now: DateTime<Utc>) -> Result<TransferAnswer> {
         let balance = self.balance(account_id, now)?;
