@@ -80,16 +80,17 @@ pub fn import(
 /// A refused field: its reason, after the field's name when the reason alone doesn't say
 /// which field it is about ("items[2].unit_price: That amount is too large.").
 fn describe_field(error: &FieldError) -> String {
+    let message = crate::wire::feed_message(&error.error);
     if error.field == field_of(&error.error) {
-        error.error.to_string()
+        message
     } else {
-        format!("{}: {}", error.field, error.error)
+        format!("{}: {message}", error.field)
     }
 }
 
 fn describe(error: &Error) -> String {
     match error {
-        Error::User(user) => user.to_string(),
+        Error::User(user) => crate::wire::feed_message(user),
         Error::Internal { .. } => {
             tracing::error!(%error, "import failed on a line");
             format!("internal error ({error})")

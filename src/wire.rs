@@ -538,6 +538,18 @@ fn text_field(error: &UserError) -> Option<&'static str> {
     }
 }
 
+/// A refusal as the shop's backend reads it (API bodies, import reports): the member's
+/// wording, except where that points at a chat command the backend can't use.
+pub fn feed_message(error: &UserError) -> String {
+    match error {
+        UserError::UnknownAccount(id) => format!(
+            "There is no account {id}. Create it first (POST /api/v1/accounts, or an \"account\" line in an import)."
+        ),
+        UserError::UnknownOrder(id) => format!("There is no order {id}."),
+        other => other.to_string(),
+    }
+}
+
 /// Which field of a request a refusal is about, for API error bodies, when the request isn't
 /// known (the request types' own `field_of` are exact).
 pub fn field_of(error: &UserError) -> &'static str {

@@ -267,7 +267,7 @@ not json
         "{summary}"
     );
     assert!(
-        summary.contains("line 7: I couldn't find account NOPE"),
+        summary.contains("line 7: There is no account NOPE. Create it first"),
         "{summary}"
     );
     assert!(summary.contains("line 8: "), "{summary}");

@@ -713,7 +713,20 @@ async fn orders_and_returns_are_idempotent_by_their_ids() {
         "account",
     )
     .await;
-    assert_eq!(s.get("/api/v1/orders/O-404").await.0, StatusCode::NOT_FOUND);
+    let (status, body) = s.get("/api/v1/orders/O-404").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The shop's backend is told in its own terms, not pointed at a chat command.
+    assert_eq!(
+        body["error"]["message"], "There is no order O-404.",
+        "{body}"
+    );
+    let (_, body) = s.get("/api/v1/accounts/NOPE/balance").await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Create it first (POST /api/v1/accounts"),
+        "{message}"
+    );
+    assert!(!message.contains("/admin"), "{message}");
 
     let partial = json!({"id": "R-1", "order": "O-1", "items": [{"sku": "book", "quantity": 1}]});
     let (status, back, _) = s.post("/api/v1/returns", &partial, None).await;

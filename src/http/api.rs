@@ -118,7 +118,7 @@ impl ApiError {
                 ApiError {
                     status,
                     field: Some(field_of(&user)),
-                    message: user.to_string(),
+                    message: wire::feed_message(&user),
                 }
             }
             Error::Internal { .. } => {
