@@ -26,6 +26,10 @@ pub enum UserError {
     DateInPast,
     #[error("{field} can't be empty.")]
     EmptyField { field: &'static str },
+    #[error("{field} can't start or end with a space.")]
+    SurroundingSpace { field: &'static str },
+    #[error("{field} can't contain control characters such as line breaks or tabs.")]
+    ControlCharacters { field: &'static str },
     #[error("{field} is too long ({length} characters; at most {max}).")]
     FieldTooLong {
         field: &'static str,

@@ -533,7 +533,10 @@ impl ReturnIn {
 /// The field an empty or too long text refusal names ("The order id").
 fn text_field(error: &UserError) -> Option<&'static str> {
     match error {
-        UserError::EmptyField { field } | UserError::FieldTooLong { field, .. } => Some(field),
+        UserError::EmptyField { field }
+        | UserError::FieldTooLong { field, .. }
+        | UserError::SurroundingSpace { field }
+        | UserError::ControlCharacters { field } => Some(field),
         _ => None,
     }
 }
@@ -574,7 +577,10 @@ pub fn field_of(error: &UserError) -> &'static str {
         | UserError::OrderTooLarge => "items",
         UserError::PaymentMethodMissing => "method",
         UserError::UnknownOrder(_) | UserError::NothingToReturn(_) => "order",
-        UserError::EmptyField { field } | UserError::FieldTooLong { field, .. } => match *field {
+        UserError::EmptyField { field }
+        | UserError::FieldTooLong { field, .. }
+        | UserError::SurroundingSpace { field }
+        | UserError::ControlCharacters { field } => match *field {
             "The order id" | "The return id" => "id",
             "The account id" => "account",
             "The display name" => "name",

@@ -331,6 +331,21 @@ async fn accounts_link_codes_balance_and_history() {
         .post("/api/v1/accounts", &json!({"id": "ACC-1"}), None)
         .await;
     assert_eq!(again, StatusCode::OK);
+    // A look-alike id is refused, not made a second account.
+    let before = s.ledger.content_checksum().unwrap();
+    for (id, message) in [
+        (" ACC-1 ", "The account id can't start or end with a space."),
+        (
+            "ACC\n1",
+            "The account id can't contain control characters such as line breaks or tabs.",
+        ),
+    ] {
+        let (status, body, _) = s.post("/api/v1/accounts", &json!({"id": id}), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["field"], "id", "{body}");
+        assert_eq!(body["error"]["message"], message, "{body}");
+    }
+    assert_eq!(s.ledger.content_checksum().unwrap(), before);
     let (again, body, _) = s
         .post(
             "/api/v1/accounts",

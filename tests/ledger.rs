@@ -667,6 +667,32 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
         UserError::UnknownAccount("NOPE".into()),
         l.issue_link_code(&admin("b10"), "NOPE").map(drop),
     );
+    check(
+        "an account id with a space around it",
+        UserError::SurroundingSpace {
+            field: "The account id",
+        },
+        l.open_account(&admin("b12"), " A", "A").map(drop),
+    );
+    check(
+        "an order id with a line break",
+        UserError::ControlCharacters {
+            field: "The order id",
+        },
+        l.record_order(
+            "shop",
+            now(),
+            &order("o\n6", "A", vec![digital("x", 1_00, 1)]),
+        )
+        .map(drop),
+    );
+    check(
+        "a reason with a tab",
+        UserError::ControlCharacters {
+            field: "The reason",
+        },
+        l.revoke(&admin("b13"), lot.id, "by\tmistake").map(drop),
+    );
     let mut long_reason = return_whole("r4", "o1");
     long_reason.reason = "x".repeat(201);
     check(

@@ -148,7 +148,7 @@ impl Ledger {
 
     /// Creates an account, or returns it if it exists already.
     pub fn open_account(&self, act: &Act, account_id: &str, display_name: &str) -> Result<Account> {
-        check_text("The account id", account_id)?;
+        check_id("The account id", account_id)?;
         check_optional_text("The display name", display_name)?;
         let request = (account_id, display_name);
         self.keyed(
@@ -181,8 +181,8 @@ impl Ledger {
 
     /// Links a member to an account (created if it does not exist yet). Admins only.
     pub fn link_member(&self, act: &Act, member_id: &str, account_id: &str) -> Result<Link> {
-        check_text("The member", member_id)?;
-        check_text("The account id", account_id)?;
+        check_id("The member", member_id)?;
+        check_id("The account id", account_id)?;
         let request = (member_id, account_id);
         self.keyed(
             "link",
@@ -205,7 +205,7 @@ impl Ledger {
 
     /// Drops a member's link. The account and its credits stay.
     pub fn unlink_member(&self, act: &Act, member_id: &str, reason: &str) -> Result<Link> {
-        check_text("The member", member_id)?;
+        check_id("The member", member_id)?;
         check_optional_text("The reason", reason)?;
         let request = (member_id, reason);
         self.keyed(
@@ -613,8 +613,8 @@ impl Ledger {
         now: DateTime<Utc>,
         request: &ReturnRequest,
     ) -> Result<ReturnReceipt> {
-        check_text("The return id", &request.return_id)?;
-        check_text("The order id", &request.order_external_id)?;
+        check_id("The return id", &request.return_id)?;
+        check_id("The order id", &request.order_external_id)?;
         check_optional_text("The reason", &request.reason)?;
         if let ReturnScope::Items(lines) = &request.scope {
             if lines.is_empty() {
@@ -1625,14 +1625,14 @@ fn link(
 // ----- validation and small conversions ----------------------------------------------------
 
 fn validate_order(request: &OrderRequest) -> Result<()> {
-    check_text("The order id", &request.external_id)?;
-    check_text("The account id", &request.account_id)?;
+    check_id("The order id", &request.external_id)?;
+    check_id("The account id", &request.account_id)?;
     if request.items.is_empty() {
         return Err(UserError::OrderWithoutItems.into());
     }
     let mut total = Credits::ZERO;
     for (n, item) in request.items.iter().enumerate() {
-        check_text("An item's SKU", &item.sku)?;
+        check_id("An item's SKU", &item.sku)?;
         check_optional_text("An item's title", &item.title)?;
         if item.quantity < 1 {
             return Err(UserError::ItemQuantity {
@@ -1673,7 +1673,21 @@ fn check_text(field: &'static str, value: &str) -> Result<(), UserError> {
     check_optional_text(field, value)
 }
 
+/// An id (account, member, order, return, SKU): text that other records and people match
+/// exactly, so one with a space around it or an invisible character would be a second,
+/// look-alike id.
+fn check_id(field: &'static str, value: &str) -> Result<(), UserError> {
+    check_text(field, value)?;
+    if value.trim() != value {
+        return Err(UserError::SurroundingSpace { field });
+    }
+    Ok(())
+}
+
 fn check_optional_text(field: &'static str, value: &str) -> Result<(), UserError> {
+    if value.chars().any(char::is_control) {
+        return Err(UserError::ControlCharacters { field });
+    }
     let length = value.chars().count();
     if length > MAX_TEXT {
         return Err(UserError::FieldTooLong {
