@@ -30,6 +30,14 @@ pub enum UserError {
     SurroundingSpace { field: &'static str },
     #[error("{field} can't contain control characters such as line breaks or tabs.")]
     ControlCharacters { field: &'static str },
+    #[error(
+        "{field} can't contain invisible characters such as zero-width spaces or direction marks."
+    )]
+    InvisibleCharacters { field: &'static str },
+    #[error(
+        "{field} has an accented letter written as two characters (letter + accent); retype it as one."
+    )]
+    DecomposedLetters { field: &'static str },
     #[error("{field} is too long ({length} characters; at most {max}).")]
     FieldTooLong {
         field: &'static str,

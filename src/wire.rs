@@ -536,7 +536,9 @@ fn text_field(error: &UserError) -> Option<&'static str> {
         UserError::EmptyField { field }
         | UserError::FieldTooLong { field, .. }
         | UserError::SurroundingSpace { field }
-        | UserError::ControlCharacters { field } => Some(field),
+        | UserError::ControlCharacters { field }
+        | UserError::InvisibleCharacters { field }
+        | UserError::DecomposedLetters { field } => Some(field),
         _ => None,
     }
 }
@@ -580,7 +582,9 @@ pub fn field_of(error: &UserError) -> &'static str {
         UserError::EmptyField { field }
         | UserError::FieldTooLong { field, .. }
         | UserError::SurroundingSpace { field }
-        | UserError::ControlCharacters { field } => match *field {
+        | UserError::ControlCharacters { field }
+        | UserError::InvisibleCharacters { field }
+        | UserError::DecomposedLetters { field } => match *field {
             "The order id" | "The return id" => "id",
             "The account id" => "account",
             "The display name" => "name",

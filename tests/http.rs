@@ -90,6 +90,18 @@ impl Server {
         )
     }
 
+    /// The Prometheus text of `/metrics` (no token needed).
+    async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let response = self
             .client
@@ -171,15 +183,7 @@ async fn health_metrics_and_auth() {
         s.get("/api/v1/accounts/X/balance").await.0,
         StatusCode::NOT_FOUND
     );
-    let metrics = s
-        .client
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(metrics.contains("creditbot_http_requests_total{route=\"/api/v1/accounts/{id}/balance\",method=\"GET\",status=\"401\"} 2"), "{metrics}");
     assert!(
         metrics.contains("creditbot_http_request_duration_seconds_bucket"),
@@ -219,15 +223,7 @@ async fn invented_methods_share_one_metrics_label() {
                 .unwrap();
         }
     }
-    let metrics = s
-        .client
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(!metrics.contains("FOO"), "{metrics}");
     let series = metrics
         .lines()

@@ -8,8 +8,8 @@ use chrono::Duration;
 use common::*;
 use creditbot::error::{Error, UserError};
 use creditbot::ledger::{
-    CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, ReturnLine, ReturnRequest, ReturnScope,
-    Source,
+    CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, ReturnLine, ReturnRequest,
+    ReturnScope, Source,
 };
 use creditbot::money::Credits;
 
@@ -44,6 +44,25 @@ fn return_items(id: &str, order: &str, lines: &[(&str, i64)]) -> ReturnRequest {
         ),
         reason: String::new(),
     }
+}
+
+/// Account A with a $10.00 grant expiring on 1 Dec, $4.00 of it spent now on order o1 (one
+/// digital "app"); returns the grant.
+fn four_dollars_spent_from_a_grant_expiring_dec_1(l: &creditbot::ledger::Ledger) -> Lot {
+    open(l, "A");
+    let lot = l
+        .grant(
+            &admin("g1"),
+            &grant_request("A", 10_00, Expiry::At(day(12, 1))),
+        )
+        .unwrap();
+    l.record_order(
+        "shop",
+        now(),
+        &order("o1", "A", vec![digital("app", 4_00, 1)]),
+    )
+    .unwrap();
+    lot
 }
 
 #[test]
@@ -298,19 +317,7 @@ fn partial_returns_add_up_and_never_return_more_than_was_bought() {
 #[test]
 fn credit_returned_to_an_expired_lot_is_reissued_for_thirty_days() {
     let l = ledger();
-    open(&l, "A");
-    let lot = l
-        .grant(
-            &admin("g1"),
-            &grant_request("A", 10_00, Expiry::At(day(12, 1))),
-        )
-        .unwrap();
-    l.record_order(
-        "shop",
-        now(),
-        &order("o1", "A", vec![digital("app", 4_00, 1)]),
-    )
-    .unwrap();
+    let lot = four_dollars_spent_from_a_grant_expiring_dec_1(&l);
     let later = day(12, 10);
     let promised = &l.order_breakdown("o1", later).unwrap().items[0];
     assert_eq!(
@@ -336,18 +343,7 @@ fn under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once() {
         expired_lot_policy: ExpiredLotPolicy::Expire,
         ..LedgerSettings::default()
     });
-    open(&l, "A");
-    l.grant(
-        &admin("g1"),
-        &grant_request("A", 10_00, Expiry::At(day(12, 1))),
-    )
-    .unwrap();
-    l.record_order(
-        "shop",
-        now(),
-        &order("o1", "A", vec![digital("app", 4_00, 1)]),
-    )
-    .unwrap();
+    four_dollars_spent_from_a_grant_expiring_dec_1(&l);
     // Before the expiry a return would give it back; after, under this policy, it would not.
     let before = &l.order_breakdown("o1", now()).unwrap().items[0];
     assert_eq!(
@@ -685,6 +681,20 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
             &order("o\n6", "A", vec![digital("x", 1_00, 1)]),
         )
         .map(drop),
+    );
+    check(
+        "an account id with a zero-width space",
+        UserError::InvisibleCharacters {
+            field: "The account id",
+        },
+        l.open_account(&admin("b14"), "A\u{200B}", "A").map(drop),
+    );
+    check(
+        "an account id with a letter and its accent apart",
+        UserError::DecomposedLetters {
+            field: "The account id",
+        },
+        l.open_account(&admin("b15"), "A\u{030A}", "A").map(drop),
     );
     check(
         "a reason with a tab",

