@@ -107,7 +107,7 @@ mod tests {
     }
 
     #[test]
-    fn a_database_from_a_newer_creditbot_is_refused_untouched() {
+    fn a_database_from_a_newer_creditbot_is_refused_and_not_migrated() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         let newer = MIGRATIONS.len() + 1;

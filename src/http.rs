@@ -90,8 +90,6 @@ pub enum ServeError {
     Listen(String),
     #[error("can't listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
-    #[error("the server stopped: {0}")]
-    Serve(std::io::Error),
 }
 
 /// The state for a config: tokens hashed, the public key parsed.
@@ -223,7 +221,8 @@ async fn read_body(State(state): State<Arc<HttpState>>, request: Request, next: 
     response
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes the requests in hand.
+/// Serves until SIGINT or SIGTERM, then finishes the requests in hand (for at most
+/// `Timeouts::shutdown_grace`).
 pub async fn serve(config: &Config, assistant: Arc<Assistant>) -> Result<(), ServeError> {
     let address: SocketAddr = config
         .http
@@ -293,10 +292,15 @@ pub async fn serve_on(
         let connection = http.serve_connection(TokioIo::new(stream), service.clone());
         let connection = connections.watch(connection);
         tokio::spawn(async move {
-            // A client that goes away or times out ends its connection; nothing to report.
-            let _ = connection.await;
+            // A client that goes away, stalls past a deadline or sends no HTTP ends its own
+            // connection: worth a debug line, not a warning.
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
         });
     }
+    // Stop accepting at once: new clients are refused rather than queued unanswered.
+    drop(listener);
     tokio::select! {
         () = connections.shutdown() => {}
         () = tokio::time::sleep(timeouts.shutdown_grace) => {
