@@ -367,6 +367,23 @@ async fn accounts_link_codes_balance_and_history() {
         s.get("/api/v1/accounts/ACC-1").await.1["account"]["display_name"],
         "One"
     );
+    // An account an admin linked before the shop fed it in is named after its id; the shop
+    // posting it with its name isn't a conflict.
+    s.ledger
+        .link_member(
+            &creditbot::ledger::Act::new("admin:1", chrono::Utc::now(), "link:ACC-9"),
+            "member-9",
+            "ACC-9",
+        )
+        .unwrap();
+    let (status, body, _) = s
+        .post(
+            "/api/v1/accounts",
+            &json!({"id": "ACC-9", "name": "Nine"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         s.get("/api/v1/accounts/NOPE").await.0,
         StatusCode::NOT_FOUND

@@ -275,9 +275,11 @@ pub async fn create_account(
     .await
     .map_err(|error| ApiError::ledger(error, |user| input.field_of(user)))?;
     // The same id with another name is other content for the same key: refused, as for
-    // every other keyed write. No name claims nothing about it.
+    // every other keyed write. No name claims nothing about it, and neither does the name an
+    // account gets when an admin links it before the shop feeds it in: its own id.
     let name = input.name.trim();
-    if !name.is_empty() && account.display_name != name {
+    let named = account.display_name != account.id;
+    if !name.is_empty() && named && account.display_name != name {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             Some("name"),
