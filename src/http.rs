@@ -27,6 +27,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
 
 use crate::assistant::Assistant;
 use crate::config::Config;
@@ -72,6 +73,10 @@ pub struct HttpState {
     /// (zero: always).
     pub defer_after: std::time::Duration,
     pub timeouts: Timeouts,
+    /// Work a request started that outlives its response (a deferred interaction's
+    /// follow-up): a shutdown waits for it, within `Timeouts::shutdown_grace`, so a member
+    /// still gets an answer whose ledger write already happened.
+    pub background: TaskTracker,
 }
 
 pub use crate::offload::DEFER_AFTER;
@@ -117,6 +122,7 @@ pub fn state(config: &Config, assistant: Arc<Assistant>) -> Result<HttpState, Se
         metrics: metrics::Metrics::new(),
         defer_after: DEFER_AFTER,
         timeouts: Timeouts::default(),
+        background: TaskTracker::new(),
     })
 }
 
@@ -258,7 +264,7 @@ pub async fn serve(config: &Config, assistant: Arc<Assistant>) -> Result<(), Ser
 }
 
 /// Serves `listener` with `state`'s timeouts until `shutdown` resolves, then finishes the
-/// requests in hand for at most `Timeouts::shutdown_grace`.
+/// requests in hand and the follow-ups they started, for at most `Timeouts::shutdown_grace`.
 ///
 /// hyper's header-read timeout closes a connection whose next request's headers haven't all
 /// come within `Timeouts::read`, counted from when it started waiting for them: a client that
@@ -269,7 +275,7 @@ pub async fn serve_on(
     state: Arc<HttpState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let timeouts = state.timeouts;
+    let (timeouts, background) = (state.timeouts, state.background.clone());
     let service = TowerToHyperService::new(router(state));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -301,8 +307,14 @@ pub async fn serve_on(
     }
     // Stop accepting at once: new clients are refused rather than queued unanswered.
     drop(listener);
+    // No new background work can start once the connections are gone.
+    background.close();
+    let drained = async {
+        connections.shutdown().await;
+        background.wait().await;
+    };
     tokio::select! {
-        () = connections.shutdown() => {}
+        () = drained => {}
         () = tokio::time::sleep(timeouts.shutdown_grace) => {
             tracing::warn!(
                 seconds = timeouts.shutdown_grace.as_secs_f64(),

@@ -32,6 +32,17 @@ struct Endpoint {
 }
 
 async fn endpoint(defer_after: Duration, api_base: &str) -> Endpoint {
+    endpoint_until(defer_after, api_base, std::future::pending())
+        .await
+        .0
+}
+
+/// An endpoint that stops when `shutdown` resolves; the handle finishes when it has stopped.
+async fn endpoint_until(
+    defer_after: Duration,
+    api_base: &str,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (Endpoint, tokio::task::JoinHandle<()>) {
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKey::from_bytes(&[7u8; 32]);
     let mut config = Config::default();
@@ -72,18 +83,19 @@ async fn endpoint(defer_after: Duration, api_base: &str) -> Endpoint {
     state.defer_after = defer_after;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/interactions", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        creditbot::http::serve_on(listener, Arc::new(state), std::future::pending())
+    let served = tokio::spawn(async move {
+        creditbot::http::serve_on(listener, Arc::new(state), shutdown)
             .await
             .unwrap();
     });
-    Endpoint {
+    let endpoint = Endpoint {
         url,
         key,
         client: reqwest::Client::new(),
         ledger,
         _dir: dir,
-    }
+    };
+    (endpoint, served)
 }
 
 /// An interaction as Discord sends it today, in a guild channel.
@@ -367,6 +379,50 @@ async fn a_slow_answer_is_deferred_then_sent_as_a_follow_up() {
             .as_str()
             .unwrap()
             .contains("$27.51")
+    );
+}
+
+#[tokio::test]
+async fn a_shutdown_waits_for_a_deferred_answer_to_be_delivered() {
+    // Discord takes its time to accept the follow-up.
+    let delivered: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let recorded = Arc::clone(&delivered);
+    let fake_discord = axum::Router::new().route(
+        "/api/v10/webhooks/{app}/{token}/messages/@original",
+        patch(move |axum::Json(body): axum::Json<Value>| {
+            let recorded = Arc::clone(&recorded);
+            async move {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                recorded.lock().unwrap().push(body);
+                axum::Json(json!({"id": "1"}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, fake_discord).await.unwrap() });
+
+    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+    let (e, served) = endpoint_until(Duration::ZERO, &api_base, async {
+        let _ = stopping.await;
+    })
+    .await;
+    let (status, deferred) = e
+        .send(&interaction(2, MEMBER_ID, command("balance", json!([]))))
+        .await;
+    assert_eq!(
+        (status, deferred["type"].as_u64()),
+        (StatusCode::OK, Some(5))
+    );
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), served)
+        .await
+        .expect("the server stops within its grace")
+        .unwrap();
+    assert_eq!(
+        delivered.lock().unwrap().len(),
+        1,
+        "the follow-up was delivered before the server stopped"
     );
 }
 

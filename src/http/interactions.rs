@@ -133,7 +133,8 @@ pub async fn handle(
                 Answer::Late(task) => {
                     let state = Arc::clone(&state);
                     let (application_id, token) = (interaction.application_id, interaction.token);
-                    tokio::spawn(async move {
+                    let tracker = state.background.clone();
+                    tracker.spawn(async move {
                         let reply = Answer::finish(task, &id).await;
                         follow_up(&state, &application_id, &token, &reply).await;
                     });
