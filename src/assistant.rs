@@ -840,14 +840,17 @@ impl Assistant {
                 .collect();
             out.push_str(&format!(
                 "\nWithin {}, {} expires:\n",
-                text::days(days),
+                crate::words::count(days, "day"),
                 currency.format(within)
             ));
             out.push_str(&text::pack_lines(&lines, 1_500, |n| {
                 format!("  …and {n} more. /balance shows them all.")
             }));
         } else {
-            out.push_str(&format!("\nNothing expires within {}.", text::days(days)));
+            out.push_str(&format!(
+                "\nNothing expires within {}.",
+                crate::words::count(days, "day")
+            ));
         }
         out.push_str("\nExpired credits can't be spent; the soonest-expiring credits are used first when you buy.");
         out

@@ -254,25 +254,17 @@ pub fn example_amount(scale: u32) -> String {
     format!("12.{decimals}")
 }
 
-fn plural_decimals(n: u32) -> String {
-    if n == 1 {
-        "1 decimal".into()
-    } else {
-        format!("{n} decimals")
-    }
-}
-
 fn too_many_decimals(found: u32, scale: u32) -> String {
     if scale == 0 {
         format!(
             "That amount has {}; credits use whole numbers only (for example {}).",
-            plural_decimals(found),
+            crate::words::count(found, "decimal"),
             example_amount(0)
         )
     } else {
         format!(
             "That amount has {}; credits use {scale} (for example {}).",
-            plural_decimals(found),
+            crate::words::count(found, "decimal"),
             example_amount(scale)
         )
     }

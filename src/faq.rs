@@ -60,28 +60,21 @@ impl Default for Policies {
 }
 
 impl Policies {
-    /// The text of policy placeholder `name` (one of `catalog::POLICY_PLACEHOLDERS`).
-    fn text(&self, name: &str) -> Option<String> {
-        match name {
-            "expired_credits" => Some(match self.reissue_days {
-                Some(days) => format!(
-                    "If the original credits have expired meanwhile, you get them back as a new refund credit that expires {days} {} later, so you still have time to use it.",
-                    if days == 1 { "day" } else { "days" }
-                ),
-                None => "If the original credits have expired meanwhile, they stay expired: a return can't bring back credits whose date has passed.".to_owned(),
-            }),
-            _ => None,
+    /// What `{expired_credits}` says: what a return does with credits that expired meanwhile.
+    fn expired_credits(&self) -> String {
+        match self.reissue_days {
+            Some(days) => format!(
+                "If the original credits have expired meanwhile, you get them back as a new refund credit that expires {} later, so you still have time to use it.",
+                crate::words::count(days, "day")
+            ),
+            None => "If the original credits have expired meanwhile, they stay expired: a return can't bring back credits whose date has passed.".to_owned(),
         }
     }
 
-    /// `template` with every policy placeholder filled; other placeholders stay as they are.
+    /// `template` with every policy placeholder (`catalog::POLICY_PLACEHOLDERS`) filled;
+    /// other placeholders stay as they are.
     fn fill(&self, template: &str) -> String {
-        catalog::POLICY_PLACEHOLDERS
-            .iter()
-            .fold(template.to_owned(), |text, name| match self.text(name) {
-                Some(value) => text.replace(&format!("{{{name}}}"), &value),
-                None => text,
-            })
+        template.replace("{expired_credits}", &self.expired_credits())
     }
 }
 

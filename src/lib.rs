@@ -12,6 +12,7 @@
 //! - `money`: exact amounts (`Credits`) and their currency
 //! - `db`: opening SQLite, pragmas, migrations
 //! - `config`, `error`: bot.toml with environment overrides; user-facing and internal errors
+//! - `words`: English counts ("1 day", "30 days") for every reply
 pub mod assistant;
 pub mod config;
 pub mod console;
@@ -30,3 +31,4 @@ pub mod money;
 pub mod offload;
 pub mod sweeper;
 pub mod wire;
+pub mod words;

@@ -57,15 +57,6 @@ impl Style {
     }
 }
 
-/// "1 day", "30 days".
-pub fn days(n: u32) -> String {
-    if n == 1 {
-        "1 day".into()
-    } else {
-        format!("{n} days")
-    }
-}
-
 /// "today", "tomorrow", "in 16 days", "yesterday", "3 days ago", by calendar days (UTC).
 pub fn relative_days(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     match (at.date_naive() - now.date_naive()).num_days() {
