@@ -848,6 +848,9 @@ impl CeilingLedger {
     }
 }
 
+/// One kind of write the ceiling ledger races against the raw loop.
+type CeilingWrite = fn(&mut CeilingLedger, usize);
+
 /// A fresh ceiling ledger and raw loop side by side in one temporary folder, both with
 /// `pragmas` applied.
 fn ceiling_beside_raw(pragmas: &str) -> (tempfile::TempDir, CeilingLedger, RawLoop) {
@@ -875,42 +878,34 @@ fn experiment_ceiling() {
             "PRAGMA wal_autocheckpoint = 10000;",
         ),
     ] {
-        let (dir, mut ceiling, mut raw) = ceiling_beside_raw(pragmas);
-        let (grant_rate, raw_rate) = race(SINGLE_OPS, |n| ceiling.grant(n), |_| raw.insert_one());
-        figure(&format!("{prefix}_grants_per_s"), grant_rate, "ops/s");
-        figure(
-            &format!("{prefix}_raw_beside_grants_per_s"),
-            raw_rate,
-            "ops/s",
-        );
-        figure(
-            &format!("{prefix}_grants_vs_raw"),
-            grant_rate / raw_rate,
-            "ratio",
-        );
-        if pragmas.is_empty() {
-            let db = dir.path().join("ceiling.db");
-            let pages = wal_pages_per_op(&db, |n| ceiling.grant(SINGLE_OPS + n));
-            figure("exp_wal_pages_per_ceiling_grant", pages, "pages/op");
-        }
-
-        let (dir, mut ceiling, mut raw) = ceiling_beside_raw(pragmas);
-        let (spend_rate, raw_rate) = race(SINGLE_OPS, |n| ceiling.spend(n), |_| raw.insert_one());
-        figure(&format!("{prefix}_spends_per_s"), spend_rate, "ops/s");
-        figure(
-            &format!("{prefix}_raw_beside_spends_per_s"),
-            raw_rate,
-            "ops/s",
-        );
-        figure(
-            &format!("{prefix}_spends_vs_raw"),
-            spend_rate / raw_rate,
-            "ratio",
-        );
-        if pragmas.is_empty() {
-            let db = dir.path().join("ceiling.db");
-            let pages = wal_pages_per_op(&db, |n| ceiling.spend(SINGLE_OPS + n));
-            figure("exp_wal_pages_per_ceiling_spend", pages, "pages/op");
+        let writes: [(&str, &str, CeilingWrite); 2] = [
+            ("grants", "grant", CeilingLedger::grant),
+            ("spends", "spend", CeilingLedger::spend),
+        ];
+        for (plural, singular, write) in writes {
+            let (dir, mut ceiling, mut raw) = ceiling_beside_raw(pragmas);
+            let (rate, raw_rate) =
+                race(SINGLE_OPS, |n| write(&mut ceiling, n), |_| raw.insert_one());
+            figure(&format!("{prefix}_{plural}_per_s"), rate, "ops/s");
+            figure(
+                &format!("{prefix}_raw_beside_{plural}_per_s"),
+                raw_rate,
+                "ops/s",
+            );
+            figure(
+                &format!("{prefix}_{plural}_vs_raw"),
+                rate / raw_rate,
+                "ratio",
+            );
+            if pragmas.is_empty() {
+                let db = dir.path().join("ceiling.db");
+                let pages = wal_pages_per_op(&db, |n| write(&mut ceiling, SINGLE_OPS + n));
+                figure(
+                    &format!("exp_wal_pages_per_ceiling_{singular}"),
+                    pages,
+                    "pages/op",
+                );
+            }
         }
     }
 }
