@@ -882,7 +882,7 @@ impl Ledger {
 
     /// An order's payment breakdown, per item and per lot, with what a return at `now` would
     /// give back (and what it would not: credit from a revoked grant, or from an expired one
-    /// under the `expire` policy).
+    /// under the `expire` policy or on a closed account).
     pub fn order_breakdown(&self, external_id: &str, now: DateTime<Utc>) -> Result<OrderBreakdown> {
         let now = whole_seconds(now);
         let policy = self.settings.expired_lot_policy;
