@@ -7,6 +7,7 @@
 //! Discord and HTTP all speak to it through `Request` and `Reply`. It calls SQLite through
 //! the ledger synchronously, so async transports call it from `spawn_blocking`.
 
+mod answers;
 pub mod command;
 pub mod reply;
 pub mod suggest;
@@ -17,7 +18,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use crate::error::{Error, Result, UserError};
-use crate::faq::{self, Faq, FaqReply};
+use crate::faq::{self, Faq};
 use crate::ledger::{
     Account, Act, Balance, Expiry, GrantRequest, Ledger, ReturnLine, ReturnRequest, ReturnScope,
 };
@@ -193,9 +194,34 @@ impl Assistant {
                     faq::Place::Private,
                 )))
             }
-            Input::Text(question) => {
+            Input::Text(text) => {
                 let private = request.place != Place::Channel;
-                self.answer_question(request, question, private)
+                // A command typed as a message ("/balance", "/order #7781"): run it where
+                // the reply is private; in a channel only the refusal or the hint, which
+                // carry no figures.
+                if let Some((path, options)) = command::parse_typed(text) {
+                    if !private {
+                        // Admin commands learn nothing here; a member's typo gets its fix.
+                        if !command::is_admin_path(&command::normalize_path(&path)) {
+                            command::parse(&path, &options)?;
+                        }
+                        return Err(UserError::TypedCommandInChannel(command::normalize_path(
+                            &path,
+                        ))
+                        .into());
+                    }
+                    let typed = Request {
+                        input: Input::Command { path, options },
+                        ..request.clone()
+                    };
+                    return self.try_handle(&typed);
+                }
+                // "1" or "2" after a "Did you mean …?" whose buttons are gone: not a
+                // question, and not one to log as unanswered.
+                if is_stray_choice(text) {
+                    return Err(UserError::ChoiceExpired.into());
+                }
+                self.answer_question(request, text, private)
             }
         }
     }
@@ -654,39 +680,6 @@ impl Assistant {
             })
     }
 
-    fn answer_question(&self, request: &Request, question: &str, private: bool) -> Result<Reply> {
-        let question = question.trim();
-        if question.is_empty() {
-            return Err(UserError::EmptyQuestion.into());
-        }
-        let found = self
-            .faq
-            .understand(question, &request.who.user_id, request.now);
-        if found.is_unanswered() {
-            self.ledger
-                .record_unanswered(&request.who.user_id, question, request.now)?;
-        }
-        let asker = self.faq_asker(request, private)?;
-        let place = if private {
-            faq::Place::Private
-        } else {
-            faq::Place::Public
-        };
-        let reply = match self.faq.reply(&found, &asker, place) {
-            FaqReply::Answer { text, .. } | FaqReply::NotUnderstood { text } => Reply::text(text),
-            FaqReply::Choose { prompt, choices } => Reply::text(prompt).with_choices(
-                choices
-                    .iter()
-                    .map(|(id, title)| Choice {
-                        id: format!("faq:{id}"),
-                        label: title.clone(),
-                    })
-                    .collect(),
-            ),
-        };
-        Ok(Reply { private, ..reply })
-    }
-
     /// The FAQ's view of the asker: their figures when the place is private and they are linked.
     fn faq_asker(&self, request: &Request, private: bool) -> Result<faq::Asker> {
         if !private {
@@ -887,10 +880,7 @@ impl Assistant {
                 parts.push("credits can't pay physical items".into());
             }
             if item.returned_quantity > 0 {
-                parts.push(format!(
-                    "{} of {} returned",
-                    item.returned_quantity, item.quantity
-                ));
+                parts.push(text::returned_part(item, currency));
             }
             lines.push(format!(
                 "  {}{quantity}  {}  {}",
@@ -942,7 +932,12 @@ impl Assistant {
             ),
             description,
             fields: Vec::new(),
-            footer: "Credits cover digital items; another payment method pays the rest.".into(),
+            // Only where it is true: an order paid entirely with credits has no "rest".
+            footer: if order.other_amount.is_positive() {
+                "Credits cover digital items; another payment method pays the rest.".into()
+            } else {
+                String::new()
+            },
             colour: COLOUR_INFO,
         }
     }
@@ -1082,6 +1077,13 @@ pub fn parse_expiry(text: Option<&str>, now: DateTime<Utc>) -> Result<Option<Exp
 
 /// A short reference for an internal error, derived from the request so the admin can find
 /// it in the logs (where it is printed beside the request id).
+/// A bare choice number, as typed to pick one of up to `reply::limits::CHOICES` buttons.
+fn is_stray_choice(text: &str) -> bool {
+    text.trim()
+        .parse::<usize>()
+        .is_ok_and(|n| (1..=reply::limits::CHOICES).contains(&n))
+}
+
 fn reference(request: &Request) -> String {
     let digest = Sha256::digest(format!("{}|{}", request.id, request.now.timestamp()).as_bytes());
     format!("E-{}", hex::encode(&digest[..4]).to_uppercase())

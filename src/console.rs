@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::assistant::command::spec;
+use crate::assistant::command::parse_typed;
 use crate::assistant::{Assistant, Choice, Input, Place, Request, Who};
 use crate::error::UserError;
 
@@ -63,91 +63,17 @@ impl Session {
     }
 }
 
-/// Reads a console line: `None` for a blank line.
+/// Reads a console line: `None` for a blank line. A line starting with `/` is a command
+/// (see `command::parse_typed`), anything else a question.
 pub fn parse_line(line: &str) -> Result<Option<Input>, UserError> {
     let line = line.trim();
     if line.is_empty() {
         return Ok(None);
     }
-    let Some(command) = line.strip_prefix('/') else {
-        return Ok(Some(Input::Text(line.to_string())));
-    };
-    let tokens = split_words(command);
-    // The path is "admin grant" when those two words name a command, else the first word.
-    let two = tokens
-        .iter()
-        .take(2)
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
-    // "/admin foo" names an admin subcommand, known or not, so the refusal can say which.
-    let unknown_admin =
-        tokens.len() >= 2 && tokens[0].eq_ignore_ascii_case("admin") && !tokens[1].contains(':');
-    let path_len = if tokens.len() >= 2 && (spec(&two).is_some() || unknown_admin) {
-        2
-    } else {
-        1
-    };
-    let path = tokens
-        .iter()
-        .take(path_len)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let rest = &tokens[path_len.min(tokens.len())..];
-    let mut options = Vec::new();
-    // `/order 7781` or `/ask do credits expire?`: bare words fill a command's only required option.
-    if let (Some(first), Some(spec)) = (rest.first(), spec(&path.to_lowercase()))
-        && !first.contains(':')
-    {
-        let required: Vec<_> = spec.options.iter().filter(|o| o.required).collect();
-        if required.len() == 1 {
-            options.push((required[0].name.to_string(), rest.join(" ")));
-            return Ok(Some(Input::Command { path, options }));
-        }
-    }
-    // A word without a name stays nameless: the assistant refuses it with an example of
-    // this command, after checking admin rights.
-    for token in rest {
-        match token.split_once(':') {
-            Some((name, value)) => options.push((name.trim().to_lowercase(), value.to_string())),
-            None => options.push((String::new(), token.clone())),
-        }
-    }
-    Ok(Some(Input::Command { path, options }))
-}
-
-/// Splits on spaces outside double quotes; quotes are removed, `\"` is a literal quote.
-fn split_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quoted = false;
-    let mut started = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'"') => {
-                word.push('"');
-                chars.next();
-            }
-            '"' => {
-                quoted = !quoted;
-                started = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if started || !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                    started = false;
-                }
-            }
-            c => word.push(c),
-        }
-    }
-    if started || !word.is_empty() {
-        words.push(word);
-    }
-    words
+    Ok(Some(match parse_typed(line) {
+        Some((path, options)) => Input::Command { path, options },
+        None => Input::Text(line.to_string()),
+    }))
 }
 
 /// Answers one line; `None` for a blank line.
@@ -306,9 +232,27 @@ mod tests {
         );
         assert_eq!(parse_line("/admin"), Ok(command("admin", &[])));
         assert_eq!(parse_line("/admin foo"), Ok(command("admin foo", &[])));
+        // A command's one optional option may be typed bare too.
         assert_eq!(
             parse_line("/expiry sixty"),
-            Ok(command("expiry", &[("", "sixty")]))
+            Ok(command("expiry", &[("days", "sixty")]))
+        );
+        assert_eq!(
+            parse_line("/expiry 30"),
+            Ok(command("expiry", &[("days", "30")]))
+        );
+        assert_eq!(
+            parse_line("/history 2"),
+            Ok(command("history", &[("page", "2")]))
+        );
+        assert_eq!(
+            parse_line("/order #7781"),
+            Ok(command("order", &[("id", "#7781")]))
+        );
+        // Two bare words for one optional option stay nameless, for the parser to refuse.
+        assert_eq!(
+            parse_line("/expiry 30 days"),
+            Ok(command("expiry", &[("", "30"), ("", "days")]))
         );
     }
 }

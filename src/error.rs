@@ -117,8 +117,24 @@ pub enum UserError {
     #[error("This request was already carried out with different details; nothing was changed.")]
     IdempotencyConflict,
 
-    #[error("I don't know the command /{0}. /help lists what I can do.")]
-    UnknownCommand(String),
+    /// `suggestion` is the known command nearest to what was typed ("/balanc" → balance).
+    #[error("{}", unknown_command(path, suggestion.as_deref()))]
+    UnknownCommand {
+        path: String,
+        suggestion: Option<String>,
+    },
+    /// Words after `option:value` that were not quoted: they belong to the value.
+    #[error("Put a value with spaces in quotes: {option}:\"{value}\".")]
+    ValueNeedsQuotes { option: String, value: String },
+    /// A typed command in a channel others read: commands answer privately, which only
+    /// Discord's command menu can do there.
+    #[error(
+        "I answer /{0} privately, which I can't do in reply to a message here: type / and pick {0} from Discord's command list, or send it to me in a DM."
+    )]
+    TypedCommandInChannel(String),
+    /// "1" or "2" typed when no "Did you mean …?" is waiting for an answer.
+    #[error("That choice has expired. Ask your question again and I'll offer the choices anew.")]
+    ChoiceExpired,
     /// An admin typed "/admin" alone or an unknown subcommand; `subcommands` lists them.
     #[error("{}", unknown_admin_command(path, subcommands))]
     UnknownAdminCommand { path: String, subcommands: String },
@@ -201,6 +217,13 @@ fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {
         None => format!(
             "/{command} takes no options; just type /{command} (I couldn't read \"{word}\")."
         ),
+    }
+}
+
+fn unknown_command(path: &str, suggestion: Option<&str>) -> String {
+    match suggestion {
+        Some(known) => format!("I don't know the command /{path}. Did you mean /{known}?"),
+        None => format!("I don't know the command /{path}. /help lists what I can do."),
     }
 }
 

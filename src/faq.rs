@@ -7,23 +7,32 @@
 //!
 //! - `catalog`: the TOML catalog (embedded default, replaceable by a path)
 //! - `normalize`: NFKC, case folding, Discord markup, words
-//! - `matcher`: stems, synonyms, typos, word TF-IDF (nearest examples + intent centroids)
-//!   blended with character n-grams, the domain gate, the answer / did-you-mean / none decision
+//! - `features`: words → terms (stems, synonyms, typo correction) → sparse features
+//! - `model`: the linear intent model and its trainers
+//! - `matcher`: trains the model on the catalog; the answer / did-you-mean / none decision
+//! - `parts`: where a message holding several questions may be cut
+//! - `entities`: order ids, amounts, dates and mentions a question carries
 //! - `render`: answers per asker and place, always within one Discord message
 //! - `eval`: accuracy and friends over a labelled TSV (`creditbot faq eval`)
 pub mod catalog;
+pub mod entities;
 pub mod eval;
+pub mod features;
 pub mod matcher;
+pub mod model;
 pub mod normalize;
+pub mod parts;
 pub mod render;
 
-pub use catalog::{Catalog, CatalogError, Gate, Intent, NONE_ID};
-pub use matcher::{Decision, IntentIndex, Match, Matcher, Thresholds, Weights};
+pub use catalog::{Catalog, CatalogError, Intent, NONE_ID};
+pub use entities::{DateMention, DateRelation, Entities, Mention};
+pub use matcher::{Decision, IntentIndex, Match, Matcher, Thresholds};
 pub use render::{Asker, LotLine, NextExpiry, OrderFigures, PersonalFigures, Place};
 
 use chrono::{DateTime, Utc};
 use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 /// What the bot says to a question, ready for a transport to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +46,28 @@ pub enum FaqReply {
     },
     /// Not about credits (or not understood): what the bot can help with.
     NotUnderstood { text: String },
+}
+
+/// One question of a message and what the matcher made of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub text: String,
+    pub found: Match,
+}
+
+/// What a member's message asks: one part, or up to `parts::MAX_PARTS` questions in the
+/// order asked, and the details the message carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Understanding {
+    pub parts: Vec<Part>,
+    pub entities: Entities,
+}
+
+impl Understanding {
+    /// True when no part could be answered (logged for admins).
+    pub fn is_unanswered(&self) -> bool {
+        self.parts.iter().all(|part| part.found.is_unanswered())
+    }
 }
 
 /// Shown above the two did-you-mean choices.
@@ -81,8 +112,18 @@ impl Policies {
 /// A loaded catalog with its matcher: build once, share by reference.
 pub struct Faq {
     catalog: Catalog,
-    matcher: Matcher,
+    matcher: Arc<Matcher>,
     none_intent: IntentIndex,
+}
+
+/// The builtin catalog's matcher, trained once per process: training takes a fraction of
+/// a second, but tests and benchmarks build many `Faq`s, and the model depends only on
+/// the catalog's examples (policies change answers, not understanding).
+fn builtin_matcher(catalog: &Catalog) -> Arc<Matcher> {
+    static BUILTIN: OnceLock<Arc<Matcher>> = OnceLock::new();
+    BUILTIN
+        .get_or_init(|| Arc::new(Matcher::new(catalog, Thresholds::default())))
+        .clone()
 }
 
 impl Faq {
@@ -93,11 +134,9 @@ impl Faq {
 
     /// The embedded catalog with the default thresholds, stating these policies.
     pub fn builtin_with(policies: &Policies) -> Result<Faq, CatalogError> {
-        Ok(Faq::new(
-            Catalog::builtin()?,
-            Thresholds::default(),
-            policies,
-        ))
+        let catalog = Catalog::builtin()?;
+        let matcher = builtin_matcher(&catalog);
+        Ok(Faq::with_matcher(catalog, matcher, policies))
     }
 
     /// A replacement catalog (bot.toml's catalog path) with the default thresholds.
@@ -109,13 +148,20 @@ impl Faq {
         ))
     }
 
-    /// `catalog` must be validated (as `Catalog`'s public constructors do).
-    pub fn new(mut catalog: Catalog, thresholds: Thresholds, policies: &Policies) -> Faq {
+    /// Trains a matcher on `catalog`, which must be validated (as `Catalog`'s public
+    /// constructors do).
+    pub fn new(catalog: Catalog, thresholds: Thresholds, policies: &Policies) -> Faq {
+        let matcher = Arc::new(Matcher::new(&catalog, thresholds));
+        Faq::with_matcher(catalog, matcher, policies)
+    }
+
+    /// `matcher` must have been trained on `catalog`.
+    pub fn with_matcher(mut catalog: Catalog, matcher: Arc<Matcher>, policies: &Policies) -> Faq {
         for intent in &mut catalog.intents {
             intent.answer = policies.fill(&intent.answer);
+            intent.brief = intent.brief.as_deref().map(|text| policies.fill(text));
             intent.personal = intent.personal.as_deref().map(|text| policies.fill(text));
         }
-        let matcher = Matcher::new(&catalog, thresholds);
         let none_intent = catalog
             .position(NONE_ID)
             .expect("a validated catalog has `none`");
@@ -139,12 +185,19 @@ impl Faq {
         self.matcher.classify(question)
     }
 
-    /// Classifies a member's question and, when it goes unanswered, records it as a
-    /// `tracing` event (target `creditbot::faq::unanswered`) so admins can see what the
-    /// catalog lacks. The assistant also stores it; `now` is passed in, never read here.
-    pub fn understand(&self, question: &str, member: &str, now: DateTime<Utc>) -> Match {
+    /// Understands a member's message: its questions (several when it chains questions
+    /// about different things, each confidently understood), and the order ids, amounts,
+    /// dates and mentions it carries (dates resolved against `now`). When nothing is
+    /// understood it is recorded as a `tracing` event (target
+    /// `creditbot::faq::unanswered`) so admins can see what the catalog lacks; the
+    /// assistant also stores it. `now` is passed in, never read here.
+    pub fn understand(&self, question: &str, member: &str, now: DateTime<Utc>) -> Understanding {
         let found = self.classify(question);
-        if found.is_unanswered() {
+        let understanding = Understanding {
+            parts: self.split(question, found),
+            entities: entities::extract(question, now),
+        };
+        if found.is_unanswered() && understanding.is_unanswered() {
             let nearest = found
                 .best
                 .map_or("", |(i, _)| self.catalog.intents[i].id.as_str());
@@ -158,7 +211,42 @@ impl Faq {
                 "unanswered question"
             );
         }
-        found
+        understanding
+    }
+
+    /// The questions of a message: its parts when at least two are each answered with a
+    /// different intent (small talk and greetings around them are dropped: "hi! how much
+    /// do I have and when does it expire"), else the whole message as one.
+    fn split(&self, message: &str, whole: Match) -> Vec<Part> {
+        let one = || {
+            vec![Part {
+                text: message.trim().to_owned(),
+                found: whole,
+            }]
+        };
+        let candidates = parts::candidate_parts(message);
+        if candidates.len() < 2 {
+            return one();
+        }
+        let mut kept: Vec<Part> = Vec::new();
+        for text in candidates {
+            let found = self.classify(&text);
+            let Decision::Answer(intent) = found.decision else {
+                continue;
+            };
+            let id = self.catalog.intents[intent].id.as_str();
+            let repeated = kept
+                .iter()
+                .any(|part| part.found.decision == found.decision);
+            if id != "help" && id != catalog::SMALL_TALK_ID && !repeated {
+                kept.push(Part { text, found });
+            }
+        }
+        if kept.len() < 2 {
+            return one();
+        }
+        kept.truncate(parts::MAX_PARTS);
+        kept
     }
 
     /// The catalog id a match is labelled with: the (first) intent, or `none`.

@@ -229,14 +229,12 @@ fn a_member_without_credits_reads_that_they_have_none() {
     w.text(ADMIN, "/admin link member:newbie account:ACC-NEW");
     let expiry = w.text("newbie", "/faq topic:expiry");
     assert!(
-        expiry.contains(
-            "Soonest to expire on account ACC-NEW: nothing — you have no credits right now."
-        ),
+        expiry.starts_with("Your next credits to expire: nothing — you have no credits right now."),
         "{expiry}"
     );
     let balance = w.text("newbie", "/faq topic:balance");
     assert!(
-        balance.contains("Account ACC-NEW: $0.00 available.\nYou have no credits right now."),
+        balance.starts_with("You have $0.00 on account ACC-NEW.\nYou have no credits right now."),
         "{balance}"
     );
     for text in [&expiry, &balance] {
@@ -245,12 +243,9 @@ fn a_member_without_credits_reads_that_they_have_none() {
             "{text}"
         );
     }
-    // alice has credits expiring soon: the line is there with its amount.
-    let hers = w.text("alice", "/faq topic:balance");
-    assert!(
-        hers.contains("Expiring within 30 days: $10.01 — soonest first when you buy."),
-        "{hers}"
-    );
+    // alice has credits expiring soon: the expiry answer's line is there with its amount.
+    let hers = w.text("alice", "/faq topic:expiry");
+    assert!(hers.contains("Expiring within 30 days: $10.01."), "{hers}");
 }
 
 #[test]
@@ -840,7 +835,7 @@ fn a_badly_written_command_gets_an_example_of_that_command() {
     let cases = [
         (
             "alice",
-            "/expiry 60",
+            "/expiry 60 days",
             "/expiry takes options as name:value, like /expiry days:60 (I couldn't read \"60\").",
         ),
         (
@@ -1067,7 +1062,7 @@ fn an_unsure_answer_offers_both_topics_as_buttons() {
     let reply = w.ask(
         "alice",
         Place::DirectMessage,
-        Input::Text("does a refund expire".into()),
+        Input::Text("credits??".into()),
     );
     assert_eq!(reply.text, "I'm not sure which you mean:");
     let choices: Vec<(&str, &str)> = reply
@@ -1078,21 +1073,336 @@ fn an_unsure_answer_offers_both_topics_as_buttons() {
     assert_eq!(
         choices,
         [
-            (
-                "faq:refund",
-                "What happens to credits when I return something?"
-            ),
-            ("faq:expiry", "Do credits expire?")
+            ("faq:balance", "How much credit do I have?"),
+            ("faq:about", "What are digital credits?")
         ]
     );
     let pressed = w.ask(
         "alice",
         Place::DirectMessage,
-        Input::Choice(reply.choices[1].id.clone()),
+        Input::Choice(reply.choices[0].id.clone()),
     );
     assert!(
-        pressed.to_plain_text().contains("$10.01"),
-        "the expiry answer with her figures: {}",
+        pressed.to_plain_text().contains("$37.52"),
+        "the balance answer with her figures: {}",
         pressed.to_plain_text()
+    );
+}
+
+// ---- Plain words, round two (issue 10): answer first, the question's own details,
+// several questions at once, and commands typed as words.
+
+/// A question asked in a private place (the console: dates read as plain text).
+fn dm(w: &World, user: &str, question: &str) -> String {
+    let reply = w.ask(user, Place::Console, Input::Text(question.into()));
+    assert!(reply.private, "{question}: a private answer");
+    reply.to_plain_text()
+}
+
+#[test]
+fn personal_answers_put_the_members_own_figure_or_yes_no_first() {
+    let w = world();
+    // alice: $20.00 expiring 12 Dec, $15.00 on 30 Dec, $12.50 and $0.01 never; $9.99 of
+    // the first spent on order 7781.
+    let cases: &[(&str, &str)] = &[
+        (
+            "how much credit do i have",
+            "You have $37.52 on account ACC-1. $10.01 of it expires on 12 Dec 2026 (in 16 days).",
+        ),
+        ("whats my bal", "You have $37.52 on account ACC-1."),
+        ("chek balance", "You have $37.52 on account ACC-1."),
+        ("check my balance plz", "You have $37.52 on account ACC-1."),
+        (
+            "when do my credits expire",
+            "Your next credits to expire: $10.01 on 12 Dec 2026 (in 16 days).",
+        ),
+        (
+            "can i give my credits to my brother",
+            "No — your credits stay on account ACC-1, with $37.52",
+        ),
+        (
+            "can i use my credit on a lamp?",
+            "No — credits can't pay for physical items. You have $37.52",
+        ),
+        (
+            "can i pay with credits and a card together",
+            "Yes — you have $37.52",
+        ),
+        (
+            "can i cash out my credits",
+            "No — credits can't be cashed out or withdrawn. You have $37.52",
+        ),
+        (
+            "where can i buy more credits",
+            "No — credits can't be bought, but you have $37.52",
+        ),
+        (
+            "what happens to my credits if i return something",
+            "What returning your latest orders would give back:",
+        ),
+        ("were credits used on my orders", "Your latest orders:"),
+    ];
+    for (question, first) in cases {
+        let text = dm(&w, "alice", question);
+        assert!(text.starts_with(first), "{question}:\n{text}");
+    }
+}
+
+#[test]
+fn a_named_order_gets_its_breakdown_and_never_another_members() {
+    let w = world();
+    for question in [
+        "was credit used on order 7781?",
+        "order 7781",
+        "#7781",
+        "7781",
+        "did my credits pay for order #7781",
+    ] {
+        let text = dm(&w, "alice", question);
+        assert!(
+            text.starts_with("Yes — credits paid $9.99 of order 7781, and Visa paid $24.99."),
+            "{question}:\n{text}"
+        );
+        assert!(
+            text.contains("The Hobbit") || text.contains("hobbit"),
+            "{text}"
+        );
+    }
+    // bob's order and an unknown one read the same: nothing about either.
+    for order in ["9001", "1234"] {
+        let text = dm(&w, "alice", &format!("was credit used on order {order}?"));
+        assert_eq!(
+            text.lines().next().unwrap(),
+            format!(
+                "I couldn't find order {order} on your account. /order lists your recent orders as you type."
+            )
+        );
+        assert!(!text.contains("mug") && !text.contains("ACC-2"), "{text}");
+    }
+    // In public, no figures: a pointer to the private command.
+    let public = w.ask(
+        "alice",
+        Place::Channel,
+        Input::Text("was credit used on order 7781?".into()),
+    );
+    let text = public.to_plain_text();
+    assert!(
+        !text.contains("$9.99") && !text.contains("Hobbit"),
+        "{text}"
+    );
+    assert!(text.contains("/order 7781"), "{text}");
+}
+
+#[test]
+fn an_amount_and_a_date_in_an_expiry_question_get_a_yes_or_no_about_that_grant() {
+    let w = world();
+    // $20.00 (now $10.01 left) expires 12 Dec: before Christmas.
+    let yes = dm(&w, "alice", "will my $20 expire before christmas?");
+    assert!(
+        yes.starts_with(
+            "Yes — $10.01 (promotion) expires on 12 Dec 2026 (in 16 days), before christmas (25 Dec 2026)."
+        ),
+        "{yes}"
+    );
+    // The $15.00 grant expires on 30 Dec: not before Christmas.
+    let no = dm(&w, "alice", "will my $15 expire before christmas");
+    assert!(
+        no.starts_with("No — none of your credits expires before christmas (25 Dec 2026). The soonest is $15.00 (promotion) on 30 Dec 2026 (in 34 days)."),
+        "{no}"
+    );
+    // A date alone asks about all of them.
+    let by_date = dm(&w, "alice", "does any of my credit expire by 2026-12-31?");
+    assert!(
+        by_date.starts_with("Yes — 2 of your grants expire"),
+        "{by_date}"
+    );
+    // An amount no grant has is said so, then all grants' dates.
+    let unknown = dm(&w, "alice", "when does my $99 credit expire");
+    assert!(
+        unknown.starts_with("I couldn't find a grant of $99.00 among your credits"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn where_did_my_credits_go_lists_recent_changes_newest_first_with_the_balance() {
+    let w = world();
+    // The $20.00 grant expires on 12 Dec; ask on 20 Dec, before any sweep has run.
+    let later = common::day(12, 20);
+    let reply = w.assistant.handle(&Request {
+        id: "req-where".into(),
+        who: Who {
+            user_id: "alice".into(),
+            display_name: "alice".into(),
+            role_ids: Vec::new(),
+        },
+        place: Place::Console,
+        now: later,
+        input: Input::Text("my credits disappeared?? i had like 40 yesterday now its less".into()),
+    });
+    let text = reply.to_plain_text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0], "You have $27.51 now. What changed recently, newest first:",
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("12 Dec 2026") && lines[1].contains("-$10.01  expired"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("-$9.99") && lines[2].contains("spent on order 7781"),
+        "{text}"
+    );
+}
+
+#[test]
+fn who_gave_me_a_grant_names_its_source_and_reason() {
+    let w = world();
+    let text = dm(&w, "alice", "who gave me the $12.50 gift");
+    assert!(
+        text.starts_with(
+            "$12.50 (grant #2) came as promotion on 26 Nov 2026: “test” — never expires."
+        ),
+        "{text}"
+    );
+    let all = dm(&w, "alice", "where did these credits come from");
+    assert!(
+        all.starts_with("Your latest grants, and where each came from:"),
+        "{all}"
+    );
+    assert!(all.lines().count() >= 4, "{all}");
+}
+
+#[test]
+fn several_questions_in_one_message_are_answered_in_the_order_asked() {
+    let w = world();
+    let both = dm(&w, "alice", "can i transfer credits and do they expire");
+    let transfer = both
+        .find("No — your credits stay on account ACC-1")
+        .expect(&both);
+    let expiry = both.find("Your next credits to expire").expect(&both);
+    assert!(transfer < expiry, "{both}");
+    let total_and_next = dm(&w, "alice", "how much do i have and when does it expire?");
+    assert!(
+        total_and_next.starts_with("You have $37.52"),
+        "{total_and_next}"
+    );
+    assert!(
+        total_and_next.contains("Your next credits to expire: $10.01"),
+        "{total_and_next}"
+    );
+    // Public: both answers, general.
+    let public = w
+        .ask(
+            "alice",
+            Place::Channel,
+            Input::Text("can i transfer credits and do they expire".into()),
+        )
+        .to_plain_text();
+    assert!(
+        public.contains("can't be moved") && public.contains("expire"),
+        "{public}"
+    );
+    assert!(!public.contains("$"), "{public}");
+}
+
+#[test]
+fn a_mention_in_a_transfer_question_reveals_nothing_about_the_other_member() {
+    let w = world();
+    let text = dm(&w, "alice", "can i send $10 of credits to <@bob>?");
+    assert!(
+        text.starts_with("No — your credits stay on account ACC-1"),
+        "{text}"
+    );
+    assert!(!text.contains("ACC-2") && !text.contains("9001"), "{text}");
+}
+
+#[test]
+fn new_topics_cash_buying_thanks_and_small_talk_are_answered_and_never_logged() {
+    let w = world();
+    let thanks = dm(&w, "alice", "thanks!!");
+    assert!(thanks.starts_with("You're welcome!"), "{thanks}");
+    let bye = dm(&w, "sam", "ok bye");
+    assert!(
+        !bye.contains("/link"),
+        "small talk needs no link hint: {bye}"
+    );
+    let what = dm(&w, "sam", "what do you do exactly");
+    assert!(
+        what.contains("I answer questions about your digital credits"),
+        "{what}"
+    );
+    let pool = dm(&w, "sam", "can two people pool their credits together");
+    assert!(pool.contains("can't be moved to another account"), "{pool}");
+    let ebook = dm(
+        &w,
+        "sam",
+        "what happens to the credit if i send an ebook back",
+    );
+    assert!(ebook.contains("goes back to your account"), "{ebook}");
+    let unanswered = w.text(ADMIN, "/admin unanswered");
+    assert!(
+        !unanswered.contains("thanks") && !unanswered.contains("bye"),
+        "{unanswered}"
+    );
+}
+
+#[test]
+fn commands_typed_as_words_get_suggestions_bare_options_and_quote_hints() {
+    let w = world();
+    assert_eq!(
+        w.refused("alice", "/balanc").trim_end(),
+        "I don't know the command /balanc. Did you mean /balance?"
+    );
+    assert!(w.text("alice", "/expiry 30").contains("$10.01"));
+    assert!(w.text("alice", "/history 1").contains("page 1 of"));
+    assert!(w.text("alice", "/order #7781").contains("Order 7781"));
+    assert_eq!(
+        w.refused(
+            ADMIN,
+            "/admin grant member:alice amount:5 reason:late delivery"
+        )
+        .trim_end(),
+        "Put a value with spaces in quotes: reason:\"late delivery\"."
+    );
+    // Typed in a DM, a command runs; in a channel it is not run in public.
+    let dm_typed = dm(&w, "alice", "/balance");
+    assert!(dm_typed.contains("Available  $37.52"), "{dm_typed}");
+    let channel = w
+        .ask("alice", Place::Channel, Input::Text("/balance".into()))
+        .to_plain_text();
+    assert!(!channel.contains("$37.52"), "{channel}");
+    assert!(
+        channel.contains("pick balance from Discord's command list"),
+        "{channel}"
+    );
+    let typo = w
+        .ask("alice", Place::Channel, Input::Text("/balanc".into()))
+        .to_plain_text();
+    assert!(typo.contains("Did you mean /balance?"), "{typo}");
+    // A stray "1" after the buttons are gone is not a question to log.
+    let stray = dm(&w, "alice", "1");
+    assert!(stray.contains("That choice has expired"), "{stray}");
+    let unanswered = w.text(ADMIN, "/admin unanswered");
+    assert!(!unanswered.contains("\"1\""), "{unanswered}");
+}
+
+#[test]
+fn an_order_paid_entirely_with_credits_does_not_mention_another_payment_method() {
+    let w = world();
+    w.ledger
+        .record_order(
+            "shop",
+            now(),
+            &order("7790", "ACC-1", vec![digital("song", 1_00, 1)]),
+        )
+        .unwrap();
+    let text = w.text("alice", "/order 7790");
+    assert!(!text.contains("another payment method"), "{text}");
+    let mixed = w.text("alice", "/order 7781");
+    assert!(
+        mixed.contains("another payment method pays the rest"),
+        "{mixed}"
     );
 }

@@ -457,24 +457,25 @@ fn in_the_console_a_number_right_after_did_you_mean_picks_that_answer() {
     let session = creditbot(
         dir.path(),
         &["--db", "t.db", "console", "--now", NOW],
-        "does a refund expire\n2\n/balance\n1\n",
+        "credits??\n2\n/balance\n1\n",
     );
     assert!(session.status.success(), "{}", stderr(&session));
     let out = stdout(&session);
-    let unsure = reply_to(&out, "alice", "does a refund expire");
+    let unsure = reply_to(&out, "alice", "credits??");
     assert!(
         unsure.starts_with("I'm not sure which you mean:\n  [1] ")
-            && unsure.contains("  [2] Do credits expire?\n")
+            && unsure.contains("  [1] How much credit do I have?\n")
+            && unsure.contains("  [2] What are digital credits?\n")
             && unsure.ends_with("Type 1 or 2 to choose.\n"),
         "{unsure}"
     );
     let picked = reply_to(&out, "alice", "2");
     assert!(
-        picked.starts_with("Yes, credits expire.") && picked.contains("$10.01"),
-        "the expiry answer with her figures: {picked}"
+        picked.starts_with("Digital credits are a balance kept on your shop account"),
+        "the answer about credits: {picked}"
     );
-    // Without a choice just before, a number is a question like any other.
+    // Without a choice just before, a number is no question: the choice has expired.
     let later = reply_to(&out, "alice", "1");
-    assert!(!later.starts_with("Yes, credits expire."), "{later}");
+    assert!(later.starts_with("That choice has expired."), "{later}");
     assert!(!later.contains("Type 1 or 2"), "{later}");
 }

@@ -524,13 +524,13 @@ async fn autocomplete_is_answered_at_once_with_suggestions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_button_press_answers_whoever_pressed_it() {
     let h = Harness::start().await;
-    // A public mention the bot is unsure about ("does a refund expire" sits between the
-    // refund and expiry topics) offers two buttons, named by the topics' titles…
+    // A public mention the bot is unsure about ("credits??" could ask how much, or what
+    // credits are) offers two buttons, named by the topics' titles…
     let body = h
         .message(
             &bot::newbie(),
             GENERAL_CHANNEL,
-            &format!("<@{BOT_ID}> does a refund expire"),
+            &format!("<@{BOT_ID}> credits??"),
             &[payloads::bot_user()],
         )
         .await;
@@ -551,10 +551,10 @@ async fn a_button_press_answers_whoever_pressed_it() {
             .iter()
             .map(|(id, _)| id.as_str())
             .collect::<Vec<_>>(),
-        ["faq:refund", "faq:expiry"],
+        ["faq:balance", "faq:about"],
         "{body}"
     );
-    assert_eq!(buttons[1].1, "Do credits expire?");
+    assert_eq!(buttons[1].1, "What are digital credits?");
     assert!(
         body["content"].as_str().unwrap().contains("not sure"),
         "{body}"
@@ -571,7 +571,10 @@ async fn a_button_press_answers_whoever_pressed_it() {
         ))
         .await;
     let text = private_answer(&body);
-    assert!(text.contains("expire"), "the expiry answer: {text}");
+    assert!(
+        text.starts_with("Digital credits are"),
+        "the about answer: {text}"
+    );
     let id = h.id();
     let body = h
         .interact(payloads::button(

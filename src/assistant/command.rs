@@ -506,8 +506,27 @@ pub fn usage_example(spec: &CommandSpec) -> Option<String> {
 /// refused with an example of this command.
 pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserError> {
     let path = normalize_path(path);
-    let spec = spec(&path).ok_or_else(|| UserError::UnknownCommand(path.clone()))?;
-    if let Some((_, word)) = options.iter().find(|(name, _)| name.is_empty()) {
+    let spec = spec(&path).ok_or_else(|| UserError::UnknownCommand {
+        suggestion: nearest_command(&path).map(str::to_string),
+        path: path.clone(),
+    })?;
+    if let Some(position) = options.iter().position(|(name, _)| name.is_empty()) {
+        // `reason:late delivery` typed without quotes: the stray words belong to the
+        // value before them, and quotes are the fix.
+        if let Some((option, value)) = position.checked_sub(1).map(|i| &options[i])
+            && !option.is_empty()
+        {
+            let stray: Vec<&str> = options[position..]
+                .iter()
+                .take_while(|(name, _)| name.is_empty())
+                .map(|(_, word)| word.as_str())
+                .collect();
+            return Err(UserError::ValueNeedsQuotes {
+                option: option.clone(),
+                value: format!("{value} {}", stray.join(" ")),
+            });
+        }
+        let word = &options[position].1;
         return Err(UserError::OptionNotNameValue {
             command: spec.path.to_string(),
             word: word.clone(),
@@ -522,7 +541,7 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
             days: args.integer("days")?.unwrap_or(30) as u32,
         },
         "order" => Command::Order {
-            id: args.required("id")?,
+            id: order_id(&args.required("id")?),
         },
         "history" => Command::History {
             page: args.integer("page")?.unwrap_or(1) as u32,
@@ -581,7 +600,7 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
             page: args.integer("page")?.unwrap_or(1) as u32,
         }),
         "admin return" => {
-            let order = args.required("order")?;
+            let order = order_id(&args.required("order")?);
             let return_id = args.required("return-id")?;
             let item = args.optional("item");
             let quantity = args.integer("quantity")?;
@@ -598,8 +617,128 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
             })
         }
         "admin unanswered" => Command::Admin(AdminCommand::Unanswered),
-        other => return Err(UserError::UnknownCommand(other.to_string())),
+        other => {
+            return Err(UserError::UnknownCommand {
+                path: other.to_string(),
+                suggestion: None,
+            });
+        }
     })
+}
+
+/// An order number as members write it: `7781` or `#7781`.
+pub fn order_id(text: &str) -> String {
+    text.trim().trim_start_matches('#').trim().to_string()
+}
+
+/// The known command nearest to a mistyped one: within two edits ("balanc", "blance"),
+/// or the one command it begins ("hist"). Admin commands are suggested only for "admin …"
+/// paths, so a member's typo never advertises them.
+pub fn nearest_command(typed: &str) -> Option<&'static str> {
+    let admin = is_admin_path(typed);
+    let candidates = COMMANDS.iter().filter(|c| c.admin == admin).map(|c| c.path);
+    let by_distance = candidates
+        .clone()
+        .map(|path| (strsim::osa_distance(typed, path), path))
+        .filter(|&(distance, path)| distance <= 2 && distance < path.len() / 2 + 1)
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, path)| path);
+    by_distance.or_else(|| {
+        let mut begun = candidates.filter(|path| typed.len() >= 3 && path.starts_with(typed));
+        match (begun.next(), begun.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
+    })
+}
+
+/// A line typed as on Discord (the console, or a message that starts with `/`): a command
+/// path, then `name:value` options (quote values with spaces); `None` for a blank line
+/// and for a line that isn't a command (a question: the caller handles it as text).
+///
+/// A command's main option may be typed bare: the rest of the line fills its only
+/// required option (`/order #7781`, `/ask do credits expire?`), or, for a command whose
+/// options are all optional, one bare word fills its only option (`/expiry 30`,
+/// `/history 2`). Other bare words stay nameless, for `parse` to refuse with a fix.
+pub fn parse_typed(line: &str) -> Option<(String, Vec<(String, String)>)> {
+    let command = line.trim().strip_prefix('/')?;
+    let tokens = split_words(command);
+    // The path is "admin grant" when those two words name a command, else the first word.
+    let two = tokens
+        .iter()
+        .take(2)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    // "/admin foo" names an admin subcommand, known or not, so the refusal can say which.
+    let unknown_admin =
+        tokens.len() >= 2 && tokens[0].eq_ignore_ascii_case("admin") && !tokens[1].contains(':');
+    let path_len = if tokens.len() >= 2 && (spec(&two).is_some() || unknown_admin) {
+        2
+    } else {
+        1
+    };
+    let path = tokens
+        .iter()
+        .take(path_len)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let rest = &tokens[path_len.min(tokens.len())..];
+    let mut options = Vec::new();
+    if let (Some(first), Some(spec)) = (rest.first(), spec(&normalize_path(&path)))
+        && !first.contains(':')
+    {
+        let required: Vec<_> = spec.options.iter().filter(|o| o.required).collect();
+        if required.len() == 1 {
+            options.push((required[0].name.to_string(), rest.join(" ")));
+            return Some((path, options));
+        }
+        if required.is_empty() && spec.options.len() == 1 && rest.len() == 1 {
+            options.push((spec.options[0].name.to_string(), first.clone()));
+            return Some((path, options));
+        }
+    }
+    for token in rest {
+        match token.split_once(':') {
+            Some((name, value)) => options.push((name.trim().to_lowercase(), value.to_string())),
+            None => options.push((String::new(), token.clone())),
+        }
+    }
+    Some((path, options))
+}
+
+/// Splits on spaces outside double quotes; quotes are removed, `\"` is a literal quote.
+fn split_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'"') => {
+                word.push('"');
+                chars.next();
+            }
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if started || !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// A member as the ledger knows them: `<@123>` and `<@!123>` (Discord mentions) become
@@ -807,7 +946,10 @@ mod tests {
             (
                 "balanse",
                 options(&[]),
-                UserError::UnknownCommand("balanse".into()),
+                UserError::UnknownCommand {
+                    path: "balanse".into(),
+                    suggestion: Some("balance".into()),
+                },
             ),
             (
                 "order",

@@ -206,6 +206,188 @@ pub fn credits_paid(total: Credits, shares: &[LotShare], currency: &Currency) ->
     }
 }
 
+/// A public answer to a question naming an order: its figures are for private places.
+pub fn order_privately(order: &str) -> String {
+    format!("Use /order {order} to see that order's breakdown privately.")
+}
+
+/// An order the asker named that isn't theirs, or doesn't exist: the same words for both.
+pub fn order_not_on_your_account(order: &str) -> String {
+    format!(
+        "I couldn't find order {order} on your account. /order lists your recent orders as you type."
+    )
+}
+
+/// The first line of "were credits used on order 7781?": yes or no, and how much.
+pub fn order_credits_used(
+    order: &str,
+    applied: Credits,
+    other: Credits,
+    method: Option<&str>,
+    currency: &Currency,
+) -> String {
+    let method = method.unwrap_or("another payment method");
+    match (applied.is_positive(), other.is_positive()) {
+        (true, true) => format!(
+            "Yes — credits paid {} of order {order}, and {method} paid {}.",
+            currency.format(applied),
+            currency.format(other)
+        ),
+        (true, false) => format!(
+            "Yes — order {order} was paid entirely with credits ({}).",
+            currency.format(applied)
+        ),
+        (false, _) => format!(
+            "No — order {order} used no credits; {method} paid {}.",
+            currency.format(other)
+        ),
+    }
+}
+
+/// Credit that expired but has not been swept into the journal yet, as a history line
+/// dated when it expired.
+pub fn unswept_expiry_line(
+    lot: &Lot,
+    at: DateTime<Utc>,
+    currency: &Currency,
+    style: Style,
+) -> String {
+    format!(
+        "{}  -{}  expired (grant #{})",
+        style.date(at),
+        currency.format(lot.remaining),
+        lot.id
+    )
+}
+
+/// "Where did my credits go?": today's balance first, then the recent changes.
+pub fn recent_changes(balance: &str, lines: &[String]) -> String {
+    if lines.is_empty() {
+        return format!(
+            "You have {balance} now, and nothing has been spent, expired or taken back yet. /history shows every change."
+        );
+    }
+    format!(
+        "You have {balance} now. What changed recently, newest first:\n{}\n/history shows every change.",
+        lines.join("\n")
+    )
+}
+
+/// One grant with where it came from and the reason the member may read.
+pub fn grant_source_line(
+    lot: &Lot,
+    now: DateTime<Utc>,
+    currency: &Currency,
+    style: Style,
+) -> String {
+    let source = match lot.source {
+        Source::Goodwill => "goodwill from the shop's staff".to_string(),
+        _ => source_label(lot),
+    };
+    let reason = if lot.reason.trim().is_empty() || lot.reason == lot.source.as_str() {
+        String::new()
+    } else {
+        format!(": “{}”", lot.reason)
+    };
+    let left = if lot.remaining == lot.amount {
+        String::new()
+    } else {
+        format!(", {} left", currency.format(lot.remaining))
+    };
+    format!(
+        "{} (grant #{}) came as {source} on {}{reason}{left} — {}.",
+        currency.format(lot.amount),
+        lot.id,
+        style.date(lot.granted_at),
+        expiry_phrase(lot, now, style)
+    )
+}
+
+/// "Who gave me these credits?" without an amount, or with one no grant has.
+pub fn grant_sources(missing: Option<&str>, lines: &[String]) -> String {
+    let head = match missing {
+        Some(amount) => {
+            format!("I couldn't find a grant of {amount} on your account. Your latest grants:")
+        }
+        None => "Your latest grants, and where each came from:".to_string(),
+    };
+    format!("{head}\n{}", lines.join("\n"))
+}
+
+/// An expiry question naming an amount no live grant has.
+pub fn no_grant_of(amount: &str) -> String {
+    format!("I couldn't find a grant of {amount} among your credits, so here are all of them.")
+}
+
+/// The date words of a question with the date they mean: "before christmas (25 Dec 2026)",
+/// "next month (1 Jan 2027 – 31 Jan 2027)".
+pub fn date_words(date: &crate::faq::DateMention, style: Style) -> String {
+    use crate::faq::DateRelation;
+    let day = |d: chrono::NaiveDate| style.date(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    let meant = match date.relation {
+        DateRelation::Before => day(date.from),
+        DateRelation::By => day(date.to),
+        DateRelation::On if date.from == date.to => day(date.from),
+        DateRelation::On => format!("{} – {}", day(date.from), day(date.to)),
+    };
+    format!("{} ({meant})", date.text)
+}
+
+/// Yes: these grants expire within the asked time.
+pub fn expires_in_window_yes(when: &str, grants: &[(String, String)]) -> String {
+    match grants {
+        [(grant, date)] => format!("Yes — {grant} expires on {date}, {when}."),
+        many => {
+            let lines: Vec<String> = many
+                .iter()
+                .map(|(grant, date)| format!("  {grant} on {date}"))
+                .collect();
+            format!(
+                "Yes — {} of your grants expire {when}:\n{}",
+                many.len(),
+                lines.join("\n")
+            )
+        }
+    }
+}
+
+/// No: nothing expires within the asked time; the soonest expiry, if any.
+pub fn expires_in_window_no(when: &str, soonest: Option<(String, String)>) -> String {
+    match soonest {
+        Some((grant, date)) => {
+            format!("No — none of your credits expires {when}. The soonest is {grant} on {date}.")
+        }
+        None => {
+            format!("No — none of your credits expires {when}: none of them has an expiry date.")
+        }
+    }
+}
+
+/// What a return of an order line gave back: "1 of 1 returned, $9.99 back to your
+/// credits (promotion #3)" — to the grants that had paid for it.
+pub fn returned_part(item: &crate::ledger::ItemBreakdown, currency: &Currency) -> String {
+    let mut out = format!("{} of {} returned", item.returned_quantity, item.quantity);
+    if item.credits_returned.is_positive() {
+        let grants: Vec<String> = item
+            .credits_by_lot
+            .iter()
+            .map(|share| format!("{} #{}", share.source.as_str(), share.lot_id))
+            .collect();
+        out.push_str(&format!(
+            ", {} back to credits ({})",
+            currency.format(item.credits_returned),
+            grants.join(", ")
+        ));
+    }
+    if item.other_returned.is_positive() {
+        out.push_str(&format!(
+            ", {} back to the other payment method",
+            currency.format(item.other_returned)
+        ));
+    }
+    out
+}
+
 pub fn not_linked_hint() -> &'static str {
     "Ask an admin for a link code, then run /link code:XXXX-XXXX."
 }

@@ -19,12 +19,18 @@ pub const REQUIRED_IDS: [&str; 12] = [
 /// The intent for everything that is not about credits.
 pub const NONE_ID: &str = "none";
 
+/// Thanks, goodbyes and small talk: a short friendly reply, never logged as unanswered,
+/// with no pointer to figures or linking.
+pub const SMALL_TALK_ID: &str = "thanks";
+
 /// A Discord message holds at most this many characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// Placeholders an answer's `personal` text may use (see `render`).
-pub const PLACEHOLDERS: [&str; 8] = [
+pub const PLACEHOLDERS: [&str; 10] = [
     "answer",
+    "brief",
+    "soonest",
     "account",
     "balance",
     "lots",
@@ -38,8 +44,10 @@ pub const PLACEHOLDERS: [&str; 8] = [
 /// built (see `Policies`).
 pub const POLICY_PLACEHOLDERS: [&str; 1] = ["expired_credits"];
 
+/// A replacement catalog may be small; the model needs a handful of examples per intent
+/// to learn anything, and the builtin one has over a hundred each (tests/faq.rs).
 const MIN_EXAMPLES: usize = 10;
-const MAX_EXAMPLES: usize = 30;
+const MAX_EXAMPLES: usize = 1_000;
 
 /// Why a catalog could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +71,8 @@ pub enum CatalogError {
         "the answer of intent `{id}` has {chars} characters; a message holds {MAX_MESSAGE_CHARS}"
     )]
     AnswerTooLong { id: String, chars: usize },
+    #[error("borrowed examples ({data_set}) name the unknown intent `{intent}`")]
+    UnknownBorrowedIntent { data_set: String, intent: String },
     #[error("intent `{id}` uses the unknown placeholder {{{name}}}")]
     UnknownPlaceholder { id: String, name: String },
 }
@@ -79,35 +89,26 @@ pub struct Intent {
     pub keywords: Vec<String>,
     /// The general answer: true in every place, for every asker.
     pub answer: String,
-    /// Added for a linked member in a private place; placeholders are filled by `render`.
+    /// One or two sentences of explanation that follow a member's own figures
+    /// (`{brief}`); the general answer stands in when absent.
+    #[serde(default)]
+    pub brief: Option<String>,
+    /// For a linked member in a private place, instead of the general answer: their own
+    /// figure or yes/no first, then `{brief}`. Placeholders are filled by `render`.
     #[serde(default)]
     pub personal: Option<String>,
 }
 
-/// Off-topic examples generated from a public data set (see tools/clinc_none_sample.py).
+/// Training examples borrowed from a public data set (see tools/none_sample.py): mostly
+/// off-topic questions for `none`, and small talk for `thanks` and `help`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExtraNone {
+pub struct Borrowed {
+    /// The data set, its authors and licence.
     pub source: String,
+    /// The catalog intent these examples teach.
+    pub intent: String,
     pub examples: Vec<String>,
-}
-
-/// Which words say a question is about store credits, and which say it is about some
-/// other kind of money or account (see `matcher`: a question with a foreign word and no
-/// domain word is `none`, whatever else it shares with the examples).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Gate {
-    /// Words or two-word phrases that name store credits themselves ("credit", "points").
-    #[serde(default)]
-    pub domain: Vec<String>,
-    /// Words that name credits only in our context ("balance"): they count as domain
-    /// words for the none margin, but not against a foreign word ("bank balance").
-    #[serde(default)]
-    pub soft_domain: Vec<String>,
-    /// Words or synonym ids of other domains ("bank", "giftcard", "creditscore").
-    #[serde(default)]
-    pub foreign: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,11 +116,9 @@ pub struct Gate {
 struct CatalogFile {
     #[serde(default)]
     synonyms: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    gate: Gate,
     intent: Vec<Intent>,
     #[serde(default)]
-    clinc150: Option<ExtraNone>,
+    borrowed: Vec<Borrowed>,
 }
 
 /// A validated catalog. Intent order is the file's order; `none` is one of the intents.
@@ -127,11 +126,10 @@ struct CatalogFile {
 pub struct Catalog {
     /// canonical word → variants (one word, or a two-word phrase).
     pub synonyms: BTreeMap<String, Vec<String>>,
-    /// Domain and foreign words for the none gate.
-    pub gate: Gate,
     pub intents: Vec<Intent>,
-    /// More `none` examples, kept apart so they can be counted and credited.
-    pub extra_none: Option<ExtraNone>,
+    /// More examples from public data sets (CLINC150, BANKING77), kept apart so they can
+    /// be counted and credited.
+    pub borrowed: Vec<Borrowed>,
 }
 
 impl Catalog {
@@ -161,9 +159,8 @@ impl Catalog {
         let file: CatalogFile = toml::from_str(text)?;
         Ok(Catalog {
             synonyms: file.synonyms,
-            gate: file.gate,
             intents: file.intent,
-            extra_none: file.clinc150,
+            borrowed: file.borrowed,
         })
     }
 
@@ -177,8 +174,8 @@ impl Catalog {
             if self.intents[..i].iter().any(|other| other.id == intent.id) {
                 return Err(CatalogError::DuplicateIntent(intent.id.clone()));
             }
-            // `none` may hold any number of counter-examples; real intents need variety
-            // without one intent drowning the others in the nearest-example ranking.
+            // `none` may hold any number of counter-examples; real intents need enough
+            // to learn from, and not so many that one drowns the others.
             let count = intent.examples.len();
             if intent.id != NONE_ID && !(MIN_EXAMPLES..=MAX_EXAMPLES).contains(&count) {
                 return Err(CatalogError::ExampleCount {
@@ -201,12 +198,22 @@ impl Catalog {
             // The general answer may state policies; the personal text may also use figures.
             let in_answer =
                 placeholders(&intent.answer).find(|name| !POLICY_PLACEHOLDERS.contains(name));
+            let in_brief = placeholders(intent.brief.as_deref().unwrap_or_default())
+                .find(|name| !POLICY_PLACEHOLDERS.contains(name));
             let in_personal = placeholders(intent.personal.as_deref().unwrap_or_default())
                 .find(|name| !POLICY_PLACEHOLDERS.contains(name) && !PLACEHOLDERS.contains(name));
-            if let Some(name) = in_answer.or(in_personal) {
+            if let Some(name) = in_answer.or(in_brief).or(in_personal) {
                 return Err(CatalogError::UnknownPlaceholder {
                     id: intent.id.clone(),
                     name: name.to_string(),
+                });
+            }
+        }
+        for borrowed in &self.borrowed {
+            if self.position(&borrowed.intent).is_none() {
+                return Err(CatalogError::UnknownBorrowedIntent {
+                    data_set: borrowed.source.clone(),
+                    intent: borrowed.intent.clone(),
                 });
             }
         }
@@ -237,11 +244,18 @@ mod tests {
         for id in REQUIRED_IDS {
             assert!(catalog.position(id).is_some(), "{id}");
         }
+        let none: usize = catalog
+            .borrowed
+            .iter()
+            .filter(|b| b.intent == NONE_ID)
+            .map(|b| b.examples.len())
+            .sum();
+        assert!(none > 1_000, "{none} borrowed none examples");
         assert!(
             catalog
-                .extra_none
-                .as_ref()
-                .is_some_and(|extra| extra.examples.len() > 100)
+                .borrowed
+                .iter()
+                .any(|b| b.source.contains("BANKING77"))
         );
     }
 

@@ -4,7 +4,7 @@
 //! place; a public answer never carries any. The figures arrive as plain, already
 //! formatted strings (`PersonalFigures`), filled by the assistant from the ledger; this
 //! module must not import the ledger, the database or anything that talks to a network.
-use super::catalog::{Intent, MAX_MESSAGE_CHARS, placeholders};
+use super::catalog::{Intent, MAX_MESSAGE_CHARS, SMALL_TALK_ID, placeholders};
 use std::fmt::Write as _;
 
 /// Where the answer will be shown.
@@ -88,27 +88,26 @@ const MAX_FIELD_CHARS: usize = 80;
 /// The answer of `intent` for `asker` in `place`; always at most 2,000 characters.
 pub fn render(intent: &Intent, asker: &Asker, place: Place) -> String {
     let text = match (place, asker) {
+        // Small talk needs no pointer to figures, nor a hint about linking.
+        _ if intent.id == SMALL_TALK_ID => intent.answer.clone(),
         (Place::Public, _) => format!("{}\n{PUBLIC_POINTER}", intent.answer),
         (Place::Private, Asker::Unlinked) if intent.answer.contains("/link code:") => {
             intent.answer.clone()
         }
         (Place::Private, Asker::Unlinked) => format!("{}\n{LINK_HINT}", intent.answer),
         (Place::Private, Asker::Linked(figures)) => match &intent.personal {
-            Some(template) => personalise(template, &intent.answer, figures),
+            Some(template) => personalise(template, intent, figures),
             None => intent.answer.clone(),
         },
     };
     clip(&text, MAX_MESSAGE_CHARS)
 }
 
-/// Fills the template's placeholders; without `{answer}` in it, the figures follow the answer.
-/// A line whose figure is absent (`{expiring_30}` when nothing expires soon) is left out.
-fn personalise(template: &str, answer: &str, figures: &PersonalFigures) -> String {
+/// Fills the template's placeholders: the member's own figures first, as the template
+/// orders them, then `{brief}` (or `{answer}`). A line whose figure is absent
+/// (`{expiring_30}` when nothing expires soon) is left out.
+fn personalise(template: &str, intent: &Intent, figures: &PersonalFigures) -> String {
     let mut out = String::new();
-    if placeholders(template).all(|name| name != "answer") {
-        out.push_str(answer);
-        out.push('\n');
-    }
     let kept: Vec<&str> = template
         .split('\n')
         .filter(|line| {
@@ -122,7 +121,7 @@ fn personalise(template: &str, answer: &str, figures: &PersonalFigures) -> Strin
         out.push_str(before);
         match after.split_once('}') {
             Some((name, tail)) => {
-                fill(&mut out, name, answer, figures);
+                fill(&mut out, name, intent, figures);
                 rest = tail;
             }
             None => {
@@ -132,13 +131,30 @@ fn personalise(template: &str, answer: &str, figures: &PersonalFigures) -> Strin
         }
     }
     out.push_str(rest);
-    out
+    // An empty figure (`{soonest}` with no credits) must not leave a dangling space.
+    out.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-fn fill(out: &mut String, name: &str, answer: &str, figures: &PersonalFigures) {
+fn fill(out: &mut String, name: &str, intent: &Intent, figures: &PersonalFigures) {
     let field = |s: &str| clip(s, MAX_FIELD_CHARS);
     match name {
-        "answer" => out.push_str(answer),
+        "answer" => out.push_str(&intent.answer),
+        "brief" => out.push_str(intent.brief.as_deref().unwrap_or(&intent.answer)),
+        "soonest" => match &figures.next_expiry {
+            Some(next) => {
+                let _ = write!(
+                    out,
+                    "{} of it expires on {}.",
+                    field(&next.amount),
+                    field(&next.date)
+                );
+            }
+            None if figures.lots.is_empty() => {}
+            None => out.push_str("None of it expires."),
+        },
         "account" => out.push_str(&field(&figures.account)),
         "balance" => out.push_str(&field(&figures.balance)),
         "expiring_30" => match &figures.expiring_within_30_days {
@@ -326,7 +342,8 @@ mod tests {
         let asker = Asker::Linked(big_figures());
         for intent in &catalog.intents {
             let text = render(intent, &asker, Place::Public);
-            assert!(text.ends_with(PUBLIC_POINTER), "{}", intent.id);
+            let pointer = intent.id != SMALL_TALK_ID;
+            assert_eq!(text.ends_with(PUBLIC_POINTER), pointer, "{}", intent.id);
             assert!(
                 !text.contains("ACC-1042") && !text.contains("1,234,567.89"),
                 "{}: {text}",
@@ -346,18 +363,34 @@ mod tests {
                 Place::Private,
             )
         };
+        // The member's own figure comes first, then the explanation.
         let balance = text("balance");
-        assert!(balance.contains("$1,234,567.89") && balance.contains("$0.50  promotion number 0"));
+        assert!(
+            balance.starts_with(
+                "You have $1,234,567.89 on account ACC-1042. $20.00 of it expires on 12 Dec 2026 (in 16 days).\n"
+            ),
+            "{balance}"
+        );
+        assert!(balance.contains("$0.50  promotion number 0"));
         assert!(
             balance.contains("…and 495 more (see /balance)"),
             "{balance}"
         );
-        assert!(text("expiry").contains("$20.00 on 12 Dec 2026"));
-        assert!(text("transfer").contains("ACC-1042"));
-        assert!(text("refund").contains("Order 7000 · 3 Nov 2026: a return gives back $9.99"));
+        assert!(text("expiry").starts_with("Your next credits to expire: $20.00 on 12 Dec 2026"));
+        assert!(text("transfer").starts_with("No — your credits stay on account ACC-1042"));
+        let refund = text("refund");
+        assert!(refund.contains("Order 7000 · 3 Nov 2026: a return gives back $9.99"));
+        assert!(refund.starts_with("What returning your latest orders would give back:"));
         assert!(text("order").contains("credits applied $9.99"));
-        assert!(text("physical").contains("$1,234,567.89"));
-        assert!(text("combine").contains("$1,234,567.89"));
+        assert!(
+            text("physical")
+                .starts_with("No — credits can't pay for physical items. You have $1,234,567.89")
+        );
+        assert!(text("combine").starts_with("Yes — you have $1,234,567.89"));
+        assert!(text("cash").starts_with("No — credits can't be cashed out"));
+        assert!(
+            text("buy").starts_with("No — credits can't be bought, but you have $1,234,567.89")
+        );
     }
 
     #[test]
@@ -365,7 +398,14 @@ mod tests {
         let catalog = Catalog::builtin().unwrap();
         for intent in &catalog.intents {
             let text = render(intent, &Asker::Unlinked, Place::Private);
-            assert!(text.contains("/link code:XXXX-XXXX"), "{}", intent.id);
+            // "Thanks!" gets a short friendly reply, not a lecture on linking.
+            let expected = intent.id != SMALL_TALK_ID;
+            assert_eq!(
+                text.contains("/link code:XXXX-XXXX"),
+                expected,
+                "{}",
+                intent.id
+            );
         }
     }
 
@@ -380,15 +420,16 @@ mod tests {
         });
         let expiry = render(intent("expiry"), &no_credits, Place::Private);
         assert!(
-            expiry.ends_with(
-                "Soonest to expire on account ACC-9: nothing — you have no credits right now."
+            expiry.starts_with(
+                "Your next credits to expire: nothing — you have no credits right now.\n"
             ),
             "{expiry}"
         );
         assert!(!expiry.contains("Expiring within"), "{expiry}");
         let balance = render(intent("balance"), &no_credits, Place::Private);
         assert!(
-            balance.ends_with("Account ACC-9: $0.00 available.\nYou have no credits right now."),
+            balance
+                .starts_with("You have $0.00 on account ACC-9.\nYou have no credits right now.\n"),
             "{balance}"
         );
         assert!(!balance.contains("Expiring within"), "{balance}");
