@@ -204,6 +204,8 @@ fn eval_command_prints_the_figures_and_wrong_answers() {
     for key in [
         "accuracy\t0.5000",
         "macro_f1\t",
+        "confusion\texpected\\got\tbalance\texpiry\tnone\n",
+        "confusion\texpiry\t0\t0\t1\n",
         "none_answered_rate\t",
         "wrong\texpiry\tnone\t",
     ] {

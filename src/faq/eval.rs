@@ -59,6 +59,9 @@ pub struct Report {
     /// Questions answered with "did you mean?" (counted as their first choice).
     pub did_you_mean: usize,
     pub wrong: Vec<WrongAnswer>,
+    /// (expected, got) → how many questions; every label seen, in catalog order.
+    pub confusion: BTreeMap<(String, String), usize>,
+    pub labels: Vec<String>,
 }
 
 impl Report {
@@ -93,6 +96,10 @@ pub fn evaluate(faq: &Faq, rows: &[Labelled]) -> Report {
             usize::from(matches!(found.decision, super::Decision::DidYouMean(..)));
         counts.entry(got).or_default().1 += 1;
         counts.entry(row.intent.as_str()).or_default().2 += 1;
+        *report
+            .confusion
+            .entry((row.intent.clone(), got.to_owned()))
+            .or_default() += 1;
         if row.intent == NONE_ID {
             report.none_total += 1;
             report.none_answered += usize::from(got != NONE_ID);
@@ -122,6 +129,13 @@ pub fn evaluate(faq: &Faq, rows: &[Labelled]) -> Report {
         })
         .collect();
     report.macro_f1 = f1s.iter().sum::<f64>() / f1s.len().max(1) as f64;
+    // Catalog order, then any label the catalog doesn't know (a typo in the TSV shows).
+    let catalog_ids = faq.catalog().intents.iter().map(|i| i.id.as_str());
+    for label in catalog_ids.chain(counts.keys().copied()) {
+        if counts.contains_key(label) && !report.labels.iter().any(|l| l == label) {
+            report.labels.push(label.to_owned());
+        }
+    }
     report
 }
 
@@ -155,6 +169,19 @@ impl fmt::Display for Report {
                 "wrong\t{}\t{}\t{:.3}\t{}",
                 wrong.expected, wrong.got, wrong.score, wrong.question
             )?;
+        }
+        // Rows: the expected intent; columns: what the matcher said.
+        writeln!(f, "confusion\texpected\\got\t{}", self.labels.join("\t"))?;
+        for expected in &self.labels {
+            let cells: Vec<String> = self
+                .labels
+                .iter()
+                .map(|got| {
+                    let key = (expected.clone(), got.clone());
+                    self.confusion.get(&key).copied().unwrap_or(0).to_string()
+                })
+                .collect();
+            writeln!(f, "confusion\t{expected}\t{}", cells.join("\t"))?;
         }
         Ok(())
     }
@@ -194,6 +221,15 @@ mod tests {
         );
         assert_eq!(report.wrong.len(), 1);
         assert_eq!(report.wrong[0].got, "none");
+        // The confusion table: rows expected, columns got, catalog order.
+        assert_eq!(report.labels, ["balance", "expiry", "none"]);
+        let text = report.to_string();
+        assert!(
+            text.contains("confusion\texpected\\got\tbalance\texpiry\tnone\n"),
+            "{text}"
+        );
+        assert!(text.contains("confusion\texpiry\t0\t0\t1\n"), "{text}");
+        assert!(text.contains("confusion\tbalance\t1\t0\t0\n"), "{text}");
         // balance F1 1, none F1 2/3 (precision 1/2), expiry F1 0.
         assert!(
             (report.macro_f1 - (1.0 + 2.0 / 3.0) / 3.0).abs() < 1e-9,
