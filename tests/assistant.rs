@@ -1406,3 +1406,18 @@ fn an_order_paid_entirely_with_credits_does_not_mention_another_payment_method()
         "{mixed}"
     );
 }
+
+#[test]
+fn a_returned_order_says_how_much_went_back_and_to_which_grants() {
+    let w = world();
+    w.text(ADMIN, "/admin return order:7781 return-id:R-1");
+    let text = w.text("alice", "/order 7781");
+    assert!(
+        text.contains("1 of 1 returned, $9.99 back to credits (promotion #1)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 of 1 returned, $24.99 back to the other payment method"),
+        "{text}"
+    );
+}

@@ -106,29 +106,26 @@ impl IntentModel {
                 IntentModel::Flat(LinearModel::train(examples, classes, none_class, options))
             }
             Structure::Gated => {
-                let gate_examples: Vec<Example> = examples
-                    .iter()
-                    .map(|example| Example {
-                        features: example.features.clone(),
-                        class: usize::from(example.class == none_class),
-                    })
-                    .collect();
-                let intent_examples: Vec<Example> = examples
-                    .iter()
-                    .filter(|example| example.class != none_class)
-                    .map(|example| Example {
-                        features: example.features.clone(),
-                        class: example.class,
-                    })
-                    .collect();
                 let gate_options = TrainOptions {
                     l2: options.gate_l2,
                     ..*options
                 };
+                // The gate learns "about credits or not" from every example; the intent
+                // model learns the intents from theirs alone.
+                let gate = LinearModel::train_relabelled(examples, 2, 1, &gate_options, |class| {
+                    Some(usize::from(class == none_class))
+                });
+                let intents = LinearModel::train_relabelled(
+                    examples,
+                    classes,
+                    none_class,
+                    options,
+                    |class| (class != none_class).then_some(class),
+                );
                 IntentModel::Gated {
                     none_class,
-                    gate: LinearModel::train(&gate_examples, 2, 1, &gate_options),
-                    intents: LinearModel::train(&intent_examples, classes, none_class, options),
+                    gate,
+                    intents,
                 }
             }
         }
@@ -229,10 +226,25 @@ impl LinearModel {
         none_class: usize,
         options: &TrainOptions,
     ) -> LinearModel {
+        LinearModel::train_relabelled(examples, classes, none_class, options, Some)
+    }
+
+    /// Like `train`, with each example's class mapped by `relabel` (`None` leaves the
+    /// example out), so one set of examples serves several models without copies.
+    fn train_relabelled(
+        examples: &[Example],
+        classes: usize,
+        none_class: usize,
+        options: &TrainOptions,
+        relabel: impl Fn(usize) -> Option<usize>,
+    ) -> LinearModel {
         let mut rows: HashMap<u64, u32, KeyHasher> = HashMap::default();
         // Examples with their features as rows, summed per row (keys may repeat).
         let mut indexed: Vec<(Vec<(u32, f32)>, usize)> = Vec::with_capacity(examples.len());
         for example in examples {
+            let Some(class) = relabel(example.class) else {
+                continue;
+            };
             let mut features: Vec<(u32, f32)> = example
                 .features
                 .iter()
@@ -250,7 +262,7 @@ impl LinearModel {
                     false
                 }
             });
-            indexed.push((features, example.class));
+            indexed.push((features, class));
         }
         let mut counts = vec![0usize; classes];
         for (_, class) in &indexed {
