@@ -28,7 +28,7 @@
 //!   is safe from many threads.
 use super::catalog::{Catalog, NONE_ID};
 use super::features::{FeatureOptions, Scratch, Vocabulary};
-use super::model::{Example, IntentModel, TrainOptions};
+use super::model::{Examples, IntentModel, TrainOptions};
 use std::cell::RefCell;
 
 pub use super::features::MAX_QUESTION_CHARS;
@@ -108,8 +108,17 @@ impl Match {
     }
 }
 
+/// Per-thread buffers of `classify`, so a question allocates nothing in the steady state.
+#[derive(Default)]
+struct Buffers {
+    scratch: Scratch,
+    probabilities: Vec<f32>,
+    rows: Vec<(u32, f32)>,
+    gate: Vec<f32>,
+}
+
 thread_local! {
-    static SCRATCH: RefCell<(Scratch, Vec<f32>, Vec<f32>)> = RefCell::new(Default::default());
+    static SCRATCH: RefCell<Buffers> = RefCell::new(Buffers::default());
 }
 
 /// The trained matcher. Build once; `classify` takes `&self` and is safe from many threads.
@@ -144,20 +153,18 @@ impl Matcher {
         let texts = training_texts(catalog);
         let vocabulary = Vocabulary::new(catalog, texts.iter().map(|(_, t)| *t), feature_options);
         let mut scratch = Scratch::default();
-        let examples: Vec<Example> = texts
-            .iter()
-            .map(|&(class, text)| Example {
-                features: vocabulary.features(text, &mut scratch).to_vec(),
-                class,
-            })
-            .collect();
-        let model = IntentModel::train(&examples, classes, none_intent, &train_options);
+        let mut examples = Examples::default();
+        for &(class, text) in &texts {
+            examples.push(vocabulary.features(text, &mut scratch), class);
+        }
+        let count = examples.len();
+        let model = IntentModel::train(examples, classes, none_intent, &train_options);
         Matcher {
             thresholds,
             vocabulary,
             model,
             none_intent,
-            examples: examples.len(),
+            examples: count,
         }
     }
 
@@ -175,7 +182,12 @@ impl Matcher {
     /// the first `MAX_QUESTION_CHARS` characters are read.
     pub fn classify(&self, question: &str) -> Match {
         SCRATCH.with(|cell| {
-            let (scratch, probabilities, gate) = &mut *cell.borrow_mut();
+            let Buffers {
+                scratch,
+                probabilities,
+                rows,
+                gate,
+            } = &mut *cell.borrow_mut();
             let features = self.vocabulary.features(question, scratch);
             if features.is_empty() {
                 // No word at all ("", "?!", an emoji): nothing to understand, whatever
@@ -187,7 +199,8 @@ impl Matcher {
                     none_score: 1.0,
                 };
             }
-            self.model.probabilities(features, probabilities, gate);
+            self.model
+                .probabilities(features, probabilities, rows, gate);
             self.decide(probabilities)
         })
     }

@@ -77,14 +77,70 @@ impl Default for TrainOptions {
 /// Class gradients smaller than this are not applied (see `LinearModel::train`).
 const MIN_GRADIENT: f32 = 1e-3;
 
-/// One training example: its features and its class.
-pub struct Example {
-    pub features: Vec<(u64, f32)>,
-    pub class: usize,
+/// Training examples, their features stored as rows of one shared index, in one
+/// contiguous buffer: thousands of small vectors would stay in the allocator's heap after
+/// training (tens of MB of resident memory for nothing), one large buffer goes back.
+#[derive(Default)]
+pub struct Examples {
+    /// Feature key → row. The trained model keeps it to look features up.
+    rows: HashMap<u64, u32, KeyHasher>,
+    /// Every example's (row, value) pairs, sorted by row, one entry per row.
+    entries: Vec<(u32, f32)>,
+    /// Example `i` is `entries[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: Vec<usize>,
+    classes: Vec<usize>,
 }
 
-/// The trained classifier: one linear model, or a gate and an intent model.
-pub enum IntentModel {
+impl Examples {
+    /// Adds an example; its keys may repeat (their values are summed).
+    pub fn push(&mut self, features: &[(u64, f32)], class: usize) {
+        let start = self.entries.len();
+        for &(key, value) in features {
+            let next = self.rows.len() as u32;
+            let row = *self.rows.entry(key).or_insert(next);
+            self.entries.push((row, value));
+        }
+        let own = &mut self.entries[start..];
+        own.sort_unstable_by_key(|&(row, _)| row);
+        let mut kept = start;
+        for i in start..self.entries.len() {
+            let (row, value) = self.entries[i];
+            if kept > start && self.entries[kept - 1].0 == row {
+                self.entries[kept - 1].1 += value;
+            } else {
+                self.entries[kept] = (row, value);
+                kept += 1;
+            }
+        }
+        self.entries.truncate(kept);
+        self.ends.push(kept);
+        self.classes.push(class);
+    }
+
+    pub fn len(&self) -> usize {
+        self.classes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+
+    fn features(&self, i: usize) -> &[(u32, f32)] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.entries[start..self.ends[i]]
+    }
+}
+
+/// The trained classifier: one linear model, or a gate and an intent model, over one
+/// feature index.
+pub struct IntentModel {
+    /// Feature key → row of the weights. Features never seen in training have no row:
+    /// their weight would be zero anyway.
+    rows: HashMap<u64, u32, KeyHasher>,
+    structure: Trained,
+}
+
+enum Trained {
     Flat(LinearModel),
     Gated {
         none_class: usize,
@@ -96,15 +152,15 @@ pub enum IntentModel {
 
 impl IntentModel {
     pub fn train(
-        examples: &[Example],
+        examples: Examples,
         classes: usize,
         none_class: usize,
         options: &TrainOptions,
     ) -> IntentModel {
-        match options.structure {
-            Structure::Flat => {
-                IntentModel::Flat(LinearModel::train(examples, classes, none_class, options))
-            }
+        let structure = match options.structure {
+            Structure::Flat => Trained::Flat(LinearModel::train(
+                &examples, classes, none_class, options, Some,
+            )),
             Structure::Gated => {
                 let gate_options = TrainOptions {
                     l2: options.gate_l2,
@@ -112,48 +168,56 @@ impl IntentModel {
                 };
                 // The gate learns "about credits or not" from every example; the intent
                 // model learns the intents from theirs alone.
-                let gate = LinearModel::train_relabelled(examples, 2, 1, &gate_options, |class| {
+                let gate = LinearModel::train(&examples, 2, 1, &gate_options, |class| {
                     Some(usize::from(class == none_class))
                 });
-                let intents = LinearModel::train_relabelled(
-                    examples,
-                    classes,
-                    none_class,
-                    options,
-                    |class| (class != none_class).then_some(class),
-                );
-                IntentModel::Gated {
+                let intents =
+                    LinearModel::train(&examples, classes, none_class, options, |class| {
+                        (class != none_class).then_some(class)
+                    });
+                Trained::Gated {
                     none_class,
                     gate,
                     intents,
                 }
             }
+        };
+        IntentModel {
+            rows: examples.rows,
+            structure,
         }
     }
 
     /// Class probabilities (every class, `none` included) of a question's features,
-    /// written into `out`; `gate` is a buffer for the gated structure.
+    /// written into `out`; `rows` and `gate` are buffers.
     pub fn probabilities(
         &self,
         features: &[(u64, f32)],
         out: &mut Vec<f32>,
-        gate_buffer: &mut Vec<f32>,
+        rows: &mut Vec<(u32, f32)>,
+        gate: &mut Vec<f32>,
     ) {
-        match self {
-            IntentModel::Flat(model) => model.probabilities(features, out),
-            IntentModel::Gated {
+        rows.clear();
+        rows.extend(
+            features
+                .iter()
+                .filter_map(|(key, value)| Some((*self.rows.get(key)?, *value))),
+        );
+        match &self.structure {
+            Trained::Flat(model) => model.probabilities(rows, out),
+            Trained::Gated {
                 none_class,
-                gate,
+                gate: gate_model,
                 intents,
             } => {
-                gate.probabilities(features, gate_buffer);
-                intents.probabilities(features, out);
-                let about = gate_buffer[0];
+                gate_model.probabilities(rows, gate);
+                intents.probabilities(rows, out);
+                let about = gate[0];
                 // The intent model never saw `none`: renormalise without it.
                 let rest = (1.0 - out[*none_class]).max(f32::MIN_POSITIVE);
                 for (class, p) in out.iter_mut().enumerate() {
                     *p = if class == *none_class {
-                        gate_buffer[1]
+                        gate[1]
                     } else {
                         about * *p / rest
                     };
@@ -162,31 +226,26 @@ impl IntentModel {
         }
     }
 
-    /// Number of features with weights (the larger model's).
+    /// Number of features with weights.
     pub fn features(&self) -> usize {
-        match self {
-            IntentModel::Flat(model) => model.features(),
-            IntentModel::Gated { gate, intents, .. } => gate.features().max(intents.features()),
-        }
+        self.rows.len()
     }
 
     /// Approximate heap bytes held (for the benchmark).
     pub fn approximate_bytes(&self) -> usize {
-        match self {
-            IntentModel::Flat(model) => model.approximate_bytes(),
-            IntentModel::Gated { gate, intents, .. } => {
+        let models = match &self.structure {
+            Trained::Flat(model) => model.approximate_bytes(),
+            Trained::Gated { gate, intents, .. } => {
                 gate.approximate_bytes() + intents.approximate_bytes()
             }
-        }
+        };
+        self.rows.capacity() * (8 + 4 + 1) + models
     }
 }
 
-/// The trained weights.
+/// The trained weights of one linear model.
 pub struct LinearModel {
     classes: usize,
-    /// Feature key → row in `weights`. Features never seen in training have no row:
-    /// their weight would be zero anyway.
-    rows: HashMap<u64, u32, KeyHasher>,
     /// Row-major: `classes` weights per feature, so one feature's weights are contiguous.
     weights: Vec<f32>,
     bias: Vec<f32>,
@@ -219,51 +278,20 @@ impl std::hash::BuildHasher for KeyHasher {
 }
 
 impl LinearModel {
-    /// Trains on `examples` (classes `0..classes`); `none_class` gets `none_weight`.
-    pub fn train(
-        examples: &[Example],
-        classes: usize,
-        none_class: usize,
-        options: &TrainOptions,
-    ) -> LinearModel {
-        LinearModel::train_relabelled(examples, classes, none_class, options, Some)
-    }
-
-    /// Like `train`, with each example's class mapped by `relabel` (`None` leaves the
-    /// example out), so one set of examples serves several models without copies.
-    fn train_relabelled(
-        examples: &[Example],
+    /// Trains on `examples`, each example's class mapped by `relabel` into
+    /// `0..classes` (`None` leaves it out), so one set of examples serves several
+    /// models; `none_class` gets `none_weight`.
+    fn train(
+        examples: &Examples,
         classes: usize,
         none_class: usize,
         options: &TrainOptions,
         relabel: impl Fn(usize) -> Option<usize>,
     ) -> LinearModel {
-        let mut rows: HashMap<u64, u32, KeyHasher> = HashMap::default();
-        // Examples with their features as rows, summed per row (keys may repeat).
-        let mut indexed: Vec<(Vec<(u32, f32)>, usize)> = Vec::with_capacity(examples.len());
-        for example in examples {
-            let Some(class) = relabel(example.class) else {
-                continue;
-            };
-            let mut features: Vec<(u32, f32)> = example
-                .features
-                .iter()
-                .map(|&(key, value)| {
-                    let next = rows.len() as u32;
-                    (*rows.entry(key).or_insert(next), value)
-                })
-                .collect();
-            features.sort_unstable_by_key(|&(row, _)| row);
-            features.dedup_by(|b, a| {
-                if a.0 == b.0 {
-                    a.1 += b.1;
-                    true
-                } else {
-                    false
-                }
-            });
-            indexed.push((features, class));
-        }
+        let rows = examples.rows.len();
+        let indexed: Vec<(usize, usize)> = (0..examples.len())
+            .filter_map(|i| Some((i, relabel(examples.classes[i])?)))
+            .collect();
         let mut counts = vec![0usize; classes];
         for (_, class) in &indexed {
             counts[*class] += 1;
@@ -282,8 +310,8 @@ impl LinearModel {
             })
             .collect();
 
-        let mut weights = vec![0.0f32; rows.len() * classes];
-        let mut squares = vec![1e-6f32; rows.len() * classes];
+        let mut weights = vec![0.0f32; rows * classes];
+        let mut squares = vec![1e-6f32; rows * classes];
         let mut bias = vec![0.0f32; classes];
         let mut bias_squares = vec![1e-6f32; classes];
         let mut order: Vec<usize> = (0..indexed.len()).collect();
@@ -293,7 +321,8 @@ impl LinearModel {
         for _ in 0..options.epochs {
             rng.shuffle(&mut order);
             for &i in &order {
-                let (features, class) = &indexed[i];
+                let (example, class) = &indexed[i];
+                let features = examples.features(*example);
                 let sample_weight = class_weight[*class];
                 scores.copy_from_slice(&bias);
                 for &(row, value) in features {
@@ -345,35 +374,27 @@ impl LinearModel {
         }
         LinearModel {
             classes,
-            rows,
             weights,
             bias,
         }
     }
 
-    /// Class probabilities of a question's features, written into `out`.
-    pub fn probabilities(&self, features: &[(u64, f32)], out: &mut Vec<f32>) {
+    /// Class probabilities of a question's (row, value) features, written into `out`.
+    fn probabilities(&self, rows: &[(u32, f32)], out: &mut Vec<f32>) {
         out.clear();
         out.extend_from_slice(&self.bias);
-        for &(key, value) in features {
-            if let Some(&row) = self.rows.get(&key) {
-                let base = row as usize * self.classes;
-                for (score, w) in out.iter_mut().zip(&self.weights[base..base + self.classes]) {
-                    *score += w * value;
-                }
+        for &(row, value) in rows {
+            let base = row as usize * self.classes;
+            for (score, w) in out.iter_mut().zip(&self.weights[base..base + self.classes]) {
+                *score += w * value;
             }
         }
         softmax(out);
     }
 
-    /// Number of features with weights.
-    pub fn features(&self) -> usize {
-        self.rows.len()
-    }
-
     /// Approximate heap bytes held (for the benchmark).
-    pub fn approximate_bytes(&self) -> usize {
-        self.rows.capacity() * (8 + 4 + 1) + (self.weights.len() + self.bias.len()) * 4
+    fn approximate_bytes(&self) -> usize {
+        (self.weights.len() + self.bias.len()) * 4
     }
 }
 
@@ -412,56 +433,66 @@ impl XorShift {
 mod tests {
     use super::*;
 
-    fn example(keys: &[u64], class: usize) -> Example {
-        Example {
-            features: keys.iter().map(|&k| (k, 1.0)).collect(),
-            class,
-        }
-    }
-
-    fn toy() -> Vec<Example> {
+    fn toy() -> Examples {
         // Class 0 has feature 1, class 1 feature 2, class 2 (none) feature 3; 4 is shared.
-        let mut examples = Vec::new();
+        let mut examples = Examples::default();
         for _ in 0..20 {
-            examples.push(example(&[1, 4], 0));
-            examples.push(example(&[2, 4], 1));
-            examples.push(example(&[3], 2));
+            examples.push(&[(1, 1.0), (4, 1.0)], 0);
+            examples.push(&[(2, 1.0), (4, 1.0)], 1);
+            examples.push(&[(3, 1.0)], 2);
         }
         examples
     }
 
+    fn probabilities(model: &IntentModel, features: &[(u64, f32)]) -> Vec<f32> {
+        let (mut out, mut rows, mut gate) = (Vec::new(), Vec::new(), Vec::new());
+        model.probabilities(features, &mut out, &mut rows, &mut gate);
+        out
+    }
+
     #[test]
-    fn both_trainers_separate_separable_classes() {
+    fn every_trainer_and_structure_separates_separable_classes() {
         for trainer in [Trainer::Softmax, Trainer::Hinge] {
-            let options = TrainOptions {
-                trainer,
-                ..TrainOptions::default()
-            };
-            let model = LinearModel::train(&toy(), 3, 2, &options);
-            let mut p = Vec::new();
-            for (key, class) in [(1u64, 0usize), (2, 1), (3, 2)] {
-                model.probabilities(&[(key, 1.0), (4, 1.0)], &mut p);
-                let best = (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
-                assert_eq!(best, class, "{trainer:?} {p:?}");
+            for structure in [Structure::Flat, Structure::Gated] {
+                let options = TrainOptions {
+                    trainer,
+                    structure,
+                    ..TrainOptions::default()
+                };
+                let model = IntentModel::train(toy(), 3, 2, &options);
+                for (key, class) in [(1u64, 0usize), (2, 1), (3, 2)] {
+                    let p = probabilities(&model, &[(key, 1.0), (4, 1.0)]);
+                    let best = (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+                    assert_eq!(best, class, "{trainer:?} {structure:?} {p:?}");
+                }
             }
         }
     }
 
     #[test]
     fn training_is_deterministic() {
-        let a = LinearModel::train(&toy(), 3, 2, &TrainOptions::default());
-        let b = LinearModel::train(&toy(), 3, 2, &TrainOptions::default());
-        assert_eq!(a.weights, b.weights);
-        assert_eq!(a.bias, b.bias);
+        let a = IntentModel::train(toy(), 3, 2, &TrainOptions::default());
+        let b = IntentModel::train(toy(), 3, 2, &TrainOptions::default());
+        for features in [&[(1u64, 1.0f32)][..], &[(2, 1.0), (4, 0.5)], &[(3, 1.0)]] {
+            assert_eq!(probabilities(&a, features), probabilities(&b, features));
+        }
     }
 
     #[test]
     fn probabilities_sum_to_one_and_unknown_features_change_nothing() {
-        let model = LinearModel::train(&toy(), 3, 2, &TrainOptions::default());
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        model.probabilities(&[(1, 1.0)], &mut without);
-        model.probabilities(&[(1, 1.0), (999, 1.0)], &mut with);
+        let model = IntentModel::train(toy(), 3, 2, &TrainOptions::default());
+        let without = probabilities(&model, &[(1, 1.0)]);
+        let with = probabilities(&model, &[(1, 1.0), (999, 1.0)]);
         assert_eq!(with, without);
         assert!((with.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn repeated_keys_of_an_example_are_summed_into_one_row() {
+        let mut examples = Examples::default();
+        examples.push(&[(7, 1.0), (5, 0.5), (7, 2.0)], 0);
+        examples.push(&[(5, 1.0)], 1);
+        assert_eq!(examples.features(0), [(0, 3.0), (1, 0.5)]);
+        assert_eq!(examples.features(1), [(1, 1.0)]);
     }
 }
