@@ -685,9 +685,15 @@ impl Assistant {
         if !private {
             return Ok(faq::Asker::Unlinked);
         }
-        match self.ledger.account_for_member(&request.who.user_id)? {
+        let account = self.ledger.account_for_member(&request.who.user_id)?;
+        self.faq_asker_of(request, account.as_ref())
+    }
+
+    /// The FAQ's view of an asker whose account (in a private place) is already known.
+    fn faq_asker_of(&self, request: &Request, account: Option<&Account>) -> Result<faq::Asker> {
+        match account {
             Some(account) => Ok(faq::Asker::Linked(self.personal_figures(
-                &account,
+                account,
                 request.now,
                 self.style(request),
             )?)),

@@ -61,7 +61,7 @@ impl Assistant {
         let asking = Asking {
             request,
             private,
-            asker: self.faq_asker(request, private)?,
+            asker: self.faq_asker_of(request, account.as_ref())?,
             account,
             style: self.style(request),
         };
