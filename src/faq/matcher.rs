@@ -8,21 +8,23 @@
 //! - **A trained model decides.** Every catalog example (and every off-topic example:
 //!   the catalog's `none`, and samples of CLINC150 and BANKING77) becomes features
 //!   (`features`: terms after stemming, synonyms and typo correction; term bigrams;
-//!   character n-grams), and a multinomial logistic regression (`model`) learns from
-//!   them when the matcher is built: a new phrasing needs new examples, not new rules.
-//!   A linear SVM over the same features was compared and lost (BENCHMARKS.md).
-//! - **`none` is a class like the others**, trained on thousands of questions about
-//!   bank cards, credit scores, parcels, passwords and everything else. The old hand-made
-//!   gate (foreign words, domain words) is not needed: the model learns that "bank
-//!   balance" and "gift card" mean someone else's money from those examples.
+//!   character n-grams), and two logistic regressions (`model`) learn from them when the
+//!   matcher is built: a new phrasing needs new examples, not new rules.
+//! - **A gate, then the intents.** One model learns "about credits or not" from every
+//!   example, thousands of them about bank cards, credit scores, parcels, passwords and
+//!   everything else; the other learns the intents from theirs alone. The old hand-made
+//!   gate (lists of foreign and domain words) is not needed: the gate learns that "bank
+//!   balance" and "gift card" mean someone else's money from its examples. One flat model
+//!   (`none` a class like the others) and a linear SVM were compared and lost
+//!   (BENCHMARKS.md).
 //! - **Calibrated decision.** The model gives probabilities. A question likely enough
 //!   not to be about credits (`Thresholds::none`) is `none`. Otherwise, among the real
 //!   intents (probabilities given that the question is about credits), the best is
 //!   answered when it reaches `Thresholds::answer` and no other is within
 //!   `Thresholds::margin` of it; when the two best are that close, or only reach the
-//!   threshold together, the member chooses; anything else is `none`. Thresholds were chosen on
-//!   the dev set and CLINC150's train split (not the validation split, which tests
-//!   report), never on the held-out set.
+//!   threshold together, the member chooses; anything else is `none`. Thresholds were
+//!   chosen on the dev set and CLINC150's train split (not the validation split, which
+//!   tests report), never on the held-out set.
 //! - **Speed.** Scoring is one hash lookup per feature and `classes` multiply-adds per
 //!   hit: a few microseconds. Buffers are thread-local, so `classify` takes `&self` and
 //!   is safe from many threads.

@@ -1,8 +1,9 @@
 //! The intent model: a linear classifier over the sparse features of `features`, trained
 //! on the catalog's examples when the FAQ is built.
 //!
-//! Owns the weights, the two trainers compared in BENCHMARKS.md (multinomial logistic
-//! regression and one-vs-rest linear SVM) and the class scores of a question. Pure
+//! Owns the training examples' feature index, the weights, the structures and trainers
+//! compared in BENCHMARKS.md (a gate plus an intent model, or one flat model; multinomial
+//! logistic regression or one-vs-rest linear SVM) and the class scores of a question. Pure
 //! arithmetic: no I/O, no clock, no randomness beyond a fixed-seed shuffle, so the same
 //! examples always give the same model. Must not import the ledger, the database or
 //! anything that talks to a network.
@@ -10,14 +11,14 @@
 //! Why these choices:
 //! - **Linear over sparse features.** A question has about a hundred active features, so
 //!   scoring it is a hundred rows of `classes` weights: a few microseconds. Training is
-//!   a few passes of SGD over a few thousand examples, well under a second in release.
+//!   a dozen passes of SGD over ten thousand examples, under half a second in release.
 //! - **AdaGrad** step sizes: rare features (a typo's n-grams, a rare word) get larger
 //!   steps than common ones, so they still learn something in few epochs, without a
 //!   learning-rate schedule to tune.
 //! - **Class weights**: off-topic examples outnumber each real intent twenty to one; each
-//!   class's examples are weighted so the classes count about equally, with `none` kept a
-//!   little heavier (`NONE_WEIGHT`), because answering an off-topic question as if it
-//!   were about credits is worse than asking again.
+//!   class's examples are weighted so the classes count about equally, with `none` kept
+//!   heavier (`TrainOptions::none_weight`), because answering an off-topic question as if
+//!   it were about credits is worse than asking again.
 //! - **Softmax probabilities** (logistic regression) give the answer / did-you-mean / none
 //!   decision calibrated numbers to cut on; the SVM's margins go through the same softmax
 //!   for a like-for-like comparison.
