@@ -28,7 +28,9 @@ struct Asking<'a> {
     request: &'a Request,
     private: bool,
     account: Option<Account>,
-    asker: faq::Asker,
+    /// The FAQ's view of the asker (their figures), read from the ledger only when an
+    /// answer from the catalog needs it: ledger-made answers and "not understood" don't.
+    asker: std::cell::OnceCell<faq::Asker>,
     style: Style,
 }
 
@@ -61,7 +63,7 @@ impl Assistant {
         let asking = Asking {
             request,
             private,
-            asker: self.faq_asker_of(request, account.as_ref())?,
+            asker: std::cell::OnceCell::new(),
             account,
             style: self.style(request),
         };
@@ -87,6 +89,15 @@ impl Assistant {
         Ok(Reply { private, ..reply })
     }
 
+    /// The asker's figures, read once per message.
+    fn asker<'a>(&self, asking: &'a Asking) -> Result<&'a faq::Asker> {
+        if asking.asker.get().is_none() {
+            let asker = self.faq_asker_of(asking.request, asking.account.as_ref())?;
+            let _ = asking.asker.set(asker);
+        }
+        Ok(asking.asker.get().expect("set just above"))
+    }
+
     fn order_intent(&self) -> IntentIndex {
         self.faq
             .catalog()
@@ -101,7 +112,9 @@ impl Assistant {
         } else {
             faq::Place::Public
         };
-        match self.faq.reply(found, &asking.asker, place) {
+        // Only "did you mean" and "not understood" come here (answers go through
+        // `answer`), and neither carries figures.
+        match self.faq.reply(found, &faq::Asker::Unlinked, place) {
             FaqReply::Answer { text, .. } | FaqReply::NotUnderstood { text } => Reply::text(text),
             FaqReply::Choose { prompt, choices } => Reply::text(prompt).with_choices(
                 choices
@@ -138,7 +151,7 @@ impl Assistant {
         } else {
             faq::Place::Public
         };
-        let mut answer = self.faq.render(intent, &asking.asker, place);
+        let mut answer = self.faq.render(intent, self.asker(asking)?, place);
         if let Some(order) = order_id.filter(|_| !asking.private && id == "order") {
             answer.push('\n');
             answer.push_str(&text::order_privately(order));
