@@ -13,16 +13,17 @@ pub mod reply;
 pub mod suggest;
 pub mod text;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use crate::error::{Error, Result, UserError};
 use crate::faq::{self, Faq};
+pub use crate::grammar::parse_expiry;
 use crate::ledger::{
     Account, Act, Balance, Expiry, GrantRequest, Ledger, ReturnLine, ReturnRequest, ReturnScope,
 };
-use crate::money::Credits;
+use crate::money::{AmountSyntax, Credits};
 pub use command::{AdminCommand, COMMANDS, Command, CommandSpec};
 pub use reply::{COLOUR_INFO, COLOUR_WARN, Card, Choice, Field, Reply};
 pub use text::Style;
@@ -378,7 +379,7 @@ impl Assistant {
                 source,
                 reason,
             } => {
-                let amount = currency.parse_grant(&amount)?;
+                let amount = currency.parse_grant(&amount, AmountSyntax::Typed)?;
                 let expiry = parse_expiry(expires.as_deref(), now)?.unwrap_or(Expiry::Default);
                 let account = self.member_account(&member, style)?;
                 let reason = reason.unwrap_or_else(|| source.as_str().to_string());
@@ -1047,42 +1048,6 @@ impl Assistant {
     }
 }
 
-/// An expiry as admins write it: a number of days (`90`), a date (`2027-06-30`, the credits
-/// stop counting at the start of that day, UTC), an RFC 3339 time, or `never`.
-/// `None` for no text at all.
-pub fn parse_expiry(text: Option<&str>, now: DateTime<Utc>) -> Result<Option<Expiry>, UserError> {
-    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    if text.eq_ignore_ascii_case("never") {
-        return Ok(Some(Expiry::Never));
-    }
-    if let Ok(days) = text
-        .trim_end_matches(" days")
-        .trim_end_matches('d')
-        .parse::<i64>()
-    {
-        return match u32::try_from(days) {
-            Ok(days @ 1..=36_500) => Ok(Some(Expiry::InDays(days))),
-            _ if days <= 0 => Err(UserError::DateInPast),
-            _ => Err(UserError::DateNotReadable(text.to_string())),
-        };
-    }
-    let at = if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        date.and_time(NaiveTime::MIN).and_utc()
-    } else if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        at.with_timezone(&Utc)
-    } else {
-        return Err(UserError::DateNotReadable(text.to_string()));
-    };
-    if at <= now {
-        return Err(UserError::DateInPast);
-    }
-    Ok(Some(Expiry::At(at)))
-}
-
-/// A short reference for an internal error, derived from the request so the admin can find
-/// it in the logs (where it is printed beside the request id).
 /// A bare choice number, as typed to pick one of up to `reply::limits::CHOICES` buttons.
 fn is_stray_choice(text: &str) -> bool {
     text.trim()
@@ -1090,41 +1055,9 @@ fn is_stray_choice(text: &str) -> bool {
         .is_ok_and(|n| (1..=reply::limits::CHOICES).contains(&n))
 }
 
+/// A short reference for an internal error, derived from the request so the admin can find
+/// it in the logs (where it is printed beside the request id).
 fn reference(request: &Request) -> String {
     let digest = Sha256::digest(format!("{}|{}", request.id, request.now.timestamp()).as_bytes());
     format!("E-{}", hex::encode(&digest[..4]).to_uppercase())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn expiries_read_as_days_dates_or_never() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
-        assert_eq!(parse_expiry(None, now), Ok(None));
-        assert_eq!(parse_expiry(Some("90"), now), Ok(Some(Expiry::InDays(90))));
-        assert_eq!(parse_expiry(Some("never"), now), Ok(Some(Expiry::Never)));
-        assert_eq!(
-            parse_expiry(Some("2027-06-30"), now),
-            Ok(Some(Expiry::At(
-                Utc.with_ymd_and_hms(2027, 6, 30, 0, 0, 0).unwrap()
-            )))
-        );
-        assert_eq!(
-            parse_expiry(Some("2025-01-01"), now),
-            Err(UserError::DateInPast)
-        );
-        assert_eq!(parse_expiry(Some("0"), now), Err(UserError::DateInPast));
-        assert_eq!(parse_expiry(Some("-3"), now), Err(UserError::DateInPast));
-        assert_eq!(
-            parse_expiry(Some("2027-13-01"), now),
-            Err(UserError::DateNotReadable("2027-13-01".into()))
-        );
-        assert_eq!(
-            parse_expiry(Some("soon"), now),
-            Err(UserError::DateNotReadable("soon".into()))
-        );
-    }
 }

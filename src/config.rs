@@ -6,7 +6,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 use crate::ledger::{ExpiredLotPolicy, LedgerSettings};
-use crate::money::{Credits, Currency, MAX_SCALE};
+use crate::money::{AmountSyntax, Credits, Currency, MAX_SCALE};
 
 /// The whole configuration. Every section and key is optional; unknown keys are errors.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -15,13 +15,16 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub credits: CreditsConfig,
     pub returns: ReturnsConfig,
+    pub ledger: LedgerConfig,
     pub faq: FaqConfig,
     pub discord: DiscordConfig,
     pub http: HttpConfig,
 }
 
 /// The sections a `CREDITBOT_<SECTION>_<KEY>` environment variable may set.
-const SECTIONS: [&str; 6] = ["database", "credits", "returns", "faq", "discord", "http"];
+const SECTIONS: [&str; 7] = [
+    "database", "credits", "returns", "ledger", "faq", "discord", "http",
+];
 
 /// A secret (token, key) whose `Debug` never shows it, so it can't reach a log by accident.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
@@ -183,6 +186,22 @@ impl Default for ReturnsConfig {
     }
 }
 
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerConfig {
+    /// How many days before it is recorded a grant, order or return fed by the store API or
+    /// `import` may be dated (its `at`).
+    pub max_backdate_days: u32,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            max_backdate_days: 30,
+        }
+    }
+}
+
 /// The longest expiry or reissue period, in days: the same 100 years an admin may type.
 pub const MAX_DAYS: u32 = 36_500;
 /// The longest a link code may stay valid, in hours.
@@ -316,9 +335,16 @@ impl Config {
             MAX_DAYS,
             "days (100 years)",
         )?;
+        bounded(
+            "ledger.max_backdate_days",
+            self.ledger.max_backdate_days,
+            0,
+            MAX_DAYS,
+            "days (100 years)",
+        )?;
         let unchecked = Currency::new(&credits.currency, credits.decimals, Credits::ZERO);
         let max_grant = unchecked
-            .parse_positive(&credits.max_grant)
+            .parse_positive(&credits.max_grant, AmountSyntax::Plain)
             .map_err(|e| invalid("credits.max_grant", e.to_string()))?;
         Ok(LedgerSettings {
             currency: Currency::new(&credits.currency, credits.decimals, max_grant),
@@ -327,6 +353,7 @@ impl Config {
             link_code_ttl_hours: credits.link_code_ttl_hours,
             expired_lot_policy: self.returns.expired_lot_policy,
             reissue_days: self.returns.reissue_days,
+            max_backdate_days: self.ledger.max_backdate_days,
         })
     }
 }

@@ -207,6 +207,12 @@ pub enum UserError {
         /// The command that shows the history, e.g. "/history".
         command: String,
     },
+    #[error(
+        "That time is more than {days} days ago; the ledger takes changes dated at most {days} days back."
+    )]
+    TimeTooFarBack { days: u32 },
+    #[error("That time is before account {0} was opened.")]
+    TimeBeforeAccount(String),
 }
 
 fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {

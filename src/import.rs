@@ -8,7 +8,8 @@ use std::io::BufRead;
 use crate::error::{Error, UserError};
 use crate::ledger::{Act, Ledger};
 use crate::wire::{
-    AccountIn, FieldError, GrantIn, OrderIn, ReturnIn, feed_grant_key, field_of, from_json,
+    AccountIn, FieldError, GrantIn, OrderIn, ReturnIn, client_grant_key, field_of, from_json,
+    refuse_duplicate_keys,
 };
 
 /// One line of an import file: `{"type": "grant", …}` (read by `parse_line`, which names the
@@ -101,6 +102,8 @@ fn describe(error: &Error) -> String {
 /// Reads one line: its `type`, then the rest as that record, naming the field at fault
 /// ("items[0].quantity must be a whole number, like 2, not 1.5.").
 fn parse_line(line: &str) -> Result<Record, String> {
+    // `type` is read apart from the rest, so a second `type` must be caught before.
+    refuse_duplicate_keys(line.as_bytes()).map_err(|e| e.message)?;
     let mut value: serde_json::Value =
         serde_json::from_str(line).map_err(|e| format!("The line isn't valid JSON ({e})."))?;
     let Some(fields) = value.as_object_mut() else {
@@ -136,14 +139,13 @@ fn apply(
         Record::Grant(grant) => grant
             .key
             .as_deref()
-            .filter(|k| !k.trim().is_empty())
-            .map(feed_grant_key)
             .ok_or_else(|| {
                 UserError::EmptyField {
                     field: "The grant's key",
                 }
                 .to_string()
-            })?,
+            })
+            .and_then(|key| client_grant_key("key", key).map_err(|e| e.message))?,
         Record::Order(order) => format!("order:{}", order.id),
         Record::Return(ret) => format!("return:{}", ret.id),
     };
@@ -186,6 +188,25 @@ fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_naming_a_key_twice_is_refused_not_read_as_the_last() {
+        let refused = |line: &str| parse_line(line).err();
+        assert_eq!(
+            refused(r#"{"type":"grant","key":"k4","account":"ACC-1","amount":"1","amount":"900"}"#)
+                .as_deref(),
+            Some("amount appears twice; give each field once.")
+        );
+        assert_eq!(
+            refused(r#"{"type":"return","type":"grant","key":"k","account":"A","amount":"1"}"#)
+                .as_deref(),
+            Some("type appears twice; give each field once.")
+        );
+        assert!(
+            refused(r#"{"type":"grant","key":"k\u200b4","account":"A","amount":"1"}"#).is_none(),
+            "the key is checked when the line is applied, not read"
+        );
+    }
 
     #[test]
     fn a_line_of_the_wrong_shape_is_refused_naming_its_field() {

@@ -30,6 +30,8 @@ pub struct LedgerSettings {
     pub link_code_ttl_hours: u32,
     pub expired_lot_policy: ExpiredLotPolicy,
     pub reissue_days: u32,
+    /// How far before the moment it is recorded a feed request's `at` may be dated.
+    pub max_backdate_days: u32,
 }
 
 impl Default for LedgerSettings {
@@ -40,6 +42,7 @@ impl Default for LedgerSettings {
             link_code_ttl_hours: 24,
             expired_lot_policy: ExpiredLotPolicy::Reissue,
             reissue_days: 30,
+            max_backdate_days: 30,
         }
     }
 }
@@ -55,6 +58,41 @@ pub enum ExpiredLotPolicy {
     Expire,
 }
 
+/// When a change happened and when the ledger recorded it.
+///
+/// `at` is the change's own time, which the shop's feed may date a little in the past (at
+/// most `max_backdate_days`); `recorded` is the clock at the door when the request came in.
+/// Credit that had expired by either can't be spent, or come back from a return as if it
+/// were live, so a ledger's answers never depend on when the expiry sweep last ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct When {
+    pub at: DateTime<Utc>,
+    pub recorded: DateTime<Utc>,
+}
+
+impl When {
+    /// A change dated `at`, recorded at `recorded`.
+    pub fn backdated(at: DateTime<Utc>, recorded: DateTime<Utc>) -> Self {
+        When {
+            at: whole_seconds(at),
+            recorded: whole_seconds(recorded),
+        }
+    }
+
+    /// The instant a lot must still be live at to count for this change: the later of the
+    /// two times, since credit expired by either is gone.
+    pub fn live_at(&self) -> DateTime<Utc> {
+        self.at.max(self.recorded)
+    }
+}
+
+/// A change that happens as it is recorded (chat commands, the console, the sweeper).
+impl From<DateTime<Utc>> for When {
+    fn from(now: DateTime<Utc>) -> Self {
+        When::backdated(now, now)
+    }
+}
+
 /// Who does a change, when, and under which idempotency key.
 ///
 /// The key makes a retried request harmless: the same key with the same request returns the
@@ -62,18 +100,28 @@ pub enum ExpiredLotPolicy {
 #[derive(Clone, Debug)]
 pub struct Act {
     pub actor: String,
+    /// When the change happened (its `at`), in whole seconds.
     pub now: DateTime<Utc>,
+    /// When it was recorded; equal to `now` unless the request was backdated.
+    pub recorded: DateTime<Utc>,
     pub key: String,
 }
 
 impl Act {
-    /// `now` is kept to whole seconds, the precision the database stores.
-    pub fn new(actor: impl Into<String>, now: DateTime<Utc>, key: impl Into<String>) -> Self {
+    /// Times are kept to whole seconds, the precision the database stores.
+    pub fn new(actor: impl Into<String>, when: impl Into<When>, key: impl Into<String>) -> Self {
+        let when = when.into();
         Act {
             actor: actor.into(),
-            now: whole_seconds(now),
+            now: when.at,
+            recorded: when.recorded,
             key: key.into(),
         }
+    }
+
+    /// The instant a lot must still be live at to count for this change (see [`When`]).
+    pub fn live_at(&self) -> DateTime<Utc> {
+        When::backdated(self.now, self.recorded).live_at()
     }
 }
 

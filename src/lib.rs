@@ -9,7 +9,8 @@
 //! - `faq`: question understanding (catalog, normalisation, matcher) — no I/O but the catalog file
 //! - `import`, `export`, `wire`, `demo`: the shop's JSON feed and data in and out
 //! - `ledger`: the credit rules (`ledger::rules`) and their SQLite store (`ledger::store`)
-//! - `money`: exact amounts (`Credits`) and their currency
+//! - `money`: exact amounts (`Credits`), their currency and the amount grammar
+//! - `grammar`: the one parser each for times, expiries and client keys, shared by every door
 //! - `db`: opening SQLite, pragmas, migrations
 //! - `config`, `error`: bot.toml with environment overrides; user-facing and internal errors
 //! - `words`: English counts ("1 day", "30 days") for every reply
@@ -24,6 +25,7 @@ pub mod discord_api;
 pub mod error;
 pub mod export;
 pub mod faq;
+pub mod grammar;
 pub mod http;
 pub mod import;
 pub mod ledger;

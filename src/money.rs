@@ -85,6 +85,20 @@ impl std::iter::Sum for Credits {
     }
 }
 
+/// Which grammar an amount is read with. Both read exactly the numbers of the store API's
+/// documented pattern, `^[0-9]+(\.[0-9]+)?$`, with at most the currency's decimals (as
+/// written); a leading `-` is read only to say that amounts can't be negative.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmountSyntax {
+    /// The store API, import lines and config: the pattern and nothing else (no spaces,
+    /// symbols, signs, separators, underscores, exponents or a trailing point).
+    Plain,
+    /// Typed by a person in chat or the console: the pattern, and also spaces around it, a
+    /// leading currency symbol (`$12.50`) and commas between groups of three digits
+    /// (`1,000.00`).
+    Typed,
+}
+
 /// The configured currency: its code, how many decimals amounts have, and the largest grant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Currency {
@@ -153,48 +167,87 @@ impl Currency {
             .ok_or(UserError::AmountTooLargeToStore)
     }
 
-    /// Parses a positive amount typed by a person: `12.50`, `12.5`, `$12.50`, `12`, ` 7 `.
+    /// Reads an amount of zero or more in the given syntax (see [`AmountSyntax`]).
     ///
-    /// Refuses text that is not a number, negative and zero amounts, and more decimals than
-    /// the currency has, each with its own error.
-    pub fn parse_positive(&self, text: &str) -> Result<Credits, UserError> {
-        let trimmed = text.trim();
-        let without_symbol = trimmed
-            .strip_prefix(self.symbol().unwrap_or("\u{0}"))
-            .unwrap_or(trimmed)
-            .trim();
-        let without_code = without_symbol
-            .strip_suffix(self.code.as_str())
-            .unwrap_or(without_symbol)
-            .trim();
-        // Thousands separators are a common habit ("1,000.00"), but "2,50" means 2.50 in much
-        // of the world: a comma is accepted only where it groups thousands.
-        if without_code.contains(',') && !groups_thousands(without_code) {
-            return Err(UserError::AmountCommaDecimal(self.input(text)));
+    /// Refuses text that is not a number, a negative amount, and more decimals than the
+    /// currency has (counted as written: "12.500" has 3), each with its own error.
+    pub fn parse_amount(&self, text: &str, syntax: AmountSyntax) -> Result<Credits, UserError> {
+        let input = || match syntax {
+            AmountSyntax::Typed => AmountInput::new(text, self.scale),
+            // A client sent exactly this: show a stray space or newline rather than trim it.
+            AmountSyntax::Plain => AmountInput {
+                text: text.escape_debug().to_string(),
+                scale: self.scale,
+            },
+        };
+        let mut body = text;
+        if syntax == AmountSyntax::Typed {
+            body = body.trim();
         }
-        let digits = without_code.replace(',', "");
-        if digits.is_empty() {
-            return Err(UserError::AmountNotANumber(self.input(text)));
+        let mut negative = false;
+        if let Some(rest) = body.strip_prefix('-') {
+            negative = true;
+            body = rest;
         }
-        let value = Decimal::from_str_exact(&digits)
-            .map_err(|_| UserError::AmountNotANumber(self.input(text)))?;
-        if value.is_sign_negative() && !value.is_zero() {
+        if syntax == AmountSyntax::Typed {
+            if let Some(rest) = self.symbol().and_then(|symbol| body.strip_prefix(symbol)) {
+                body = rest;
+            }
+            if let Some(rest) = body.strip_prefix('-').filter(|_| !negative) {
+                negative = true;
+                body = rest;
+            }
+        }
+        // Thousands separators are a common habit in chat ("1,000.00"), but "2,50" means 2.50
+        // in much of the world: a comma is accepted only where it groups thousands.
+        let grouped;
+        if syntax == AmountSyntax::Typed && body.contains(',') {
+            if !groups_thousands(body) {
+                return Err(UserError::AmountCommaDecimal(input()));
+            }
+            grouped = body.replace(',', "");
+            body = &grouped;
+        }
+        let (whole, fraction) = match body.split_once('.') {
+            Some((whole, fraction)) => (whole, fraction),
+            None => (body, ""),
+        };
+        let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(whole) || (body.contains('.') && !all_digits(fraction)) {
+            return Err(UserError::AmountNotANumber(input()));
+        }
+        let decimals = fraction.len() as u32;
+        if decimals > self.scale {
+            return Err(UserError::AmountTooManyDecimals {
+                found: decimals,
+                scale: self.scale,
+            });
+        }
+        let padded = format!("{whole}{fraction:0<width$}", width = self.scale as usize);
+        let minor = padded
+            .bytes()
+            .try_fold(0i64, |sum, digit| {
+                sum.checked_mul(10)?.checked_add(i64::from(digit - b'0'))
+            })
+            .ok_or(UserError::AmountTooLargeToStore)?;
+        if negative && minor != 0 {
             return Err(UserError::AmountNegative);
         }
-        if value.is_zero() {
-            return Err(UserError::AmountZero);
-        }
-        self.from_decimal(value)
+        Ok(Credits::from_minor(minor))
     }
 
-    /// What was typed, for a refusal that shows an example in this currency.
-    fn input(&self, text: &str) -> AmountInput {
-        AmountInput::new(text, self.scale)
+    /// Reads an amount that must be more than zero (see [`Currency::parse_amount`]).
+    pub fn parse_positive(&self, text: &str, syntax: AmountSyntax) -> Result<Credits, UserError> {
+        let amount = self.parse_amount(text, syntax)?;
+        if amount.is_zero() {
+            return Err(UserError::AmountZero);
+        }
+        Ok(amount)
     }
 
     /// Parses a grant amount: positive, and no more than the configured maximum per grant.
-    pub fn parse_grant(&self, text: &str) -> Result<Credits, UserError> {
-        let amount = self.parse_positive(text)?;
+    pub fn parse_grant(&self, text: &str, syntax: AmountSyntax) -> Result<Credits, UserError> {
+        let amount = self.parse_positive(text, syntax)?;
         self.check_grant(amount)?;
         Ok(amount)
     }
@@ -287,23 +340,105 @@ impl fmt::Display for Credits {
 mod tests {
     use super::*;
 
+    use AmountSyntax::{Plain, Typed};
+
     #[test]
-    fn parses_plain_and_decorated_amounts() {
+    fn plain_amounts_follow_the_documented_pattern_and_nothing_else() {
         let usd = Currency::usd();
         for (text, minor) in [
             ("12.50", 1250),
             ("12.5", 1250),
             ("12", 1200),
+            ("0.01", 1),
+            ("007", 700),
+        ] {
+            assert_eq!(
+                usd.parse_positive(text, Plain),
+                Ok(Credits::from_minor(minor)),
+                "{text}"
+            );
+            assert_eq!(
+                usd.parse_positive(text, Typed),
+                Ok(Credits::from_minor(minor)),
+                "{text}"
+            );
+        }
+        // Each of these was once read as an amount by a door that should have refused it.
+        for odd in [
+            "1_000", "1,000", "1._5", "1__0", "+.5", "+5", " 12", "12\n", "12.", ".5", "$12",
+            "1e3", "0x10", "12 USD", "１２", "1.2.3", "", " ", "-", "1 000", "NaN", "inf",
+        ] {
+            assert!(
+                matches!(
+                    usd.parse_positive(odd, Plain),
+                    Err(UserError::AmountNotANumber(_))
+                ),
+                "{odd:?} must not be read as an amount: {:?}",
+                usd.parse_positive(odd, Plain)
+            );
+        }
+        assert_eq!(
+            usd.parse_positive("-5", Plain),
+            Err(UserError::AmountNegative)
+        );
+        assert_eq!(usd.parse_amount("0", Plain), Ok(Credits::ZERO));
+        assert_eq!(
+            usd.parse_positive("0.00", Plain),
+            Err(UserError::AmountZero)
+        );
+        assert_eq!(
+            usd.parse_positive("12.500", Plain),
+            Err(UserError::AmountTooManyDecimals { found: 3, scale: 2 }),
+            "decimals count as written"
+        );
+    }
+
+    #[test]
+    fn typed_amounts_may_also_have_a_symbol_spaces_and_thousands_groups() {
+        let usd = Currency::usd();
+        for (text, minor) in [
             ("$12.50", 1250),
             (" 0.01 ", 1),
             ("1,000.00", 100_000),
-            ("12.500", 1250),
-            ("7 USD", 700),
+            ("$1,000", 100_000),
+            ("12,345.50", 1_234_550),
         ] {
             assert_eq!(
-                usd.parse_positive(text),
+                usd.parse_positive(text, Typed),
                 Ok(Credits::from_minor(minor)),
                 "{text}"
+            );
+        }
+        for odd in [
+            "1_000", "1._5", "+.5", "12.", "7 USD", "$ 12", "12$", "€12", "1e3",
+        ] {
+            assert!(
+                matches!(
+                    usd.parse_positive(odd, Typed),
+                    Err(UserError::AmountNotANumber(_))
+                ),
+                "{odd:?}: {:?}",
+                usd.parse_positive(odd, Typed)
+            );
+        }
+        assert_eq!(
+            usd.parse_positive("-$5", Typed),
+            Err(UserError::AmountNegative)
+        );
+        assert_eq!(
+            usd.parse_positive("$-5", Typed),
+            Err(UserError::AmountNegative)
+        );
+        for decimal_comma in [
+            "2,50", "9,99", "1,2,3", "1,0000", ",100", "1,000,5", "1.000,50",
+        ] {
+            assert_eq!(
+                usd.parse_positive(decimal_comma, Typed),
+                Err(UserError::AmountCommaDecimal(AmountInput::new(
+                    decimal_comma,
+                    2
+                ))),
+                "{decimal_comma}"
             );
         }
     }
@@ -312,54 +447,58 @@ mod tests {
     fn refuses_bad_amounts_with_their_own_error() {
         let usd = Currency::usd();
         assert_eq!(
-            usd.parse_positive("12.505"),
+            usd.parse_positive("12.505", Typed),
             Err(UserError::AmountTooManyDecimals { found: 3, scale: 2 })
         );
-        assert_eq!(usd.parse_positive("-5"), Err(UserError::AmountNegative));
-        assert_eq!(usd.parse_positive("0.00"), Err(UserError::AmountZero));
         assert!(matches!(
-            usd.parse_positive("ten"),
-            Err(UserError::AmountNotANumber(_))
-        ));
-        assert!(matches!(
-            usd.parse_positive(""),
-            Err(UserError::AmountNotANumber(_))
-        ));
-        assert!(matches!(
-            usd.parse_positive("1e3"),
-            Err(UserError::AmountNotANumber(_))
-        ));
-        assert!(matches!(
-            usd.parse_grant("1000.01"),
+            usd.parse_grant("1000.01", Plain),
             Err(UserError::AmountTooLarge { .. })
         ));
-        assert!(matches!(
-            usd.parse_positive("99999999999999999999999"),
-            Err(UserError::AmountTooLargeToStore) | Err(UserError::AmountNotANumber(_))
-        ));
-        for decimal_comma in [
-            "2,50", "9,99", "1,2,3", "1,0000", ",100", "1,000,5", "1.000,50",
-        ] {
-            assert_eq!(
-                usd.parse_positive(decimal_comma),
-                Err(UserError::AmountCommaDecimal(AmountInput::new(
-                    decimal_comma,
-                    2
-                ))),
-                "{decimal_comma}"
-            );
-        }
         assert_eq!(
-            usd.parse_positive("12,345.50"),
-            Ok(Credits::from_minor(1_234_550))
+            usd.parse_positive("99999999999999999999999", Plain),
+            Err(UserError::AmountTooLargeToStore)
         );
-        assert_eq!(usd.parse_grant("1000"), Ok(Credits::from_minor(100_000)));
+        assert_eq!(
+            usd.parse_grant("1000", Plain),
+            Ok(Credits::from_minor(100_000))
+        );
+        assert_eq!(
+            usd.parse_positive(" 12", Plain).unwrap_err().to_string(),
+            "\" 12\" isn't an amount I can read; write it like 12.50.",
+            "a client is shown the stray space"
+        );
+    }
+
+    #[test]
+    fn every_accepted_amount_reads_back_from_its_canonical_form() {
+        let three = Currency::new("KWD", 3, Credits::from_minor(1));
+        for currency in [
+            Currency::usd(),
+            three,
+            Currency::new("JPY", 0, Credits::from_minor(1)),
+        ] {
+            for minor in [0, 1, 9, 10, 99, 100, 1234, 100_000, i64::MAX] {
+                let amount = Credits::from_minor(minor);
+                let canonical = currency.to_decimal(amount).to_string();
+                assert_eq!(
+                    currency.parse_amount(&canonical, Plain),
+                    Ok(amount),
+                    "{canonical}"
+                );
+                assert_eq!(
+                    currency.parse_amount(&currency.format(amount), Typed).ok(),
+                    currency.symbol().map(|_| amount),
+                    "{}",
+                    currency.format(amount)
+                );
+            }
+        }
     }
 
     #[test]
     fn error_text_reads_for_a_member() {
         let usd = Currency::usd();
-        let err = usd.parse_positive("12.505").unwrap_err();
+        let err = usd.parse_positive("12.505", Typed).unwrap_err();
         assert_eq!(
             err.to_string(),
             "That amount has 3 decimals; credits use 2 (for example 12.50)."
@@ -370,28 +509,30 @@ mod tests {
     fn refusals_count_decimals_as_written_and_give_an_example_in_the_currency() {
         let jpy = Currency::new("JPY", 0, Credits::from_minor(100_000));
         assert_eq!(
-            jpy.parse_positive("12.50").unwrap_err().to_string(),
+            jpy.parse_positive("12.50", Typed).unwrap_err().to_string(),
             "That amount has 2 decimals; credits use whole numbers only (for example 12)."
         );
-        assert_eq!(jpy.parse_positive("12.00"), Ok(Credits::from_minor(12)));
+        assert_eq!(jpy.parse_positive("12", Typed), Ok(Credits::from_minor(12)));
         assert_eq!(
-            jpy.parse_positive("twelve").unwrap_err().to_string(),
+            jpy.parse_positive("twelve", Typed).unwrap_err().to_string(),
             "\"twelve\" isn't an amount I can read; write it like 12."
         );
         assert!(
-            jpy.parse_positive("2,5")
+            jpy.parse_positive("2,5", Typed)
                 .unwrap_err()
                 .to_string()
                 .contains("credits use whole numbers only; write it like 12")
         );
         let usd = Currency::usd();
         assert_eq!(
-            usd.parse_positive("12.5050").unwrap_err().to_string(),
+            usd.parse_positive("12.5050", Typed)
+                .unwrap_err()
+                .to_string(),
             "That amount has 4 decimals; credits use 2 (for example 12.50)."
         );
         let kwd = Currency::new("KWD", 3, Credits::from_minor(1));
         assert!(
-            kwd.parse_positive("1.0005")
+            kwd.parse_positive("1.0005", Typed)
                 .unwrap_err()
                 .to_string()
                 .ends_with("credits use 3 (for example 12.500).")
@@ -413,7 +554,10 @@ mod tests {
         let jpy = Currency::new("JPY", 0, Credits::from_minor(1));
         assert_eq!(jpy.format(Credits::from_minor(1500)), "¥1,500");
         let three = Currency::new("KWD", 3, Credits::from_minor(1));
-        assert_eq!(three.parse_positive("1.005"), Ok(Credits::from_minor(1005)));
+        assert_eq!(
+            three.parse_positive("1.005", Plain),
+            Ok(Credits::from_minor(1005))
+        );
     }
 
     #[test]

@@ -9,14 +9,14 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::assistant::parse_expiry;
 use crate::error::UserError;
+use crate::grammar::{self, parse_expiry};
 use crate::ledger::{
     Account, Balance, CreditChoice, Expiry, GrantRequest, HistoryEntry, ItemKind, Lot,
     OrderBreakdown, OrderItemRequest, OrderReceipt, OrderRequest, ReturnLine, ReturnReceipt,
-    ReturnRequest, ReturnScope, Source,
+    ReturnRequest, ReturnScope, Source, When,
 };
-use crate::money::{Credits, Currency};
+use crate::money::{AmountSyntax, Credits, Currency};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +43,7 @@ pub struct GrantIn {
     #[serde(default)]
     pub expires: Option<String>,
     /// When it was granted; default now.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "grammar::deserialize_time")]
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -71,7 +71,7 @@ pub struct OrderIn {
     /// The other payment method, needed when credits don't cover the total.
     #[serde(default)]
     pub method: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "grammar::deserialize_time")]
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -93,7 +93,7 @@ pub struct ReturnIn {
     pub items: Option<Vec<ReturnItemIn>>,
     #[serde(default)]
     pub reason: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "grammar::deserialize_time")]
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -114,6 +114,7 @@ pub struct JsonError {
 /// JSON itself ("body" for the API, "line" for an import) when no field is at fault.
 pub fn from_json<T: DeserializeOwned>(bytes: &[u8], whole: &str) -> Result<T, JsonError> {
     use serde_json::error::Category;
+    refuse_duplicate_keys(bytes)?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     // serde_path_to_error tracks where in the JSON serde was (`items[0].quantity`).
     let read = serde_path_to_error::deserialize(&mut deserializer)
@@ -135,6 +136,106 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8], whole: &str) -> Result<T, Js
             field: whole.to_string(),
             message: format!("The {whole} isn't valid JSON ({error})."),
         }),
+    }
+}
+
+/// Refuses JSON in which one object names a key twice, naming the key's path
+/// (`items[0].sku`). serde_json would keep the last (`"amount":"1","amount":"900"` reads as
+/// 900) where a request type's own reading refuses it, so every door checks first. JSON that
+/// isn't valid passes here, for the typed reading to describe.
+pub fn refuse_duplicate_keys(bytes: &[u8]) -> Result<(), JsonError> {
+    use serde::de::DeserializeSeed;
+    let duplicate = std::cell::RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let walk = UniqueKeys {
+        path: String::new(),
+        duplicate: &duplicate,
+    };
+    if walk.deserialize(&mut deserializer).is_err() {
+        if let Some(field) = duplicate.into_inner() {
+            return Err(JsonError {
+                message: format!("{field} appears twice; give each field once."),
+                field,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Walks any JSON value, stopping at the first object key seen twice (its path goes into
+/// `duplicate`).
+struct UniqueKeys<'a> {
+    path: String,
+    duplicate: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl UniqueKeys<'_> {
+    fn at(&self, path: String) -> Self {
+        UniqueKeys {
+            path,
+            duplicate: self.duplicate,
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while seq
+            .next_element_seed(self.at(format!("{}[{index}]", self.path)))?
+            .is_some()
+        {
+            index += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if !seen.insert(key) {
+                *self.duplicate.borrow_mut() = Some(path);
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            map.next_value_seed(self.at(path))?;
+        }
+        Ok(())
     }
 }
 
@@ -289,24 +390,23 @@ impl std::fmt::Display for FieldError {
     }
 }
 
-/// When a request happened: its `at`, or `now` when it has none. An `at` more than
-/// `MAX_AT_AHEAD_MINUTES` after `now` is refused (field `at`). `now` is passed in.
-pub fn checked_at(
-    at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<DateTime<Utc>, FieldError> {
-    match at {
-        None => Ok(now),
+/// When a request happened (its `at`, or `now` when it has none) and that it is recorded
+/// `now`. An `at` more than `MAX_AT_AHEAD_MINUTES` after `now` is refused (field `at`); how far
+/// back it may be is the ledger's to say (`max_backdate_days`). `now` is passed in.
+pub fn checked_at(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<When, FieldError> {
+    let at = match at {
+        None => now,
         Some(at) if at > now + chrono::Duration::minutes(MAX_AT_AHEAD_MINUTES) => {
-            Err(FieldError::new(
+            return Err(FieldError::new(
                 "at",
                 UserError::TimeInFuture {
                     minutes: MAX_AT_AHEAD_MINUTES,
                 },
-            ))
+            ));
         }
-        Some(at) => Ok(at),
-    }
+        Some(at) => at,
+    };
+    Ok(When::backdated(at, now))
 }
 
 /// The idempotency key a client's grant key is stored under. Client keys live in their own
@@ -317,17 +417,27 @@ pub fn feed_grant_key(client_key: &str) -> String {
     format!("feed:grant:{client_key}")
 }
 
+/// A grant's client key from `field` (`Idempotency-Key`, or a body's or line's `key`),
+/// checked by the one rule for keys, as the key it is stored under.
+pub fn client_grant_key(field: &str, key: &str) -> Result<String, JsonError> {
+    grammar::check_client_key(key).map_err(|problem| JsonError {
+        field: field.to_string(),
+        message: problem.message(field),
+    })?;
+    Ok(feed_grant_key(key))
+}
+
 impl GrantIn {
     /// The ledger request, and when it was granted (`at`, checked against `now`).
     pub fn to_request(
         &self,
         currency: &Currency,
         now: DateTime<Utc>,
-    ) -> Result<(GrantRequest, DateTime<Utc>), FieldError> {
+    ) -> Result<(GrantRequest, When), FieldError> {
         let at = checked_at(self.at, now)?;
         let request = GrantRequest {
             account_id: self.account.clone(),
-            amount: currency.parse_grant(&self.amount)?,
+            amount: currency.parse_grant(&self.amount, AmountSyntax::Plain)?,
             source: match &self.source {
                 Some(text) => {
                     Source::parse(text).ok_or_else(|| UserError::UnknownSource(text.clone()))?
@@ -350,14 +460,14 @@ impl OrderIn {
         &self,
         currency: &Currency,
         now: DateTime<Utc>,
-    ) -> Result<(OrderRequest, DateTime<Utc>), FieldError> {
+    ) -> Result<(OrderRequest, When), FieldError> {
         let at = checked_at(self.at, now)?;
-        let credits = match self.credits.as_deref().map(str::trim) {
+        let credits = match self.credits.as_deref() {
             None | Some("all") => CreditChoice::All,
             Some("none") => CreditChoice::None,
             Some(amount) => CreditChoice::UpTo(
                 currency
-                    .parse_positive(amount)
+                    .parse_positive(amount, AmountSyntax::Plain)
                     .map_err(|e| FieldError::new("credits", e))?,
             ),
         };
@@ -394,10 +504,7 @@ impl OrderIn {
 
 impl ReturnIn {
     /// The ledger request, and when the return happened (`at`, checked against `now`).
-    pub fn to_request(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<(ReturnRequest, DateTime<Utc>), FieldError> {
+    pub fn to_request(&self, now: DateTime<Utc>) -> Result<(ReturnRequest, When), FieldError> {
         let at = checked_at(self.at, now)?;
         let request = ReturnRequest {
             return_id: self.id.clone(),
@@ -422,7 +529,7 @@ impl ReturnIn {
 
 /// A unit price: zero is allowed (free items), negative and over-precise ones are not.
 fn parse_price(currency: &Currency, text: &str) -> Result<Credits, UserError> {
-    match currency.parse_positive(text) {
+    match currency.parse_positive(text, AmountSyntax::Plain) {
         Err(UserError::AmountZero) => Ok(Credits::ZERO),
         other => other,
     }
@@ -566,7 +673,10 @@ pub fn field_of(error: &UserError) -> &'static str {
         | UserError::AmountTooLarge { .. }
         | UserError::AmountTooLargeToStore
         | UserError::AmountCommaDecimal(_) => "amount",
-        UserError::TimeInFuture { .. } | UserError::ReturnBeforeOrder => "at",
+        UserError::TimeInFuture { .. }
+        | UserError::TimeTooFarBack { .. }
+        | UserError::TimeBeforeAccount(_)
+        | UserError::ReturnBeforeOrder => "at",
         UserError::DateNotReadable(_) | UserError::DateInPast => "expires",
         UserError::UnknownSource(_) => "source",
         UserError::UnknownAccount(_) | UserError::AccountClosed(_) => "account",
@@ -731,11 +841,14 @@ mod tests {
     #[test]
     fn an_at_may_be_past_or_a_little_ahead_but_not_in_the_future() {
         let now = now();
-        assert_eq!(checked_at(None, now), Ok(now));
+        assert_eq!(checked_at(None, now), Ok(When::from(now)));
         let past = now - chrono::Duration::days(30);
-        assert_eq!(checked_at(Some(past), now), Ok(past));
+        assert_eq!(checked_at(Some(past), now), Ok(When::backdated(past, now)));
         let drift = now + chrono::Duration::minutes(5);
-        assert_eq!(checked_at(Some(drift), now), Ok(drift));
+        assert_eq!(
+            checked_at(Some(drift), now),
+            Ok(When::backdated(drift, now))
+        );
         let future = checked_at(Some(drift + chrono::Duration::seconds(1)), now).unwrap_err();
         assert_eq!(future.field, "at");
         assert!(

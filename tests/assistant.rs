@@ -25,6 +25,10 @@ struct World {
 /// alice is linked to ACC-1 with $37.50 in three grants and order 7781; bob to ACC-2 with order 9001.
 fn world() -> World {
     let ledger = ledger();
+    // Opened early in the year, so tests can date grants before "now".
+    for account in ["ACC-1", "ACC-2"] {
+        open(&ledger, account);
+    }
     ledger.link_member(&admin("l1"), "alice", "ACC-1").unwrap();
     ledger.link_member(&admin("l2"), "bob", "ACC-2").unwrap();
     ledger

@@ -557,6 +557,7 @@ async fn grants_replay_and_refuse_conflicts_and_bad_fields() {
         .post(format!("{}/api/v1/grants", s.base))
         .bearer_auth(TOKEN)
         .header("Idempotency-Key", "b12")
+        .header("content-type", "application/json")
         .body("{\"account\": ")
         .send()
         .await
@@ -567,6 +568,7 @@ async fn grants_replay_and_refuse_conflicts_and_bad_fields() {
         .post(format!("{}/api/v1/grants", s.base))
         .bearer_auth(TOKEN)
         .header("Idempotency-Key", "b13")
+        .header("content-type", "application/json")
         .body(vec![b' '; 100 * 1024])
         .send()
         .await
@@ -1417,4 +1419,182 @@ async fn the_binary_stops_on_sigterm_with_a_stalled_client_connected() {
     let log = terminate(child).await;
     assert!(log.contains("shutting down"), "{log}");
     drop(stalled);
+}
+
+/// Sends `body` as given (bytes, headers and all) and checks the refusal changed nothing.
+async fn raw_refused(
+    s: &Server,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    status: StatusCode,
+    field: &str,
+) -> String {
+    let before = s.ledger.content_checksum().unwrap();
+    let mut request = s
+        .client
+        .post(format!("{}{path}", s.base))
+        .bearer_auth(TOKEN)
+        .body(body.to_string());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let got = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{path} {headers:?} {body}: {answer}");
+    assert_eq!(
+        answer["error"]["field"], field,
+        "{path} {headers:?} {body}: {answer}"
+    );
+    assert_eq!(
+        s.ledger.content_checksum().unwrap(),
+        before,
+        "{body} changed the database"
+    );
+    answer["error"]["message"].as_str().unwrap().to_string()
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+#[tokio::test]
+async fn every_door_reads_one_grammar_duplicate_keys_odd_amounts_and_headers_are_refused() {
+    let s = server().await;
+    s.account("ACC-1").await;
+    // A duplicate key was read as "last one wins": a $900 grant from "1" then "900".
+    let message = raw_refused(
+        &s,
+        "/api/v1/grants",
+        &[JSON, ("Idempotency-Key", "k4")],
+        r#"{"account":"ACC-1","amount":"1","amount":"900"}"#,
+        StatusCode::BAD_REQUEST,
+        "amount",
+    )
+    .await;
+    assert!(message.contains("appears twice"), "{message}");
+    raw_refused(
+        &s,
+        "/api/v1/orders",
+        &[JSON],
+        r#"{"id":"O-1","account":"ACC-1","method":"Visa","items":[{"sku":"a","sku":"b","kind":"digital","unit_price":"1"}]}"#,
+        StatusCode::BAD_REQUEST,
+        "items[0].sku",
+    )
+    .await;
+    // Amounts follow the documented pattern exactly.
+    for odd in [
+        "1_000", "1,000", "1._5", "1__0", "+.5", " 12", "12\n", "12.",
+    ] {
+        let mut body = grant("ACC-1", odd);
+        body["key"] = json!("odd");
+        s.refused(
+            "/api/v1/grants",
+            &body,
+            None,
+            StatusCode::BAD_REQUEST,
+            "amount",
+        )
+        .await;
+    }
+    let mut order = order_body("O-2", "ACC-1");
+    order["items"][0]["unit_price"] = json!("1_0.0_0");
+    s.refused(
+        "/api/v1/orders",
+        &order,
+        None,
+        StatusCode::BAD_REQUEST,
+        "items[0].unit_price",
+    )
+    .await;
+    let mut order = order_body("O-2", "ACC-1");
+    order["credits"] = json!("+.5_0");
+    s.refused(
+        "/api/v1/orders",
+        &order,
+        None,
+        StatusCode::BAD_REQUEST,
+        "credits",
+    )
+    .await;
+    // A body that isn't declared JSON, or is encoded, is not read.
+    let body = grant("ACC-1", "5").to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        let mut headers = vec![("Idempotency-Key", "ct")];
+        headers.extend(content_type.map(|t| ("content-type", t)));
+        raw_refused(
+            &s,
+            "/api/v1/grants",
+            &headers,
+            &body,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type",
+        )
+        .await;
+    }
+    raw_refused(
+        &s,
+        "/api/v1/grants",
+        &[
+            JSON,
+            ("Idempotency-Key", "gz"),
+            ("content-encoding", "gzip"),
+        ],
+        &body,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "Content-Encoding",
+    )
+    .await;
+    // Two keys are refused, not one of them picked; the body's key follows the header's rules.
+    raw_refused(
+        &s,
+        "/api/v1/grants",
+        &[JSON, ("Idempotency-Key", "one"), ("Idempotency-Key", "two")],
+        &body,
+        StatusCode::BAD_REQUEST,
+        "Idempotency-Key",
+    )
+    .await;
+    let mut hidden = grant("ACC-1", "5");
+    hidden["key"] = json!("k\u{200B}4");
+    s.refused(
+        "/api/v1/grants",
+        &hidden,
+        None,
+        StatusCode::BAD_REQUEST,
+        "key",
+    )
+    .await;
+    // `at` is RFC 3339 with a `T`, and not before the backdating window.
+    let mut ancient = grant("ACC-1", "5");
+    ancient["at"] = json!("0000-01-01T00:00:00Z");
+    let message = s
+        .refused(
+            "/api/v1/grants",
+            &ancient,
+            Some("old"),
+            StatusCode::BAD_REQUEST,
+            "at",
+        )
+        .await;
+    assert!(message.contains("30 days"), "{message}");
+    let mut spaced = grant("ACC-1", "5");
+    spaced["at"] = json!("2026-11-26 12:00:00Z");
+    s.refused(
+        "/api/v1/grants",
+        &spaced,
+        Some("sp"),
+        StatusCode::BAD_REQUEST,
+        "at",
+    )
+    .await;
+    // And a JSON body with the header set right is still taken.
+    let (status, _, _) = s
+        .post("/api/v1/grants", &grant("ACC-1", "5"), Some("fine"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
 }

@@ -8,8 +8,8 @@ use chrono::Duration;
 use common::*;
 use creditbot::error::{Error, UserError};
 use creditbot::ledger::{
-    CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, ReturnLine, ReturnRequest,
-    ReturnScope, Source,
+    Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, ReturnLine, ReturnRequest,
+    ReturnScope, Source, When,
 };
 use creditbot::money::Credits;
 
@@ -980,4 +980,72 @@ fn live_lots_are_found_by_the_first_digits_of_their_number_across_accounts() {
     assert_eq!(ids("", now()).len(), 12);
     assert_eq!(l.live_lots_numbered("", now(), 3).unwrap().len(), 3);
     assert!(ids("7x", now()).is_empty());
+}
+
+#[test]
+fn a_late_return_of_credit_expired_by_the_time_it_is_recorded_follows_the_policy() {
+    let l = ledger();
+    open(&l, "A");
+    l.grant(
+        &admin_at("g1", day(11, 1)),
+        &grant_request("A", 10_00, Expiry::At(day(11, 20))),
+    )
+    .unwrap();
+    l.record_order(
+        "shop",
+        day(11, 5),
+        &order("o1", "A", vec![digital("song", 4_00, 1)]),
+    )
+    .unwrap();
+    // Dated before the grant expired, but recorded after: the credit is not simply back on
+    // its expired grant (where nobody could spend it); the reissue policy gives a new one.
+    let late = When::backdated(day(11, 18), day(11, 24));
+    let receipt = l
+        .record_return("shop", late, &return_whole("r1", "o1"))
+        .unwrap();
+    assert_eq!(receipt.credits_restored, Credits::ZERO);
+    let reissued = receipt.reissued.expect("a refund grant");
+    assert_eq!(reissued.amount, usd(4_00));
+    assert_eq!(l.balance("A", day(11, 24)).unwrap().available, usd(4_00));
+}
+
+#[test]
+fn changes_dated_too_far_back_or_before_the_account_are_refused_and_change_nothing() {
+    let l = ledger();
+    open(&l, "A");
+    let before = l.content_checksum().unwrap();
+    let recorded = now();
+    let too_old = When::backdated(recorded - Duration::days(31), recorded);
+    assert_eq!(
+        user_error(l.grant(
+            &Act::new("shop", too_old, "g-old"),
+            &grant_request("A", 1_00, Expiry::Never)
+        )),
+        UserError::TimeTooFarBack { days: 30 }
+    );
+    assert_eq!(
+        user_error(l.record_order(
+            "shop",
+            too_old,
+            &order("o1", "A", vec![digital("x", 1_00, 1)])
+        )),
+        UserError::TimeTooFarBack { days: 30 }
+    );
+    // Inside the window but before the account was opened (1 January).
+    let l2 = ledger();
+    l2.open_account(&admin_at("open", now()), "B", "B").unwrap();
+    let before_b = l2.content_checksum().unwrap();
+    assert_eq!(
+        user_error(l2.grant(
+            &Act::new(
+                "shop",
+                When::backdated(now() - Duration::days(2), now()),
+                "g-b"
+            ),
+            &grant_request("B", 1_00, Expiry::Never)
+        )),
+        UserError::TimeBeforeAccount("B".into())
+    );
+    assert_eq!(l.content_checksum().unwrap(), before);
+    assert_eq!(l2.content_checksum().unwrap(), before_b);
 }

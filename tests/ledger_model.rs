@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration, Utc};
 use common::*;
 use creditbot::error::{Error, UserError};
 use creditbot::ledger::{
-    CreditChoice, Expiry, GrantRequest, Ledger, LotId, OrderItemRequest, ReturnLine, ReturnRequest,
-    ReturnScope,
+    Act, CreditChoice, Expiry, GrantRequest, Ledger, LotId, OrderItemRequest, ReturnLine,
+    ReturnRequest, ReturnScope, When,
 };
 use creditbot::money::Credits;
 use proptest::prelude::*;
@@ -611,5 +611,162 @@ proptest! {
             apply(&ledger, &mut model, step);
             check_invariants(&ledger, &model);
         }
+    }
+}
+
+/// One request of the shop's feed for the sweep-independence property: recorded at the
+/// running clock, dated `late_hours` before it.
+#[derive(Clone, Debug)]
+enum Feed {
+    Grant {
+        account: usize,
+        cents: i64,
+        expires_in_hours: i64,
+        late_hours: i64,
+    },
+    Order {
+        account: usize,
+        cents: i64,
+        late_hours: i64,
+    },
+    Return {
+        order: usize,
+        late_hours: i64,
+    },
+    /// The clock moves on.
+    Advance {
+        hours: i64,
+    },
+    /// A sweep at the clock, in one of the two runs only.
+    Sweep,
+}
+
+fn feed() -> impl Strategy<Value = Feed> {
+    // Up to ten days late, inside the 30-day backdating window.
+    let late = 0i64..240;
+    prop_oneof![
+        3 => (0..ACCOUNTS.len(), 1i64..50_00, 1i64..400, late.clone()).prop_map(
+            |(account, cents, expires_in_hours, late_hours)| Feed::Grant { account, cents, expires_in_hours, late_hours }
+        ),
+        3 => (0..ACCOUNTS.len(), 1i64..60_00, late.clone())
+            .prop_map(|(account, cents, late_hours)| Feed::Order { account, cents, late_hours }),
+        2 => (0usize..20, late).prop_map(|(order, late_hours)| Feed::Return { order, late_hours }),
+        2 => (1i64..200).prop_map(|hours| Feed::Advance { hours }),
+        2 => Just(Feed::Sweep),
+    ]
+}
+
+/// Plays `steps` on a fresh ledger, running the sweeps only when `sweeps` is set, and
+/// answers every request's outcome and, after a last sweep, every lot's remainder.
+fn play(steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
+    let ledger = common::ledger();
+    for account in ACCOUNTS {
+        open(&ledger, account);
+    }
+    let mut clock = now();
+    let mut outcomes = Vec::new();
+    let mut orders = Vec::new();
+    for (n, step) in steps.iter().enumerate() {
+        let dated = |late: &i64| When::backdated(clock - Duration::hours(*late), clock);
+        let outcome = match step {
+            Feed::Grant {
+                account,
+                cents,
+                expires_in_hours,
+                late_hours,
+            } => {
+                let when = dated(late_hours);
+                let expiry = Expiry::At(when.at + Duration::hours(*expires_in_hours));
+                let request = grant_request(ACCOUNTS[*account], *cents, expiry);
+                format!(
+                    "{:?}",
+                    ledger
+                        .grant(&Act::new("shop", when, format!("g{n}")), &request)
+                        .map(|lot| (lot.id, lot.amount))
+                )
+            }
+            Feed::Order {
+                account,
+                cents,
+                late_hours,
+            } => {
+                let id = format!("O-{n}");
+                let request =
+                    common::order(&id, ACCOUNTS[*account], vec![digital("song", *cents, 1)]);
+                let result = ledger.record_order("shop", dated(late_hours), &request);
+                if result.is_ok() {
+                    orders.push(id);
+                }
+                format!(
+                    "{:?}",
+                    result.map(|r| (r.credits_applied, r.other_amount, r.allocations.len()))
+                )
+            }
+            Feed::Return { order, late_hours } => match orders.get(*order) {
+                None => continue,
+                Some(id) => {
+                    let request = ReturnRequest {
+                        return_id: format!("R-{n}"),
+                        order_external_id: id.clone(),
+                        scope: ReturnScope::Whole,
+                        reason: String::new(),
+                    };
+                    let result = ledger.record_return("shop", dated(late_hours), &request);
+                    format!(
+                        "{:?}",
+                        result.map(|r| (
+                            r.credits_restored,
+                            r.reissued.map(|l| (l.amount, l.expires_at)),
+                            r.expired_at_once,
+                            r.other_refunded
+                        ))
+                    )
+                }
+            },
+            Feed::Advance { hours } => {
+                clock += Duration::hours(*hours);
+                continue;
+            }
+            Feed::Sweep => {
+                if sweeps {
+                    ledger.sweep_expired("sweeper", clock).unwrap();
+                }
+                continue;
+            }
+        };
+        outcomes.push(format!("step {n} ({step:?}): {outcome}"));
+        // What the member sees is the same either way too.
+        for account in ACCOUNTS {
+            let balance = ledger.balance(account, clock).unwrap();
+            outcomes.push(format!("  {account} has {:?}", balance.available));
+        }
+    }
+    ledger.sweep_expired("sweeper", clock).unwrap();
+    let lots = ACCOUNTS
+        .iter()
+        .flat_map(|account| ledger.lots(account).unwrap())
+        .map(|lot| (lot.id, lot.remaining.minor()))
+        .collect();
+    (outcomes, lots)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The same feed gives the same ledger whether or not, and whenever, sweeps ran: an order
+    /// can't spend credit that had expired by the time it was recorded, and a late return
+    /// doesn't bring such credit back as if it were live.
+    #[test]
+    fn the_ledger_does_not_depend_on_when_sweeps_ran(steps in prop::collection::vec(feed(), 1..40)) {
+        let (with_sweeps, lots_with) = play(&steps, true);
+        let (without, lots_without) = play(&steps, false);
+        for (a, b) in with_sweeps.iter().zip(&without) {
+            prop_assert_eq!(a, b);
+        }
+        prop_assert_eq!(lots_with, lots_without);
     }
 }

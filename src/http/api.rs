@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq;
 
 use super::HttpState;
 use crate::error::{Error, UserError};
+use crate::grammar::KeyProblem;
 use crate::ledger::{Act, Ledger};
 use crate::wire::{self, AccountIn, FieldError, GrantIn, OrderIn, ReturnIn};
 
@@ -175,8 +176,37 @@ fn authorize(state: &HttpState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Parses a JSON body, naming the field at fault (`items[0].quantity`, or `body`).
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+/// Parses a JSON body, naming the field at fault (`items[0].quantity`, or `body`). A body
+/// declared as anything but `application/json`, or encoded in a way this server doesn't
+/// decode (it decodes none), is refused with 415 before it is read.
+fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    let unsupported = |field: &str, message: String| {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, Some(field), message)
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("?"));
+    let media_type = content_type.map(|v| v.split(';').next().unwrap_or("").trim());
+    if !media_type.is_some_and(|t| t.eq_ignore_ascii_case("application/json")) {
+        return Err(unsupported(
+            "Content-Type",
+            format!(
+                "the body must be JSON, sent with Content-Type: application/json (got {})",
+                content_type.unwrap_or("no Content-Type")
+            ),
+        ));
+    }
+    for encoding in headers.get_all(header::CONTENT_ENCODING) {
+        let encoding = encoding.to_str().unwrap_or("?").trim();
+        if !encoding.eq_ignore_ascii_case("identity") {
+            return Err(unsupported(
+                "Content-Encoding",
+                format!(
+                    "this server doesn't decode Content-Encoding {encoding}; send the body unencoded"
+                ),
+            ));
+        }
+    }
     wire::from_json(body, "body").map_err(|e| ApiError {
         status: StatusCode::BAD_REQUEST,
         field: Some(e.field),
@@ -262,7 +292,7 @@ pub async fn create_account(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
-    let input: AccountIn = parse_body(&body)?;
+    let input: AccountIn = parse_body(&headers, &body)?;
     let (id, name) = (input.id.clone(), input.name.clone());
     let (existed, account) = blocking(&state, move |ledger| {
         // Idempotent by the account id: an existing account is answered as it is.
@@ -343,28 +373,30 @@ pub async fn create_link_code(
     ))
 }
 
-/// The longest idempotency key taken, in characters (as long as any text field).
-pub const MAX_KEY_CHARS: usize = 200;
-
-/// A grant's idempotency key: the `Idempotency-Key` header, or the body's `key`, or both when
-/// they are the same; printable ASCII in the header, and at most `MAX_KEY_CHARS`.
+/// A grant's idempotency key, as it is stored: the `Idempotency-Key` header, or the body's
+/// `key`, or both when they are the same, by the one rule for keys
+/// (`grammar::check_client_key`). A header sent twice is refused rather than one guessed.
 fn client_key(headers: &HeaderMap, body_key: Option<&str>) -> Result<String, ApiError> {
     let refuse = |field: &str, message: String| {
         Err(ApiError::new(StatusCode::BAD_REQUEST, Some(field), message))
     };
-    let header = match headers.get("idempotency-key") {
+    let mut sent = headers.get_all("idempotency-key").iter();
+    let header = sent.next();
+    if sent.next().is_some() {
+        return refuse(
+            "Idempotency-Key",
+            "the Idempotency-Key header was sent more than once; send it once".to_string(),
+        );
+    }
+    let header = match header.map(|value| value.to_str()) {
         None => None,
-        Some(value) => match value.to_str() {
-            Ok(text) => Some(text),
-            Err(_) => {
-                return refuse(
-                    "Idempotency-Key",
-                    "the Idempotency-Key header must be printable ASCII (letters, digits and \
-                     punctuation)"
-                        .to_string(),
-                );
-            }
-        },
+        Some(Ok(text)) => Some(text),
+        Some(Err(_)) => {
+            return refuse(
+                "Idempotency-Key",
+                KeyProblem::NotPrintableAscii.message("Idempotency-Key"),
+            );
+        }
     };
     let (field, key) = match (header, body_key) {
         (Some(header), Some(body)) if header != body => {
@@ -384,17 +416,8 @@ fn client_key(headers: &HeaderMap, body_key: Option<&str>) -> Result<String, Api
             );
         }
     };
-    if key.trim().is_empty() {
-        return refuse(field, format!("{field} can't be empty"));
-    }
-    let length = key.chars().count();
-    if length > MAX_KEY_CHARS {
-        return refuse(
-            field,
-            format!("{field} is too long ({length} characters; at most {MAX_KEY_CHARS})"),
-        );
-    }
-    Ok(key.to_string())
+    wire::client_grant_key(field, key)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Some(&e.field), e.message))
 }
 
 pub async fn create_grant(
@@ -403,11 +426,10 @@ pub async fn create_grant(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
-    let input: GrantIn = parse_body(&body)?;
-    let client_key = client_key(&headers, input.key.as_deref())?;
+    let input: GrantIn = parse_body(&headers, &body)?;
     // The shop's keys live in their own namespace (shared with `creditbot import`), so none
     // can take a key the bot uses itself, such as `order:9001`.
-    let key = wire::feed_grant_key(&client_key);
+    let key = client_key(&headers, input.key.as_deref())?;
     let (request, at) = input
         .to_request(state.ledger().currency(), Utc::now())
         .map_err(ApiError::field)?;
@@ -431,7 +453,7 @@ pub async fn create_order(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
-    let input: OrderIn = parse_body(&body)?;
+    let input: OrderIn = parse_body(&headers, &body)?;
     let (request, at) = input
         .to_request(state.ledger().currency(), Utc::now())
         .map_err(ApiError::field)?;
@@ -467,7 +489,7 @@ pub async fn create_return(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
-    let input: ReturnIn = parse_body(&body)?;
+    let input: ReturnIn = parse_body(&headers, &body)?;
     let (request, at) = input.to_request(Utc::now()).map_err(ApiError::field)?;
     keyed_write(
         &state,

@@ -24,7 +24,8 @@ use super::{
     Account, Act, Allocation, Balance, CreditChoice, ExpiredLotPolicy, Expiry, GrantRequest,
     HistoryEntry, HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind, LedgerSettings, Link, Lot,
     LotId, LotShare, OrderBreakdown, OrderReceipt, OrderRequest, OrderSummary, ReturnReceipt,
-    ReturnRequest, ReturnScope, ReturnedItem, Source, SweepReport, TransferAnswer, whole_seconds,
+    ReturnRequest, ReturnScope, ReturnedItem, Source, SweepReport, TransferAnswer, When,
+    whole_seconds,
 };
 use crate::config::DatabaseConfig;
 use crate::db;
@@ -370,6 +371,7 @@ impl Ledger {
     ) -> Result<Lot> {
         let expires_at = self.expiry_of(request.expiry, act.now)?;
         require_open_account(tx, &request.account_id)?;
+        self.check_dated(tx, act, &request.account_id)?;
         let reason = or_default(&request.reason, request.source.as_str());
         let lot = insert_lot(
             tx,
@@ -388,6 +390,19 @@ impl Ledger {
                 .detail(expiry_text(expires_at)),
         )?;
         Ok(lot)
+    }
+
+    /// Refuses a change dated further back than `max_backdate_days` before it was recorded,
+    /// or before its account was opened: the ledger can't have seen it then.
+    fn check_dated(&self, tx: &Transaction, act: &Act, account_id: &str) -> Result<()> {
+        let days = self.settings.max_backdate_days;
+        if act.now < act.recorded - Duration::days(i64::from(days)) {
+            return Err(UserError::TimeTooFarBack { days }.into());
+        }
+        if act.now < account(tx, account_id)?.created_at {
+            return Err(UserError::TimeBeforeAccount(account_id.to_string()).into());
+        }
+        Ok(())
     }
 
     fn expiry_of(&self, expiry: Expiry, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
@@ -520,14 +535,15 @@ impl Ledger {
     pub fn record_order(
         &self,
         actor: &str,
-        now: DateTime<Utc>,
+        when: impl Into<When>,
         request: &OrderRequest,
     ) -> Result<OrderReceipt> {
         validate_order(request)?;
-        let act = Act::new(actor, now, format!("order:{}", request.external_id));
+        let act = Act::new(actor, when, format!("order:{}", request.external_id));
         let conflict = UserError::OrderAlreadyRecorded(request.external_id.clone());
         self.keyed("order", &act, request, conflict, |tx, journal| {
             require_open_account(tx, &request.account_id)?;
+            self.check_dated(tx, &act, &request.account_id)?;
             let lines: Vec<LineToPay> = request
                 .items
                 .iter()
@@ -537,7 +553,7 @@ impl Ledger {
                 })
                 .collect();
             let total: Credits = lines.iter().map(|l| l.total).sum();
-            let mut lots = spendable_lots(tx, &request.account_id, act.now)?;
+            let mut lots = spendable_lots(tx, &request.account_id, &act)?;
             rules::sort_for_spending(&mut lots);
             let cap = match request.credits {
                 CreditChoice::All => None,
@@ -609,7 +625,7 @@ impl Ledger {
     pub fn record_return(
         &self,
         actor: &str,
-        now: DateTime<Utc>,
+        when: impl Into<When>,
         request: &ReturnRequest,
     ) -> Result<ReturnReceipt> {
         check_id("The return id", &request.return_id)?;
@@ -632,7 +648,7 @@ impl Ledger {
                 }
             }
         }
-        let act = Act::new(actor, now, format!("return:{}", request.return_id));
+        let act = Act::new(actor, when, format!("return:{}", request.return_id));
         let conflict = UserError::ReturnAlreadyRecorded(request.return_id.clone());
         let policy = self.settings.expired_lot_policy;
         let reissue_days = self.settings.reissue_days;
@@ -648,6 +664,7 @@ impl Ledger {
             if ts(act.now) < placed_at {
                 return Err(UserError::ReturnBeforeOrder.into());
             }
+            self.check_dated(tx, &act, &account_id)?;
             let policy = expired_credit_policy(tx, &account_id, policy)?;
             let items = order_items(tx, order_id)?;
             let wanted: Vec<(usize, i64)> = match &request.scope {
@@ -724,7 +741,7 @@ impl Ledger {
                     let target = lot(tx, back.lot_id)?;
                     // Credit lost again at once still goes through its lot, refund then
                     // revoke/expire, so the journal shows both the return and the loss.
-                    let taken_back_as = match ReturnedCredit::of(target.revoked, target.is_live(act.now), policy) {
+                    let taken_back_as = match ReturnedCredit::of(target.revoked, target.is_live(act.live_at()), policy) {
                         ReturnedCredit::Restored => None,
                         ReturnedCredit::Revoked => Some(("revoke", "revoked before the return")),
                         ReturnedCredit::Expired => Some(("expire", "expired before the return")),
@@ -1404,18 +1421,16 @@ fn change_remaining(tx: &Transaction, lot_id: LotId, delta: Credits) -> Result<(
     Ok(())
 }
 
-fn spendable_lots(
-    tx: &Transaction,
-    account_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Vec<SpendableLot>> {
+/// The lots a change can spend from: granted by its `at`, and live at both its `at` and the
+/// moment it was recorded (see [`When`]), however long ago the sweep last ran.
+fn spendable_lots(tx: &Transaction, account_id: &str, act: &Act) -> Result<Vec<SpendableLot>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, remaining, expires_at, granted_at FROM lots
-         WHERE account_id = ?1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > ?2)
+         WHERE account_id = ?1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > ?3)
            AND granted_at <= ?2",
     )?;
     Ok(stmt
-        .query_map(params![account_id, ts(now)], |r| {
+        .query_map(params![account_id, ts(act.now), ts(act.live_at())], |r| {
             Ok(SpendableLot {
                 id: r.get(0)?,
                 remaining: Credits::from_minor(r.get(1)?),

@@ -61,9 +61,15 @@ pub fn admin_at(key: &str, at: DateTime<Utc>) -> Act {
     Act::new("admin:1", at, key)
 }
 
+/// Opens an account early in the year, so tests may date changes before "now" (the ledger
+/// refuses a change dated before its account was opened).
 pub fn open(ledger: &Ledger, account: &str) {
     ledger
-        .open_account(&admin(&format!("open:{account}")), account, account)
+        .open_account(
+            &admin_at(&format!("open:{account}"), day(1, 1)),
+            account,
+            account,
+        )
         .unwrap();
 }
 
