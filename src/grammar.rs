@@ -3,7 +3,7 @@
 //! and config, so a value one door takes is a value every door takes. Amounts have theirs in
 //! `money` (`Currency::parse_amount`); ids are checked by the ledger, which owns them.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::UserError;
@@ -21,9 +21,10 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     if text.as_bytes().get(10) != Some(&b'T') {
         return None;
     }
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|at| at.with_timezone(&Utc))
+    let at = DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc);
+    // An offset can carry a time written in year 0 or 9999 out of the years RFC 3339 can
+    // write in UTC (to -0001 or +10000), where it could never be written back.
+    (0..=9999).contains(&at.year()).then_some(at)
 }
 
 /// Reads an optional `at` from JSON with [`parse_time`], so the store API and `import` take
@@ -236,6 +237,9 @@ mod tests {
             "2026-11-26T12:00:00Z ",
             "2026-11-26",
             "",
+            // Found by fuzzing: these leave the years UTC can be written in.
+            "0000-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-23:59",
         ] {
             assert_eq!(parse_time(odd), None, "{odd:?}");
         }

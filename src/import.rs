@@ -14,7 +14,7 @@ use crate::wire::{
 
 /// One line of an import file: `{"type": "grant", …}` (read by `parse_line`, which names the
 /// field at fault).
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Record {
     Account(AccountIn),
     Grant(GrantIn),
@@ -101,7 +101,7 @@ fn describe(error: &Error) -> String {
 
 /// Reads one line: its `type`, then the rest as that record, naming the field at fault
 /// ("items[0].quantity must be a whole number, like 2, not 1.5.").
-fn parse_line(line: &str) -> Result<Record, String> {
+pub fn parse_line(line: &str) -> Result<Record, String> {
     // `type` is read apart from the rest, so a second `type` must be caught before.
     refuse_duplicate_keys(line.as_bytes()).map_err(|e| e.message)?;
     let mut value: serde_json::Value =

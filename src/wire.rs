@@ -5,8 +5,8 @@
 //! No I/O here: values in, values out.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::UserError;
@@ -18,7 +18,7 @@ use crate::ledger::{
 };
 use crate::money::{AmountSyntax, Credits, Currency};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AccountIn {
     pub id: String,
@@ -26,7 +26,7 @@ pub struct AccountIn {
     pub name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct GrantIn {
     /// The idempotency key (import lines carry it here; the HTTP API takes a header).
@@ -47,7 +47,7 @@ pub struct GrantIn {
     pub at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ItemIn {
     pub sku: String,
@@ -59,7 +59,7 @@ pub struct ItemIn {
     pub quantity: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct OrderIn {
     pub id: String,
@@ -75,7 +75,7 @@ pub struct OrderIn {
     pub at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnItemIn {
     pub sku: String,
@@ -83,7 +83,7 @@ pub struct ReturnItemIn {
     pub quantity: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnIn {
     pub id: String,

@@ -709,7 +709,8 @@ pub fn parse_typed(line: &str) -> Option<(String, Vec<(String, String)>)> {
     Some((path, options))
 }
 
-/// Splits on spaces outside double quotes; quotes are removed, `\"` is a literal quote.
+/// Splits on spaces outside double quotes; quotes are removed, `\"` is a literal quote and
+/// `\\` a literal backslash.
 fn split_words(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
@@ -718,9 +719,9 @@ fn split_words(text: &str) -> Vec<String> {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' if chars.peek() == Some(&'"') => {
-                word.push('"');
-                chars.next();
+            // `\"` is a quote and `\\` a backslash, so any value can be written back quoted.
+            '\\' if matches!(chars.peek(), Some('"' | '\\')) => {
+                word.extend(chars.next());
             }
             '"' => {
                 quoted = !quoted;
