@@ -3,7 +3,8 @@
 //! The map of the crate (arrows point down; nothing below imports what is above):
 //! - transports: `console`, `discord` (serenity gateway, behind the `discord` feature) and
 //!   `http` (axum: Discord's interactions endpoint and the store API); `offload` and
-//!   `sweeper` are the async glue they share (blocking pool, hourly expiry sweep)
+//!   `sweeper` are the async glue they share (blocking pool, hourly expiry sweep), and
+//!   `shutdown` how they stop (signals, time limits)
 //! - `discord_api`: Discord's JSON shapes (commands, interactions, responses), no client
 //! - `assistant`: `handle(Request) -> Reply` — commands, admin checks, privacy, limits
 //! - `faq`: question understanding (catalog, normalisation, matcher) — no I/O but the catalog file
@@ -29,6 +30,7 @@ pub mod import;
 pub mod ledger;
 pub mod money;
 pub mod offload;
+pub mod shutdown;
 pub mod sweeper;
 pub mod wire;
 pub mod words;

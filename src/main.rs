@@ -14,7 +14,7 @@ use creditbot::console::{self, Session};
 use creditbot::faq::{self, Faq};
 use creditbot::ledger::{ExpiredLotPolicy, Ledger};
 use creditbot::sweeper::{SWEEP_EVERY, sweep_periodically};
-use creditbot::{demo, export, import};
+use creditbot::{demo, export, import, shutdown};
 
 #[derive(Parser)]
 #[command(
@@ -193,10 +193,9 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
             let assistant = Arc::new(assistant(&config, ledger, None, false)?);
-            runtime
-                .block_on(creditbot::http::serve(&config, assistant))
-                .map_err(|e| e.to_string())?;
-            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+            let result = runtime.block_on(creditbot::http::serve(&config, assistant));
+            runtime.shutdown_timeout(shutdown::RUNTIME_GRACE);
+            result.map_err(|e| e.to_string())?;
         }
         Command::Sweep { now: at } => {
             let report = ledger
@@ -319,7 +318,7 @@ fn run_discord(config: &Config, ledger: Arc<Ledger>) -> Outcome {
     runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
     let assistant = Arc::new(assistant(config, ledger, None, false)?);
     let result = runtime.block_on(creditbot::discord::run(config, assistant));
-    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    runtime.shutdown_timeout(shutdown::RUNTIME_GRACE);
     result.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
