@@ -9,6 +9,7 @@
 //! - `assistant`: `handle(Request) -> Reply` — commands, admin checks, privacy, limits
 //! - `faq`: question understanding (catalog, normalisation, matcher) — no I/O but the catalog file
 //! - `import`, `export`, `wire`, `demo`: the shop's JSON feed and data in and out
+//! - `lines`: text input a line at a time, a line that isn't UTF-8 reported, not fatal
 //! - `ledger`: the credit rules (`ledger::rules`) and their SQLite store (`ledger::store`)
 //! - `money`: exact amounts (`Credits`) and their currency
 //! - `db`: opening SQLite, pragmas, migrations
@@ -28,6 +29,7 @@ pub mod faq;
 pub mod http;
 pub mod import;
 pub mod ledger;
+pub mod lines;
 pub mod money;
 pub mod offload;
 pub mod shutdown;

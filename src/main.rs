@@ -67,6 +67,7 @@ enum Command {
     },
     /// Import accounts, grants, orders and returns from a JSON Lines file (idempotent).
     Import {
+        /// A JSON Lines file, or - to read standard input.
         file: PathBuf,
         /// The time to record, when a line has no "at" (default now).
         #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
@@ -156,6 +157,11 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
     }
     .map_err(|e| e.to_string())?;
     let db_path = db.unwrap_or_else(|| config.database.path.clone());
+    // Input that can't be read is refused before the database is touched.
+    let import_input = match &command {
+        Command::Import { file, .. } => Some(ImportInput::open(file)?),
+        _ => None,
+    };
     let first_run = !db_path.exists();
     let settings = config
         .ledger_settings(config_path.as_deref().unwrap_or(Path::new("bot.toml")))
@@ -214,26 +220,23 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 creditbot::db::MIGRATIONS.len()
             );
         }
-        Command::Import { file, now: at } => {
-            let reader = std::fs::File::open(&file)
-                .map_err(|e| format!("can't read {}: {e}", file.display()))?;
-            let lines = count_lines(&file);
-            let bar = progress_bar(lines);
-            let summary = import::import(
-                &ledger,
-                std::io::BufReader::new(reader),
-                "import",
-                at.unwrap_or(now),
-                |n| {
-                    if n % 256 == 0 {
-                        bar.set_position(n as u64);
-                    }
-                },
-            )
-            .map_err(|e| e.to_string())?;
+        Command::Import { now: at, .. } => {
+            let input = import_input.expect("opened above");
+            let bar = input.progress_bar();
+            let summary =
+                import::import(
+                    &ledger,
+                    input.reader,
+                    "import",
+                    at.unwrap_or(now),
+                    |p| match input.size {
+                        Some(_) => bar.set_position(p.bytes),
+                        None => bar.set_position(p.line as u64),
+                    },
+                );
             bar.finish_and_clear();
             print!("{summary}");
-            if !summary.rejected.is_empty() {
+            if !summary.is_complete() {
                 return Ok(ExitCode::FAILURE);
             }
         }
@@ -267,6 +270,69 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
         Command::Faq { .. } => unreachable!("answered above"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `creditbot import` reads: a regular file, or standard input for `-`.
+struct ImportInput {
+    reader: Box<dyn std::io::BufRead>,
+    /// The file's size, for a progress bar over bytes; `None` for standard input.
+    size: Option<u64>,
+}
+
+impl ImportInput {
+    /// Opens `path`, refusing at once anything but a regular file: a directory would read as
+    /// nothing, a FIFO would block until a writer came, and `/dev/stdin` or `<(…)` is
+    /// standard input by another name, which is spelled `-`.
+    fn open(path: &Path) -> Result<ImportInput, String> {
+        if path == Path::new("-") {
+            return Ok(ImportInput {
+                reader: Box::new(std::io::stdin().lock()),
+                size: None,
+            });
+        }
+        let can_t = |e: std::io::Error| format!("can't read {}: {e}", path.display());
+        let metadata = std::fs::metadata(path).map_err(can_t)?;
+        if metadata.is_dir() {
+            return Err(format!(
+                "{} is a directory; give a JSON Lines file, or - to read standard input",
+                path.display()
+            ));
+        }
+        if !metadata.is_file() {
+            return Err(format!(
+                "{} isn't a regular file (it is a pipe, device or socket); give a file, or - to read standard input",
+                path.display()
+            ));
+        }
+        let file = std::fs::File::open(path).map_err(can_t)?;
+        Ok(ImportInput {
+            reader: Box::new(std::io::BufReader::new(file)),
+            size: Some(metadata.len()),
+        })
+    }
+
+    /// On a terminal: a bar over the file's bytes (so it is exact however long the lines),
+    /// or a count of lines read from standard input. Hidden otherwise, and for small files.
+    fn progress_bar(&self) -> indicatif::ProgressBar {
+        if !std::io::stderr().is_terminal() {
+            return indicatif::ProgressBar::hidden();
+        }
+        let (bar, template) = match self.size {
+            Some(size) if size < 1 << 20 => return indicatif::ProgressBar::hidden(),
+            Some(size) => (
+                indicatif::ProgressBar::new(size),
+                "{bar:40} {bytes}/{total_bytes} read ({eta} left)",
+            ),
+            None => (
+                indicatif::ProgressBar::new_spinner(),
+                "{spinner} {pos} lines read",
+            ),
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        bar
+    }
 }
 
 /// The assistant with the config's admins; `console_admin` adds the console user to them.
@@ -326,25 +392,4 @@ fn run_discord(config: &Config, ledger: Arc<Ledger>) -> Outcome {
 #[cfg(not(feature = "discord"))]
 fn run_discord(_config: &Config, _ledger: Arc<Ledger>) -> Outcome {
     Err("this build has no Discord support (built without the `discord` feature)".into())
-}
-
-fn count_lines(path: &Path) -> u64 {
-    use std::io::BufRead;
-    std::fs::File::open(path)
-        .map(|f| std::io::BufReader::new(f).lines().count() as u64)
-        .unwrap_or(0)
-}
-
-/// A progress bar on stderr for large files on a terminal; hidden otherwise.
-fn progress_bar(lines: u64) -> indicatif::ProgressBar {
-    if lines < 10_000 || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(lines);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines ({eta} left)")
-    {
-        bar.set_style(style);
-    }
-    bar
 }
