@@ -12,8 +12,13 @@ use std::time::Duration;
 use crate::config::{DatabaseConfig, Synchronous};
 
 /// Every migration, in order. A test checks this list against the files in `migrations/`.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init.sql", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../migrations/0001_init.sql")),
+    (
+        "0002_store_settings.sql",
+        include_str!("../migrations/0002_store_settings.sql"),
+    ),
+];
 
 /// Opens (creating if needed) the database at `path`, sets the pragmas and migrates it.
 pub fn open(path: &Path, config: &DatabaseConfig) -> rusqlite::Result<Connection> {
@@ -87,6 +92,82 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
     Ok(applied)
 }
 
+/// The currency a database keeps its amounts in: a code and its number of decimals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreCurrency {
+    pub code: String,
+    pub decimals: u32,
+}
+
+impl std::fmt::Display for StoreCurrency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} with {}",
+            self.code,
+            crate::words::count(self.decimals, "decimal")
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CurrencyError {
+    /// The config asks for another currency than the one the amounts were written in.
+    #[error(
+        "this database keeps {kept}; {config} says {wanted}. Nothing was opened or changed: \
+         amounts are stored in the database's minor units, so reading them as {wanted} would \
+         rescale every balance. Set [credits] currency = \"{}\" and decimals = {} again, or \
+         use a new database for {wanted} (creditbot can't convert one; README, \"Currency\", \
+         says why).",
+        kept.code,
+        kept.decimals
+    )]
+    Mismatch {
+        kept: StoreCurrency,
+        wanted: StoreCurrency,
+        /// Where the config came from ("bot.toml").
+        config: String,
+    },
+    #[error("can't read the database's currency: {0}")]
+    Database(#[from] rusqlite::Error),
+}
+
+/// Checks that `conn`'s database keeps its amounts in `wanted`, recording `wanted` first if
+/// it keeps none yet (a new database, or one created before migration 0002: it adopts the
+/// config's currency, the one its amounts were written with until then). A database that
+/// keeps another currency is refused, naming both; nothing is written then.
+pub fn keep_currency(
+    conn: &Connection,
+    wanted: &StoreCurrency,
+    config: &str,
+) -> Result<(), CurrencyError> {
+    // One statement: two processes opening a new database at once record one currency.
+    conn.execute(
+        "INSERT OR IGNORE INTO store_settings (id, currency, decimals) VALUES (1, ?1, ?2)",
+        rusqlite::params![wanted.code, wanted.decimals],
+    )?;
+    let kept = conn.query_row(
+        "SELECT currency, decimals FROM store_settings WHERE id = 1",
+        [],
+        |row| {
+            Ok(StoreCurrency {
+                code: row.get(0)?,
+                decimals: row.get(1)?,
+            })
+        },
+    )?;
+    // The code is only shown; case makes no difference to an amount.
+    if kept.decimals == wanted.decimals && kept.code.eq_ignore_ascii_case(&wanted.code) {
+        Ok(())
+    } else {
+        Err(CurrencyError::Mismatch {
+            kept,
+            wanted: wanted.clone(),
+            config: config.to_string(),
+        })
+    }
+}
+
 /// The schema version a database file is at.
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<usize> {
     conn.query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -150,6 +231,67 @@ mod tests {
         drop(conn);
         let conn = open(&path, &DatabaseConfig::default()).unwrap();
         assert_eq!(dump_schema(&conn), before);
+    }
+
+    fn usd() -> StoreCurrency {
+        StoreCurrency {
+            code: "USD".into(),
+            decimals: 2,
+        }
+    }
+
+    fn stored(conn: &Connection) -> Vec<(String, u32)> {
+        let mut stmt = conn
+            .prepare("SELECT currency, decimals FROM store_settings")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_database_keeps_the_currency_it_was_created_with_and_refuses_another() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        keep_currency(&conn, &usd(), "bot.toml").unwrap();
+        // The same again, in other letters, is the same currency.
+        let lower = StoreCurrency {
+            code: "usd".into(),
+            decimals: 2,
+        };
+        keep_currency(&conn, &lower, "bot.toml").unwrap();
+        let yen = StoreCurrency {
+            code: "JPY".into(),
+            decimals: 0,
+        };
+        let refused = keep_currency(&conn, &yen, "bot.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.starts_with(
+                "this database keeps USD with 2 decimals; bot.toml says JPY with 0 decimals."
+            ),
+            "{refused}"
+        );
+        assert_eq!(stored(&conn), vec![("USD".to_string(), 2)]);
+    }
+
+    #[test]
+    fn a_database_from_before_the_currency_was_kept_adopts_the_configs() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // As creditbot left it before migration 0002 existed.
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), MIGRATIONS.len() - 1);
+        assert!(stored(&conn).is_empty());
+        let euro = StoreCurrency {
+            code: "EUR".into(),
+            decimals: 2,
+        };
+        keep_currency(&conn, &euro, "bot.toml").unwrap();
+        assert_eq!(stored(&conn), vec![("EUR".to_string(), 2)]);
+        assert!(keep_currency(&conn, &usd(), "bot.toml").is_err());
     }
 
     #[test]

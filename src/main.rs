@@ -14,7 +14,7 @@ use creditbot::console::{self, Session};
 use creditbot::faq::{self, Faq};
 use creditbot::ledger::{ExpiredLotPolicy, Ledger};
 use creditbot::sweeper::{SWEEP_EVERY, sweep_periodically};
-use creditbot::{demo, export, import, shutdown};
+use creditbot::{db, demo, export, import, shutdown};
 
 #[derive(Parser)]
 #[command(
@@ -138,6 +138,27 @@ fn init_logging(serving: bool) {
 
 type Outcome = Result<ExitCode, String>;
 
+impl Command {
+    /// Whether the command may create the database when there is none at its path: the
+    /// commands that set one up or feed it. Reading commands refuse a missing database, so a
+    /// mistyped `--db` leaves no empty file behind; so does `console --db PATH` (a console on
+    /// the default path starts on a new demo database, as `run` does).
+    fn may_create_database(&self, explicit_db: bool) -> bool {
+        match self {
+            Command::Run
+            | Command::Serve
+            | Command::Migrate
+            | Command::Demo { .. }
+            | Command::Import { .. } => true,
+            Command::Console { .. } => !explicit_db,
+            Command::Sweep { .. }
+            | Command::Export { .. }
+            | Command::Backup { .. }
+            | Command::Faq { .. } => false,
+        }
+    }
+}
+
 fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) -> Outcome {
     // Commands that need neither config nor database.
     if let Command::Faq { action } = &command {
@@ -156,16 +177,25 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
         None => Config::load_or_default(Path::new("bot.toml")),
     }
     .map_err(|e| e.to_string())?;
+    let config_file = config_path.unwrap_or_else(|| PathBuf::from("bot.toml"));
+    let explicit_db = db.is_some();
     let db_path = db.unwrap_or_else(|| config.database.path.clone());
     // Input that can't be read is refused before the database is touched.
     let import_input = match &command {
         Command::Import { file, .. } => Some(ImportInput::open(file)?),
         _ => None,
     };
-    let first_run = !db_path.exists();
+    if !command.may_create_database(explicit_db) && !db_path.exists() {
+        return Err(format!(
+            "no database at {}; check the path (nothing was created)",
+            db_path.display()
+        ));
+    }
+    let created = !db_path.exists();
     let settings = config
-        .ledger_settings(config_path.as_deref().unwrap_or(Path::new("bot.toml")))
+        .ledger_settings(&config_file)
         .map_err(|e| e.to_string())?;
+    check_currency(&db_path, &config, &config_file)?;
     let ledger =
         Arc::new(Ledger::open(&db_path, &config.database, settings).map_err(|e| e.to_string())?);
     let now = Utc::now();
@@ -178,21 +208,23 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 "No Discord token configured (set DISCORD_TOKEN, or [discord] token in bot.toml) — starting the local console on {}.",
                 db_path.display()
             );
-            if first_run {
-                demo::seed(&ledger, now).map_err(|e| e.to_string())?;
-                eprintln!(
-                    "Seeded demo data: you are {}, linked to account {}.",
-                    demo::DEMO_MEMBER,
-                    demo::DEMO_ACCOUNT
-                );
+            if created {
+                seed_demo(&ledger, now)?;
             }
             let assistant = assistant(&config, ledger, Some(demo::DEMO_MEMBER), false)?;
             console::run(&assistant, &Session::new(demo::DEMO_MEMBER, false, None))
                 .map_err(|e| e.to_string())?;
         }
-        Command::Console { member, admin, now } => {
+        Command::Console {
+            member,
+            admin,
+            now: at,
+        } => {
+            if created {
+                seed_demo(&ledger, at.unwrap_or(now))?;
+            }
             let assistant = assistant(&config, ledger, Some(&member), admin)?;
-            console::run(&assistant, &Session::new(member, admin, now))
+            console::run(&assistant, &Session::new(member, admin, at))
                 .map_err(|e| e.to_string())?;
         }
         Command::Serve => {
@@ -270,6 +302,30 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
         Command::Faq { .. } => unreachable!("answered above"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Seeds the demo data into a database this run created (the console's first start).
+fn seed_demo(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), String> {
+    demo::seed(ledger, now).map_err(|e| e.to_string())?;
+    eprintln!(
+        "Seeded demo data: you are {}, linked to account {}.",
+        demo::DEMO_MEMBER,
+        demo::DEMO_ACCOUNT
+    );
+    Ok(())
+}
+
+/// Refuses a config whose currency differs from the one the database keeps (recording it in
+/// a database that keeps none yet), before the ledger reads a single amount.
+fn check_currency(db_path: &Path, config: &Config, config_file: &Path) -> Result<(), String> {
+    let conn = db::open(db_path, &config.database)
+        .map_err(|e| format!("can't open {}: {e}", db_path.display()))?;
+    let wanted = db::StoreCurrency {
+        code: config.credits.currency.trim().to_string(),
+        decimals: config.credits.decimals,
+    };
+    db::keep_currency(&conn, &wanted, &config_file.display().to_string())
+        .map_err(|e| format!("{}: {e}", db_path.display()))
 }
 
 /// What `creditbot import` reads: a regular file, or standard input for `-`.

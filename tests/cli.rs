@@ -608,3 +608,95 @@ fn the_console_reports_a_line_that_isnt_utf8_and_goes_on() {
         "{out}"
     );
 }
+
+#[test]
+fn commands_that_read_a_database_refuse_a_missing_one_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--db", "missing.db", "export", "ACC-1"][..],
+        &["--db", "missing.db", "sweep"],
+        &["--db", "missing.db", "backup", "copy.db"],
+        &["--db", "missing.db", "console"],
+        // The default path too, for the commands that only read.
+        &["export", "ACC-1"],
+    ] {
+        let refused = creditbot(dir.path(), args, "/balance\n");
+        assert!(!refused.status.success(), "{args:?}");
+        let db = if args.contains(&"missing.db") {
+            "missing.db"
+        } else {
+            "creditbot.db"
+        };
+        assert_eq!(
+            stderr(&refused),
+            format!("creditbot: no database at {db}; check the path (nothing was created)\n"),
+            "{args:?}"
+        );
+        assert!(
+            files(dir.path()).is_empty(),
+            "{args:?} left {:?}",
+            files(dir.path())
+        );
+    }
+    // The commands that set a database up create it.
+    let migrated = creditbot(dir.path(), &["--db", "new.db", "migrate"], "");
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    assert!(dir.path().join("new.db").exists());
+}
+
+#[test]
+fn the_console_in_an_empty_folder_starts_on_the_demo_data_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = creditbot(dir.path(), &["console", "--now", NOW], "/balance\n");
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("Seeded demo data: you are alice, linked to account ACC-1042."),
+        "{}",
+        stderr(&first)
+    );
+    assert!(
+        reply_to(&stdout(&first), "alice", "/balance")
+            .starts_with("Your credits · account ACC-1042\nAvailable  $35.51"),
+        "{}",
+        stdout(&first)
+    );
+    let again = creditbot(dir.path(), &["console", "--now", NOW], "/history\n");
+    assert!(!stderr(&again).contains("Seeded"), "{}", stderr(&again));
+    assert_eq!(stdout(&again).matches("granted: birthday gift").count(), 1);
+}
+
+#[test]
+fn a_config_with_another_currency_is_refused_and_the_balances_read_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let export = |config: &[&str]| {
+        let args: Vec<&str> = config
+            .iter()
+            .copied()
+            .chain(["--db", "t.db", "export", "ACC-1042", "--now", NOW])
+            .collect();
+        creditbot(dir.path(), &args, "")
+    };
+    let before = export(&[]);
+    assert!(before.status.success(), "{}", stderr(&before));
+    std::fs::write(
+        dir.path().join("yen.toml"),
+        "[credits]\ncurrency = \"JPY\"\ndecimals = 0\nmax_grant = \"100000\"\n",
+    )
+    .unwrap();
+    let refused = export(&["--config", "yen.toml"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).starts_with(
+            "creditbot: t.db: this database keeps USD with 2 decimals; yen.toml says JPY with 0 decimals."
+        ),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stdout(&refused).is_empty());
+    let after = export(&[]);
+    assert_eq!(stdout(&after), stdout(&before));
+    let data: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(data["available"], "35.51");
+}
