@@ -81,7 +81,8 @@ enum Command {
         #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
-    /// Copy the live database to PATH with SQLite's online backup.
+    /// Copy the live database to PATH (a new file): a consistent snapshot, even while the
+    /// bot writes, integrity-checked before it is put in place.
     Backup { path: PathBuf },
     /// Seed a demo account (member alice, account ACC-1042) with grants, orders and a return.
     Demo {
@@ -191,6 +192,10 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
             db_path.display()
         ));
     }
+    if let Command::Backup { path } = &command {
+        // The copy reads the file as it is: no migration, no currency check, no ledger.
+        return backup(&db_path, &config, path);
+    }
     let created = !db_path.exists();
     let settings = config
         .ledger_settings(&config_file)
@@ -280,16 +285,6 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 serde_json::to_string_pretty(&data).map_err(|e| e.to_string())?
             );
         }
-        Command::Backup { path } => {
-            if path.exists() {
-                return Err(format!(
-                    "{} exists already; pick a new file",
-                    path.display()
-                ));
-            }
-            ledger.backup_to(&path).map_err(|e| e.to_string())?;
-            println!("Backed up {} to {}.", db_path.display(), path.display());
-        }
         Command::Demo { now: at } => {
             demo::seed(&ledger, at.unwrap_or(now)).map_err(|e| e.to_string())?;
             println!(
@@ -299,7 +294,7 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 demo::DEMO_ACCOUNT
             );
         }
-        Command::Faq { .. } => unreachable!("answered above"),
+        Command::Faq { .. } | Command::Backup { .. } => unreachable!("answered above"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -326,6 +321,35 @@ fn check_currency(db_path: &Path, config: &Config, config_file: &Path) -> Result
     };
     db::keep_currency(&conn, &wanted, &config_file.display().to_string())
         .map_err(|e| format!("{}: {e}", db_path.display()))
+}
+
+/// `creditbot backup PATH`: a consistent copy, put at PATH only once it is whole and checked.
+fn backup(db_path: &Path, config: &Config, target: &Path) -> Outcome {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} copied ({eta} left)",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let shown = bar.clone();
+    let copied = db::backup(db_path, &config.database, target, move |p| {
+        shown.set_length(p.total);
+        shown.set_position(p.written.min(p.total));
+    })
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    println!(
+        "Backed up {} to {} ({} bytes, integrity checked).",
+        db_path.display(),
+        target.display(),
+        copied
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What `creditbot import` reads: a regular file, or standard input for `-`.

@@ -588,28 +588,6 @@ fn import_reports_a_line_that_isnt_utf8_by_number_goes_on_and_fails_its_exit_sta
 }
 
 #[test]
-fn the_console_reports_a_line_that_isnt_utf8_and_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
-    assert!(seeded.status.success(), "{}", stderr(&seeded));
-    let session = creditbot_bytes(
-        dir.path(),
-        &["--db", "t.db", "console", "--now", NOW],
-        b"/balance\nbal\xffance?\n/expiry\n",
-    );
-    assert!(session.status.success(), "{}", stderr(&session));
-    let out = stdout(&session);
-    assert_eq!(
-        reply_to(&out, "alice", "(line 2)"),
-        "The line isn't UTF-8 text (byte 4 can't be read), so it was skipped.\n"
-    );
-    assert!(
-        reply_to(&out, "alice", "/expiry").starts_with("Your next expiry:"),
-        "{out}"
-    );
-}
-
-#[test]
 fn commands_that_read_a_database_refuse_a_missing_one_and_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
@@ -666,6 +644,28 @@ fn the_console_in_an_empty_folder_starts_on_the_demo_data_once() {
 }
 
 #[test]
+fn the_console_reports_a_line_that_isnt_utf8_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let session = creditbot_bytes(
+        dir.path(),
+        &["--db", "t.db", "console", "--now", NOW],
+        b"/balance\nbal\xffance?\n/expiry\n",
+    );
+    assert!(session.status.success(), "{}", stderr(&session));
+    let out = stdout(&session);
+    assert_eq!(
+        reply_to(&out, "alice", "(line 2)"),
+        "The line isn't UTF-8 text (byte 4 can't be read), so it was skipped.\n"
+    );
+    assert!(
+        reply_to(&out, "alice", "/expiry").starts_with("Your next expiry:"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_config_with_another_currency_is_refused_and_the_balances_read_as_before() {
     let dir = tempfile::tempdir().unwrap();
     let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
@@ -699,4 +699,45 @@ fn a_config_with_another_currency_is_refused_and_the_balances_read_as_before() {
     assert_eq!(stdout(&after), stdout(&before));
     let data: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
     assert_eq!(data["available"], "35.51");
+}
+
+#[test]
+fn a_backup_is_checked_and_a_failed_one_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    std::fs::create_dir(dir.path().join("folder")).unwrap();
+    let before = files(dir.path());
+    let into_folder = creditbot(dir.path(), &["--db", "t.db", "backup", "folder"], "");
+    assert!(!into_folder.status.success());
+    assert!(
+        stderr(&into_folder).contains("folder exists already; pick a new file"),
+        "{}",
+        stderr(&into_folder)
+    );
+    let nowhere = creditbot(
+        dir.path(),
+        &["--db", "t.db", "backup", "nowhere/copy.db"],
+        "",
+    );
+    assert!(!nowhere.status.success());
+    assert!(
+        stderr(&nowhere).contains("(nothing was left at nowhere/copy.db)"),
+        "{}",
+        stderr(&nowhere)
+    );
+    assert_eq!(files(dir.path()), before);
+    assert!(files(&dir.path().join("folder")).is_empty());
+    let done = creditbot(
+        dir.path(),
+        &["--db", "t.db", "backup", "folder/copy.db"],
+        "",
+    );
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(
+        stdout(&done).contains("integrity checked"),
+        "{}",
+        stdout(&done)
+    );
+    assert_eq!(files(&dir.path().join("folder")), ["copy.db"]);
 }
