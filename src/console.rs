@@ -8,6 +8,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use crate::assistant::command::parse_typed;
 use crate::assistant::{Assistant, Choice, Input, Place, Request, Who};
 use crate::error::UserError;
+use crate::lines::{Line, Lines};
 
 /// Who the console user is and what time it is for them.
 #[derive(Clone, Debug)]
@@ -128,6 +129,8 @@ pub fn run(assistant: &Assistant, session: &Session) -> std::io::Result<()> {
     }
 }
 
+/// Runs the console over piped input, writing a transcript to `out`. A line that isn't
+/// UTF-8 is answered with what is wrong with it, and the session goes on.
 pub fn run_piped(
     assistant: &Assistant,
     session: &Session,
@@ -135,12 +138,22 @@ pub fn run_piped(
     mut out: impl Write,
 ) -> std::io::Result<()> {
     let mut pending = Vec::new();
-    for (number, line) in input.lines().enumerate() {
-        let line = line?;
+    for next in Lines::new(input) {
+        let (number, line) = next?;
+        let line = match line {
+            Line::Text(line) => line,
+            Line::Undecodable { .. } => {
+                let problem = line.problem().unwrap_or_default();
+                writeln!(out, "{}(line {number})", session.prompt())?;
+                writeln!(out, "{problem}")?;
+                out.flush()?;
+                continue;
+            }
+        };
         if is_quit(&line) {
             break;
         }
-        if let Some(answer) = answer_line(assistant, session, number + 1, &line, &mut pending) {
+        if let Some(answer) = answer_line(assistant, session, number, &line, &mut pending) {
             writeln!(out, "{}{}", session.prompt(), line.trim())?;
             write!(out, "{answer}")?;
             out.flush()?;
@@ -168,6 +181,11 @@ fn run_terminal(assistant: &Assistant, session: &Session) -> std::io::Result<()>
                 }
             }
             Err(ReadlineError::Interrupted) => continue,
+            // A line that isn't UTF-8 (pasted binary, a wrong terminal encoding): say so, go on.
+            Err(ReadlineError::Io(error)) if error.kind() == std::io::ErrorKind::InvalidData => {
+                number += 1;
+                println!("That line isn't UTF-8 text, so I skipped it.");
+            }
             Err(ReadlineError::Eof) => break,
             Err(e) => return Err(std::io::Error::other(e)),
         }

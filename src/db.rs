@@ -6,14 +6,19 @@
 //! This module is the only place besides `ledger::store` that touches rusqlite.
 
 use rusqlite::{Connection, OpenFlags};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{DatabaseConfig, Synchronous};
 
 /// Every migration, in order. A test checks this list against the files in `migrations/`.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init.sql", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../migrations/0001_init.sql")),
+    (
+        "0002_store_settings.sql",
+        include_str!("../migrations/0002_store_settings.sql"),
+    ),
+];
 
 /// Opens (creating if needed) the database at `path`, sets the pragmas and migrates it.
 pub fn open(path: &Path, config: &DatabaseConfig) -> rusqlite::Result<Connection> {
@@ -87,6 +92,249 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
     Ok(applied)
 }
 
+/// The currency a database keeps its amounts in: a code and its number of decimals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreCurrency {
+    pub code: String,
+    pub decimals: u32,
+}
+
+impl std::fmt::Display for StoreCurrency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} with {}",
+            self.code,
+            crate::words::count(self.decimals, "decimal")
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CurrencyError {
+    /// The config asks for another currency than the one the amounts were written in.
+    #[error(
+        "this database keeps {kept}; {config} says {wanted}. Nothing was opened or changed: \
+         amounts are stored in the database's minor units, so reading them as {wanted} would \
+         rescale every balance. Set [credits] currency = \"{}\" and decimals = {} again, or \
+         use a new database for {wanted} (creditbot can't convert one; README, \"Currency\", \
+         says why).",
+        kept.code,
+        kept.decimals
+    )]
+    Mismatch {
+        kept: StoreCurrency,
+        wanted: StoreCurrency,
+        /// Where the config came from ("bot.toml").
+        config: String,
+    },
+    #[error("can't read the database's currency: {0}")]
+    Database(#[from] rusqlite::Error),
+}
+
+/// Checks that `conn`'s database keeps its amounts in `wanted`, recording `wanted` first if
+/// it keeps none yet (a new database, or one created before migration 0002: it adopts the
+/// config's currency, the one its amounts were written with until then). A database that
+/// keeps another currency is refused, naming both; nothing is written then.
+pub fn keep_currency(
+    conn: &Connection,
+    wanted: &StoreCurrency,
+    config: &str,
+) -> Result<(), CurrencyError> {
+    // One statement: two processes opening a new database at once record one currency.
+    conn.execute(
+        "INSERT OR IGNORE INTO store_settings (id, currency, decimals) VALUES (1, ?1, ?2)",
+        rusqlite::params![wanted.code, wanted.decimals],
+    )?;
+    let kept = conn.query_row(
+        "SELECT currency, decimals FROM store_settings WHERE id = 1",
+        [],
+        |row| {
+            Ok(StoreCurrency {
+                code: row.get(0)?,
+                decimals: row.get(1)?,
+            })
+        },
+    )?;
+    // The code is only shown; case makes no difference to an amount.
+    if kept.decimals == wanted.decimals && kept.code.eq_ignore_ascii_case(&wanted.code) {
+        Ok(())
+    } else {
+        Err(CurrencyError::Mismatch {
+            kept,
+            wanted: wanted.clone(),
+            config: config.to_string(),
+        })
+    }
+}
+
+/// How far a backup has come: bytes written to the copy, of about `total` (the source's
+/// pages in use; the copy leaves free pages out).
+#[derive(Clone, Copy, Debug)]
+pub struct BackupProgress {
+    pub written: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} exists already; pick a new file")]
+    Exists(PathBuf),
+    #[error("{0} isn't a file name to back up to")]
+    NotAFileName(PathBuf),
+    #[error("the backup of {source_path} failed: {error} (nothing was left at {target})")]
+    Copy {
+        source_path: PathBuf,
+        target: PathBuf,
+        error: String,
+    },
+    #[error(
+        "the copy of {0} failed its integrity check ({1}); nothing was kept. Check the database with `sqlite3 {0} 'PRAGMA integrity_check'`"
+    )]
+    Corrupt(PathBuf, String),
+}
+
+/// Copies the database at `source` to `target`, which must not exist, and returns the copy's
+/// size in bytes.
+///
+/// The copy is one consistent snapshot taken with `VACUUM INTO`, which reads the whole
+/// database in a single read transaction: in WAL mode writers go on meanwhile and their
+/// commits don't restart it (SQLite's online backup API starts over after every write made
+/// through another connection, so under steady writes it never finished). It is written to a
+/// hidden file beside `target`, checked with `PRAGMA integrity_check`, synced, and only then
+/// linked into place; on any failure that file and its journal are removed, so `target`
+/// either is a whole, checked copy or does not exist. `progress` is called now and then
+/// from inside the copy.
+pub fn backup(
+    source: &Path,
+    config: &DatabaseConfig,
+    target: &Path,
+    mut progress: impl FnMut(BackupProgress) + Send + 'static,
+) -> Result<u64, BackupError> {
+    if target.symlink_metadata().is_ok() {
+        return Err(BackupError::Exists(target.to_path_buf()));
+    }
+    let name = target
+        .file_name()
+        .ok_or_else(|| BackupError::NotAFileName(target.to_path_buf()))?;
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let partial = Partial(dir.join(format!(
+        ".{}.partial-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    )));
+    let failed = |error: &dyn std::fmt::Display| BackupError::Copy {
+        source_path: source.to_path_buf(),
+        target: target.to_path_buf(),
+        error: error.to_string(),
+    };
+    let conn = open_connection(source, config).map_err(|e| failed(&e))?;
+    let pages = |pragma: &str| -> rusqlite::Result<u64> {
+        conn.query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))
+    };
+    let total = (|| {
+        Ok::<_, rusqlite::Error>(
+            (pages("page_count")? - pages("freelist_count")?) * pages("page_size")?,
+        )
+    })()
+    .map_err(|e| failed(&e))?;
+    let version = schema_version(&conn).map_err(|e| failed(&e))?;
+    let into = partial
+        .0
+        .to_str()
+        .ok_or_else(|| failed(&"the target's folder isn't a UTF-8 path"))?
+        .to_string();
+    progress(BackupProgress { written: 0, total });
+    let watched = partial.0.clone();
+    // SQLite calls this every so many VM steps, on this thread, while the copy runs.
+    conn.progress_handler(
+        20_000,
+        Some(move || {
+            let written = std::fs::metadata(&watched).map_or(0, |m| m.len());
+            progress(BackupProgress { written, total });
+            false
+        }),
+    );
+    let copied = conn.execute("VACUUM INTO ?1", [&into]);
+    conn.progress_handler(0, None::<fn() -> bool>);
+    copied.map_err(|e| failed(&e))?;
+    drop(conn);
+    verify(&partial.0, version).map_err(|problem| match problem {
+        Verify::Corrupt(report) => BackupError::Corrupt(source.to_path_buf(), report),
+        Verify::Failed(error) => failed(&error),
+    })?;
+    std::fs::File::open(&partial.0)
+        .and_then(|file| file.sync_all())
+        .map_err(|e| failed(&e))?;
+    // A hard link puts the copy in place only if nothing is there yet (rename would replace a
+    // file created meanwhile); where links aren't supported, rename after a last look.
+    match std::fs::hard_link(&partial.0, target) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(BackupError::Exists(target.to_path_buf()));
+        }
+        Err(_) if target.symlink_metadata().is_err() => {
+            std::fs::rename(&partial.0, target).map_err(|e| failed(&e))?;
+        }
+        Err(error) => return Err(failed(&error)),
+    }
+    // The directory entry too, so the copy survives a power loss once we have said it's done.
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    let size = std::fs::metadata(target).map_or(0, |m| m.len());
+    drop(partial);
+    Ok(size)
+}
+
+/// A backup's temporary file: removed, with any journal SQLite left beside it, when dropped.
+struct Partial(PathBuf);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+enum Verify {
+    Corrupt(String),
+    Failed(rusqlite::Error),
+}
+
+/// Opens a finished copy read-only and checks it: SQLite's integrity check, and the schema
+/// version of the database it was copied from.
+fn verify(path: &Path, version: usize) -> Result<(), Verify> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(Verify::Failed)?;
+    let mut stmt = conn
+        .prepare("PRAGMA integrity_check")
+        .map_err(Verify::Failed)?;
+    let report: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(Verify::Failed)?;
+    if report != ["ok"] {
+        return Err(Verify::Corrupt(report.join("; ")));
+    }
+    let copied = schema_version(&conn).map_err(Verify::Failed)?;
+    if copied != version {
+        return Err(Verify::Corrupt(format!(
+            "schema version {copied}, not {version}"
+        )));
+    }
+    Ok(())
+}
+
 /// The schema version a database file is at.
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<usize> {
     conn.query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -150,6 +398,187 @@ mod tests {
         drop(conn);
         let conn = open(&path, &DatabaseConfig::default()).unwrap();
         assert_eq!(dump_schema(&conn), before);
+    }
+
+    fn usd() -> StoreCurrency {
+        StoreCurrency {
+            code: "USD".into(),
+            decimals: 2,
+        }
+    }
+
+    fn stored(conn: &Connection) -> Vec<(String, u32)> {
+        let mut stmt = conn
+            .prepare("SELECT currency, decimals FROM store_settings")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_database_keeps_the_currency_it_was_created_with_and_refuses_another() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        keep_currency(&conn, &usd(), "bot.toml").unwrap();
+        // The same again, in other letters, is the same currency.
+        let lower = StoreCurrency {
+            code: "usd".into(),
+            decimals: 2,
+        };
+        keep_currency(&conn, &lower, "bot.toml").unwrap();
+        let yen = StoreCurrency {
+            code: "JPY".into(),
+            decimals: 0,
+        };
+        let refused = keep_currency(&conn, &yen, "bot.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.starts_with(
+                "this database keeps USD with 2 decimals; bot.toml says JPY with 0 decimals."
+            ),
+            "{refused}"
+        );
+        assert_eq!(stored(&conn), vec![("USD".to_string(), 2)]);
+    }
+
+    #[test]
+    fn a_database_from_before_the_currency_was_kept_adopts_the_configs() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // As creditbot left it before migration 0002 existed.
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), MIGRATIONS.len() - 1);
+        assert!(stored(&conn).is_empty());
+        let euro = StoreCurrency {
+            code: "EUR".into(),
+            decimals: 2,
+        };
+        keep_currency(&conn, &euro, "bot.toml").unwrap();
+        assert_eq!(stored(&conn), vec![("EUR".to_string(), 2)]);
+        assert!(keep_currency(&conn, &usd(), "bot.toml").is_err());
+    }
+
+    /// A database of about `rows` × 1 KiB, with a table whose rows are written in pairs.
+    fn filled(path: &Path, rows: i64) -> Connection {
+        let conn = open(path, &DatabaseConfig::default()).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE pairs (pair INTEGER NOT NULL, half INTEGER NOT NULL, filler BLOB);",
+        )
+        .unwrap();
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+             INSERT INTO pairs SELECT i / 2, i % 2, randomblob(1024) FROM n",
+            [rows * 2 - 1],
+        )
+        .unwrap();
+        conn
+    }
+
+    fn count(path: &Path, sql: &str) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_backup_taken_while_another_connection_writes_is_one_consistent_checked_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("live.db");
+        drop(filled(&source, 4_000));
+        let writer = open_connection(&source, &DatabaseConfig::default()).unwrap();
+        let writes = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let counted = std::sync::Arc::clone(&writes);
+        let mut last = None;
+        let target = dir.path().join("copy.db");
+        // Another connection commits a pair of rows at every progress report, so the writes
+        // land while the copy runs (the online backup API restarted on each of them).
+        let size = backup(
+            &source,
+            &DatabaseConfig::default(),
+            &target,
+            move |progress| {
+                assert!(last.is_none_or(|seen| seen <= progress.written));
+                last = Some(progress.written);
+                let n = 1_000_000 + counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                writer
+                    .execute_batch(&format!(
+                        "BEGIN IMMEDIATE; INSERT INTO pairs VALUES ({n}, 0, NULL); \
+                         INSERT INTO pairs VALUES ({n}, 1, NULL); COMMIT;"
+                    ))
+                    .unwrap();
+            },
+        )
+        .unwrap();
+        let writes = writes.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            writes > 2,
+            "the writer wrote during the copy ({writes} times)"
+        );
+        assert_eq!(size, std::fs::metadata(&target).unwrap().len());
+        let copied_rows = count(&target, "SELECT count(*) FROM pairs");
+        // Every pair whole: the copy is one moment of the database, not a mix of two.
+        assert_eq!(
+            count(
+                &target,
+                "SELECT count(*) FROM (SELECT pair FROM pairs GROUP BY pair HAVING count(*) <> 2)"
+            ),
+            0
+        );
+        assert!(copied_rows >= 8_000, "{copied_rows}");
+        assert_eq!(
+            count(&source, "SELECT count(*) FROM pairs"),
+            8_000 + 2 * writes
+        );
+        let check: String = Connection::open(&target)
+            .unwrap()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.contains("partial"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_failed_backup_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("live.db");
+        drop(filled(&source, 10));
+        let files = || {
+            let mut names: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            names
+        };
+        let before = files();
+        let config = DatabaseConfig::default();
+        // The target is a directory; its folder doesn't exist; the source isn't a database.
+        std::fs::create_dir(dir.path().join("folder")).unwrap();
+        let before_folder = files();
+        let refused = backup(&source, &config, &dir.path().join("folder"), drop).unwrap_err();
+        assert!(matches!(refused, BackupError::Exists(_)), "{refused}");
+        let missing = dir.path().join("nowhere").join("copy.db");
+        let failed = backup(&source, &config, &missing, drop).unwrap_err();
+        assert!(matches!(failed, BackupError::Copy { .. }), "{failed}");
+        assert_eq!(files(), before_folder);
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, vec![b'x'; 8192]).unwrap();
+        let target = dir.path().join("copy.db");
+        let failed = backup(&garbage, &config, &target, drop).unwrap_err();
+        assert!(matches!(failed, BackupError::Copy { .. }), "{failed}");
+        assert!(!target.exists());
+        std::fs::remove_file(&garbage).unwrap();
+        std::fs::remove_dir(dir.path().join("folder")).unwrap();
+        assert_eq!(files(), before);
     }
 
     #[test]

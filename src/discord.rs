@@ -10,7 +10,7 @@
 use serde_json::Value;
 use serenity::all::{
     ChannelId, ClientBuilder, Context, Event, EventHandler, GatewayError, GatewayIntents, GuildId,
-    HttpBuilder, Interaction, InteractionId, Message, RawEventHandler, Ready, ShardManager, UserId,
+    HttpBuilder, Interaction, InteractionId, Message, RawEventHandler, Ready, UserId,
 };
 use serenity::async_trait;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,11 +21,12 @@ use crate::assistant::{Assistant, Input, Place, Request, Who};
 use crate::config::Config;
 use crate::discord_api::{self, InteractionKind, ParsedInteraction};
 use crate::offload::{self, Answer, DEFER_AFTER};
+use crate::shutdown;
 
 /// Discord's API when no proxy is configured.
 pub const DISCORD_API: &str = "https://discord.com";
-/// How long a shutdown waits for the interactions in hand.
-const DRAIN: Duration = Duration::from_secs(20);
+/// How long a stop waits for a connected shard to close its gateway connection.
+const SHARD_CLOSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscordError {
@@ -61,10 +62,8 @@ pub async fn run(config: &Config, assistant: Arc<Assistant>) -> Result<(), Disco
         bot_id: OnceLock::new(),
         registered: AtomicBool::new(false),
         in_flight: AtomicUsize::new(0),
-        stopping: AtomicBool::new(false),
     });
-    let stop = Arc::new(tokio::sync::Notify::new());
-    spawn_signal_watch(Arc::clone(&state), Arc::clone(&stop))?;
+    let stop = shutdown::listen()?;
     loop {
         let mut http = HttpBuilder::new(discord.token.expose());
         if base != DISCORD_API {
@@ -80,17 +79,25 @@ pub async fn run(config: &Config, assistant: Arc<Assistant>) -> Result<(), Disco
                 shared: Arc::clone(&state),
             })
             .await?;
-        let watcher = tokio::spawn(stop_on_signal(
-            Arc::clone(&stop),
-            Arc::clone(&client.shard_manager),
-        ));
+        let shards = Arc::clone(&client.shard_manager);
         tracing::info!("connecting to the Discord gateway");
-        let result = client.start().await;
-        watcher.abort();
+        // The stop doesn't wait for serenity to agree: while it is connecting, or waiting to
+        // reconnect to a Discord it can't reach, it has no shard to shut down and would go on
+        // retrying. A connected shard is asked to close (Discord sees a clean goodbye); then
+        // the client is dropped whatever state it is in.
+        let result = tokio::select! {
+            result = client.start() => result,
+            () = stop.requested() => {
+                if tokio::time::timeout(SHARD_CLOSE, shards.shutdown_all()).await.is_err() {
+                    tracing::warn!("the gateway connection didn't close in time; dropping it");
+                }
+                Ok(())
+            }
+        };
+        drop(client);
         match result {
             Err(serenity::Error::Gateway(GatewayError::DisallowedGatewayIntents))
-                if intents.contains(GatewayIntents::MESSAGE_CONTENT)
-                    && !state.stopping.load(Ordering::SeqCst) =>
+                if intents.contains(GatewayIntents::MESSAGE_CONTENT) && !stop.is_requested() =>
             {
                 // The shard has stopped already; the next client asks for less.
                 intents.remove(GatewayIntents::MESSAGE_CONTENT);
@@ -115,32 +122,6 @@ pub async fn run(config: &Config, assistant: Arc<Assistant>) -> Result<(), Disco
     }
 }
 
-fn spawn_signal_watch(state: Arc<Shared>, stop: Arc<tokio::sync::Notify>) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    tokio::spawn(async move {
-        let which = tokio::select! {
-            _ = terminate.recv() => "SIGTERM",
-            _ = interrupt.recv() => "SIGINT",
-        };
-        tracing::info!(signal = which, "shutting down");
-        state.stopping.store(true, Ordering::SeqCst);
-        // notify_one keeps a permit, so a client started after the signal still stops.
-        stop.notify_one();
-    });
-    Ok(())
-}
-
-async fn stop_on_signal(stop: Arc<tokio::sync::Notify>, shards: Arc<ShardManager>) {
-    stop.notified().await;
-    // Before the shard has started there is nothing to stop yet: wait for it.
-    while shards.runners.lock().await.is_empty() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    shards.shutdown_all().await;
-}
-
 /// What the event handlers share.
 struct Shared {
     assistant: Arc<Assistant>,
@@ -149,7 +130,6 @@ struct Shared {
     bot_id: OnceLock<UserId>,
     registered: AtomicBool,
     in_flight: AtomicUsize,
-    stopping: AtomicBool,
 }
 
 impl Shared {
@@ -160,7 +140,7 @@ impl Shared {
 
     /// Waits (bounded) until no event is being handled.
     async fn drain(&self) {
-        let deadline = tokio::time::Instant::now() + DRAIN;
+        let deadline = tokio::time::Instant::now() + shutdown::DRAIN;
         loop {
             let left = self.in_flight.load(Ordering::SeqCst);
             if left == 0 {

@@ -53,7 +53,8 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             read: Duration::from_secs(10),
-            shutdown_grace: Duration::from_secs(10),
+            // Within the promise to stop in 10 s of a signal, with the runtime's own grace.
+            shutdown_grace: crate::shutdown::DRAIN,
         }
     }
 }
@@ -95,6 +96,8 @@ pub enum ServeError {
     Listen(String),
     #[error("can't listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error("can't listen for shutdown signals: {0}")]
+    Signals(std::io::Error),
 }
 
 /// The state for a config: tokens hashed, the public key parsed.
@@ -235,6 +238,8 @@ pub async fn serve(config: &Config, assistant: Arc<Assistant>) -> Result<(), Ser
         .listen
         .parse()
         .map_err(|_| ServeError::Listen(config.http.listen.clone()))?;
+    // Listening from the start, so a signal while binding or registering is a clean stop too.
+    let stop = crate::shutdown::listen().map_err(ServeError::Signals)?;
     let state = Arc::new(state(config, assistant)?);
     if state.api_token_hash.is_none() {
         tracing::warn!("no [http] api_token (or CREDITBOT_API_TOKEN): the store API answers 503");
@@ -260,7 +265,7 @@ pub async fn serve(config: &Config, assistant: Arc<Assistant>) -> Result<(), Ser
         });
     }
     tracing::info!(%address, "serving HTTP");
-    serve_on(listener, state, shutdown_signal()).await
+    serve_on(listener, state, shutdown_signal(stop)).await
 }
 
 /// Serves `listener` with `state`'s timeouts until `shutdown` resolves, then finishes the
@@ -402,28 +407,9 @@ pub async fn register_commands(
     Ok(places.len())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "can't listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM; a second one ends the process at once
+/// (see `shutdown`).
+pub async fn shutdown_signal(stop: crate::shutdown::Stop) {
+    stop.requested().await;
     tracing::info!("shutting down: finishing the requests in hand");
 }

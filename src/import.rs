@@ -7,6 +7,7 @@ use std::io::BufRead;
 
 use crate::error::{Error, UserError};
 use crate::ledger::{Act, Ledger};
+use crate::lines::{Line, Lines};
 use crate::wire::{
     AccountIn, FieldError, GrantIn, OrderIn, ReturnIn, client_grant_key, field_of, from_json,
     refuse_duplicate_keys,
@@ -29,6 +30,15 @@ pub struct Summary {
     pub duplicates: usize,
     /// (line number, reason)
     pub rejected: Vec<(usize, String)>,
+    /// Why reading stopped before the end of the input (the lines after it were not read).
+    pub unread: Option<String>,
+}
+
+impl Summary {
+    /// Whether anything was refused or left unread: the import's exit status.
+    pub fn is_complete(&self) -> bool {
+        self.rejected.is_empty() && self.unread.is_none()
+    }
 }
 
 impl std::fmt::Display for Summary {
@@ -43,6 +53,9 @@ impl std::fmt::Display for Summary {
         for (line, reason) in &self.rejected {
             writeln!(f, "  line {line}: {reason}")?;
         }
+        if let Some(reason) = &self.unread {
+            writeln!(f, "  {reason}")?;
+        }
         Ok(())
     }
 }
@@ -52,30 +65,57 @@ enum Outcome {
     Duplicate,
 }
 
-/// Imports every line of `input`; `progress` is called with each line number.
+/// How far an import has read: after each line, its number and the bytes read up to it.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub line: usize,
+    pub bytes: u64,
+}
+
+/// Imports every line of `input`; `progress` is called after each line.
+///
+/// Each line stands alone: one that isn't UTF-8 or JSON, or that the ledger refuses, is
+/// listed with its number and the import goes on. A read error ends the import, and the
+/// summary says so (the lines before it are imported, as each line is its own write).
 pub fn import(
     ledger: &Ledger,
     input: impl BufRead,
     actor: &str,
     now: DateTime<Utc>,
-    mut progress: impl FnMut(usize),
-) -> std::io::Result<Summary> {
+    mut progress: impl FnMut(Progress),
+) -> Summary {
     let mut summary = Summary::default();
-    for (index, line) in input.lines().enumerate() {
-        let line = line?;
-        let number = index + 1;
-        progress(number);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let outcome = parse_line(&line).and_then(|record| apply(ledger, record, actor, now));
+    let mut lines = Lines::new(input);
+    while let Some(next) = lines.next() {
+        let (number, line) = match next {
+            Ok(read) => read,
+            Err(error) => {
+                summary.unread = Some(format!(
+                    "Reading stopped after line {} ({error}); nothing after it was imported.",
+                    lines.lines_read()
+                ));
+                break;
+            }
+        };
+        let outcome = match &line {
+            Line::Text(text) if text.trim().is_empty() => None,
+            Line::Text(text) => {
+                Some(parse_line(text).and_then(|record| apply(ledger, record, actor, now)))
+            }
+            Line::Undecodable { .. } => line.problem().map(Err),
+        };
         match outcome {
-            Ok(Outcome::Imported) => summary.imported += 1,
-            Ok(Outcome::Duplicate) => summary.duplicates += 1,
-            Err(reason) => summary.rejected.push((number, reason)),
+            None => {}
+            Some(Ok(Outcome::Imported)) => summary.imported += 1,
+            Some(Ok(Outcome::Duplicate)) => summary.duplicates += 1,
+            Some(Err(reason)) => summary.rejected.push((number, reason)),
         }
+        progress(Progress {
+            line: number,
+            bytes: lines.bytes_read(),
+        });
     }
-    Ok(summary)
+    summary
 }
 
 /// A refused field: its reason, after the field's name when the reason alone doesn't say

@@ -14,7 +14,7 @@ use creditbot::console::{self, Session};
 use creditbot::faq::{self, Faq};
 use creditbot::ledger::{ExpiredLotPolicy, Ledger};
 use creditbot::sweeper::{SWEEP_EVERY, sweep_periodically};
-use creditbot::{demo, export, import};
+use creditbot::{db, demo, export, import, shutdown};
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +67,7 @@ enum Command {
     },
     /// Import accounts, grants, orders and returns from a JSON Lines file (idempotent).
     Import {
+        /// A JSON Lines file, or - to read standard input.
         file: PathBuf,
         /// The time to record, when a line has no "at" (default now).
         #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
@@ -80,7 +81,8 @@ enum Command {
         #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
-    /// Copy the live database to PATH with SQLite's online backup.
+    /// Copy the live database to PATH (a new file): a consistent snapshot, even while the
+    /// bot writes, integrity-checked before it is put in place.
     Backup { path: PathBuf },
     /// Seed a demo account (member alice, account ACC-1042) with grants, orders and a return.
     Demo {
@@ -137,6 +139,27 @@ fn init_logging(serving: bool) {
 
 type Outcome = Result<ExitCode, String>;
 
+impl Command {
+    /// Whether the command may create the database when there is none at its path: the
+    /// commands that set one up or feed it. Reading commands refuse a missing database, so a
+    /// mistyped `--db` leaves no empty file behind; so does `console --db PATH` (a console on
+    /// the default path starts on a new demo database, as `run` does).
+    fn may_create_database(&self, explicit_db: bool) -> bool {
+        match self {
+            Command::Run
+            | Command::Serve
+            | Command::Migrate
+            | Command::Demo { .. }
+            | Command::Import { .. } => true,
+            Command::Console { .. } => !explicit_db,
+            Command::Sweep { .. }
+            | Command::Export { .. }
+            | Command::Backup { .. }
+            | Command::Faq { .. } => false,
+        }
+    }
+}
+
 fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) -> Outcome {
     // Commands that need neither config nor database.
     if let Command::Faq { action } = &command {
@@ -155,11 +178,29 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
         None => Config::load_or_default(Path::new("bot.toml")),
     }
     .map_err(|e| e.to_string())?;
+    let config_file = config_path.unwrap_or_else(|| PathBuf::from("bot.toml"));
+    let explicit_db = db.is_some();
     let db_path = db.unwrap_or_else(|| config.database.path.clone());
-    let first_run = !db_path.exists();
+    // Input that can't be read is refused before the database is touched.
+    let import_input = match &command {
+        Command::Import { file, .. } => Some(ImportInput::open(file)?),
+        _ => None,
+    };
+    if !command.may_create_database(explicit_db) && !db_path.exists() {
+        return Err(format!(
+            "no database at {}; check the path (nothing was created)",
+            db_path.display()
+        ));
+    }
+    if let Command::Backup { path } = &command {
+        // The copy reads the file as it is: no migration, no currency check, no ledger.
+        return backup(&db_path, &config, path);
+    }
+    let created = !db_path.exists();
     let settings = config
-        .ledger_settings(config_path.as_deref().unwrap_or(Path::new("bot.toml")))
+        .ledger_settings(&config_file)
         .map_err(|e| e.to_string())?;
+    check_currency(&db_path, &config, &config_file)?;
     let ledger =
         Arc::new(Ledger::open(&db_path, &config.database, settings).map_err(|e| e.to_string())?);
     let now = Utc::now();
@@ -172,31 +213,32 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 "No Discord token configured (set DISCORD_TOKEN, or [discord] token in bot.toml) — starting the local console on {}.",
                 db_path.display()
             );
-            if first_run {
-                demo::seed(&ledger, now).map_err(|e| e.to_string())?;
-                eprintln!(
-                    "Seeded demo data: you are {}, linked to account {}.",
-                    demo::DEMO_MEMBER,
-                    demo::DEMO_ACCOUNT
-                );
+            if created {
+                seed_demo(&ledger, now)?;
             }
             let assistant = assistant(&config, ledger, Some(demo::DEMO_MEMBER), false)?;
             console::run(&assistant, &Session::new(demo::DEMO_MEMBER, false, None))
                 .map_err(|e| e.to_string())?;
         }
-        Command::Console { member, admin, now } => {
+        Command::Console {
+            member,
+            admin,
+            now: at,
+        } => {
+            if created {
+                seed_demo(&ledger, at.unwrap_or(now))?;
+            }
             let assistant = assistant(&config, ledger, Some(&member), admin)?;
-            console::run(&assistant, &Session::new(member, admin, now))
+            console::run(&assistant, &Session::new(member, admin, at))
                 .map_err(|e| e.to_string())?;
         }
         Command::Serve => {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
             let assistant = Arc::new(assistant(&config, ledger, None, false)?);
-            runtime
-                .block_on(creditbot::http::serve(&config, assistant))
-                .map_err(|e| e.to_string())?;
-            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+            let result = runtime.block_on(creditbot::http::serve(&config, assistant));
+            runtime.shutdown_timeout(shutdown::RUNTIME_GRACE);
+            result.map_err(|e| e.to_string())?;
         }
         Command::Sweep { now: at } => {
             let report = ledger
@@ -215,26 +257,23 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 creditbot::db::MIGRATIONS.len()
             );
         }
-        Command::Import { file, now: at } => {
-            let reader = std::fs::File::open(&file)
-                .map_err(|e| format!("can't read {}: {e}", file.display()))?;
-            let lines = count_lines(&file);
-            let bar = progress_bar(lines);
-            let summary = import::import(
-                &ledger,
-                std::io::BufReader::new(reader),
-                "import",
-                at.unwrap_or(now),
-                |n| {
-                    if n % 256 == 0 {
-                        bar.set_position(n as u64);
-                    }
-                },
-            )
-            .map_err(|e| e.to_string())?;
+        Command::Import { now: at, .. } => {
+            let input = import_input.expect("opened above");
+            let bar = input.progress_bar();
+            let summary =
+                import::import(
+                    &ledger,
+                    input.reader,
+                    "import",
+                    at.unwrap_or(now),
+                    |p| match input.size {
+                        Some(_) => bar.set_position(p.bytes),
+                        None => bar.set_position(p.line as u64),
+                    },
+                );
             bar.finish_and_clear();
             print!("{summary}");
-            if !summary.rejected.is_empty() {
+            if !summary.is_complete() {
                 return Ok(ExitCode::FAILURE);
             }
         }
@@ -246,16 +285,6 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 serde_json::to_string_pretty(&data).map_err(|e| e.to_string())?
             );
         }
-        Command::Backup { path } => {
-            if path.exists() {
-                return Err(format!(
-                    "{} exists already; pick a new file",
-                    path.display()
-                ));
-            }
-            ledger.backup_to(&path).map_err(|e| e.to_string())?;
-            println!("Backed up {} to {}.", db_path.display(), path.display());
-        }
         Command::Demo { now: at } => {
             demo::seed(&ledger, at.unwrap_or(now)).map_err(|e| e.to_string())?;
             println!(
@@ -265,9 +294,125 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 demo::DEMO_ACCOUNT
             );
         }
-        Command::Faq { .. } => unreachable!("answered above"),
+        Command::Faq { .. } | Command::Backup { .. } => unreachable!("answered above"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Seeds the demo data into a database this run created (the console's first start).
+fn seed_demo(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), String> {
+    demo::seed(ledger, now).map_err(|e| e.to_string())?;
+    eprintln!(
+        "Seeded demo data: you are {}, linked to account {}.",
+        demo::DEMO_MEMBER,
+        demo::DEMO_ACCOUNT
+    );
+    Ok(())
+}
+
+/// Refuses a config whose currency differs from the one the database keeps (recording it in
+/// a database that keeps none yet), before the ledger reads a single amount.
+fn check_currency(db_path: &Path, config: &Config, config_file: &Path) -> Result<(), String> {
+    let conn = db::open(db_path, &config.database)
+        .map_err(|e| format!("can't open {}: {e}", db_path.display()))?;
+    let wanted = db::StoreCurrency {
+        code: config.credits.currency.trim().to_string(),
+        decimals: config.credits.decimals,
+    };
+    db::keep_currency(&conn, &wanted, &config_file.display().to_string())
+        .map_err(|e| format!("{}: {e}", db_path.display()))
+}
+
+/// `creditbot backup PATH`: a consistent copy, put at PATH only once it is whole and checked.
+fn backup(db_path: &Path, config: &Config, target: &Path) -> Outcome {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} copied ({eta} left)",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let shown = bar.clone();
+    let copied = db::backup(db_path, &config.database, target, move |p| {
+        shown.set_length(p.total);
+        shown.set_position(p.written.min(p.total));
+    })
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    println!(
+        "Backed up {} to {} ({} bytes, integrity checked).",
+        db_path.display(),
+        target.display(),
+        copied
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `creditbot import` reads: a regular file, or standard input for `-`.
+struct ImportInput {
+    reader: Box<dyn std::io::BufRead>,
+    /// The file's size, for a progress bar over bytes; `None` for standard input.
+    size: Option<u64>,
+}
+
+impl ImportInput {
+    /// Opens `path`, refusing at once anything but a regular file: a directory would read as
+    /// nothing, a FIFO would block until a writer came, and `/dev/stdin` or `<(…)` is
+    /// standard input by another name, which is spelled `-`.
+    fn open(path: &Path) -> Result<ImportInput, String> {
+        if path == Path::new("-") {
+            return Ok(ImportInput {
+                reader: Box::new(std::io::stdin().lock()),
+                size: None,
+            });
+        }
+        let can_t = |e: std::io::Error| format!("can't read {}: {e}", path.display());
+        let metadata = std::fs::metadata(path).map_err(can_t)?;
+        if metadata.is_dir() {
+            return Err(format!(
+                "{} is a directory; give a JSON Lines file, or - to read standard input",
+                path.display()
+            ));
+        }
+        if !metadata.is_file() {
+            return Err(format!(
+                "{} isn't a regular file (it is a pipe, device or socket); give a file, or - to read standard input",
+                path.display()
+            ));
+        }
+        let file = std::fs::File::open(path).map_err(can_t)?;
+        Ok(ImportInput {
+            reader: Box::new(std::io::BufReader::new(file)),
+            size: Some(metadata.len()),
+        })
+    }
+
+    /// On a terminal: a bar over the file's bytes (so it is exact however long the lines),
+    /// or a count of lines read from standard input. Hidden otherwise, and for small files.
+    fn progress_bar(&self) -> indicatif::ProgressBar {
+        if !std::io::stderr().is_terminal() {
+            return indicatif::ProgressBar::hidden();
+        }
+        let (bar, template) = match self.size {
+            Some(size) if size < 1 << 20 => return indicatif::ProgressBar::hidden(),
+            Some(size) => (
+                indicatif::ProgressBar::new(size),
+                "{bar:40} {bytes}/{total_bytes} read ({eta} left)",
+            ),
+            None => (
+                indicatif::ProgressBar::new_spinner(),
+                "{spinner} {pos} lines read",
+            ),
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        bar
+    }
 }
 
 /// The assistant with the config's admins; `console_admin` adds the console user to them.
@@ -319,7 +464,7 @@ fn run_discord(config: &Config, ledger: Arc<Ledger>) -> Outcome {
     runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
     let assistant = Arc::new(assistant(config, ledger, None, false)?);
     let result = runtime.block_on(creditbot::discord::run(config, assistant));
-    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    runtime.shutdown_timeout(shutdown::RUNTIME_GRACE);
     result.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -327,25 +472,4 @@ fn run_discord(config: &Config, ledger: Arc<Ledger>) -> Outcome {
 #[cfg(not(feature = "discord"))]
 fn run_discord(_config: &Config, _ledger: Arc<Ledger>) -> Outcome {
     Err("this build has no Discord support (built without the `discord` feature)".into())
-}
-
-fn count_lines(path: &Path) -> u64 {
-    use std::io::BufRead;
-    std::fs::File::open(path)
-        .map(|f| std::io::BufReader::new(f).lines().count() as u64)
-        .unwrap_or(0)
-}
-
-/// A progress bar on stderr for large files on a terminal; hidden otherwise.
-fn progress_bar(lines: u64) -> indicatif::ProgressBar {
-    if lines < 10_000 || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(lines);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines ({eta} left)")
-    {
-        bar.set_style(style);
-    }
-    bar
 }

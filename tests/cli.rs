@@ -8,6 +8,12 @@ use std::process::{Command, Output, Stdio};
 const NOW: &str = "2026-11-26T12:00:00Z";
 
 fn creditbot(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    creditbot_bytes(dir, args, stdin.as_bytes())
+}
+
+/// The binary run in `dir` with `stdin` piped in; killed (and the test failed) if it hasn't
+/// ended after a minute, so a command that hangs fails instead of hanging the test run.
+fn creditbot_bytes(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_creditbot"))
         .args(args)
         .current_dir(dir)
@@ -18,13 +24,38 @@ fn creditbot(dir: &Path, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
-    child
-        .stdin
-        .take()
+    let mut input = child.stdin.take().unwrap();
+    // A command that refuses at once may not read its input: a broken pipe is no failure.
+    let _ = input.write_all(stdin);
+    drop(input);
+    let id = child.id();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .is_err()
+        {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(id.to_string())
+                .status();
+            panic!("creditbot {id} hung");
+        }
+    });
+    let output = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    watchdog.join().expect("creditbot ended within a minute");
+    output
+}
+
+/// The names in `dir`, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
 }
 
 fn stdout(output: &Output) -> String {
@@ -478,4 +509,235 @@ fn in_the_console_a_number_right_after_did_you_mean_picks_that_answer() {
     let later = reply_to(&out, "alice", "1");
     assert!(later.starts_with("That choice has expired."), "{later}");
     assert!(!later.contains("Type 1 or 2"), "{later}");
+}
+
+#[test]
+fn import_reads_standard_input_as_dash_and_refuses_at_once_what_isnt_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "{\"type\":\"account\",\"id\":\"ACC-1\",\"name\":\"One\"}\n";
+    std::fs::create_dir(dir.path().join("feed")).unwrap();
+    let fifo = dir.path().join("feed.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let before = files(dir.path());
+    // A directory, a FIFO nobody writes to, and standard input by another name: each is
+    // refused before anything is read or created (a FIFO used to block, a directory to spin).
+    for (path, says) in [
+        (
+            "feed",
+            "feed is a directory; give a JSON Lines file, or - to read standard input",
+        ),
+        ("feed.fifo", "feed.fifo isn't a regular file"),
+        ("/dev/stdin", "/dev/stdin isn't a regular file"),
+    ] {
+        let refused = creditbot(dir.path(), &["--db", "t.db", "import", path], line);
+        assert!(!refused.status.success(), "{path}");
+        assert!(stderr(&refused).contains(says), "{}", stderr(&refused));
+        assert!(stdout(&refused).is_empty(), "{}", stdout(&refused));
+        assert_eq!(files(dir.path()), before, "{path} created nothing");
+    }
+    let piped = creditbot(
+        dir.path(),
+        &["--db", "t.db", "import", "-", "--now", NOW],
+        line,
+    );
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert_eq!(
+        stdout(&piped),
+        "imported 1, skipped 0 as duplicate, rejected 0\n"
+    );
+}
+
+#[test]
+fn import_reports_a_line_that_isnt_utf8_by_number_goes_on_and_fails_its_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = b"{\"type\":\"account\",\"id\":\"ACC-1\",\"name\":\"One\"}\n".to_vec();
+    lines.extend_from_slice(b"{\"type\":\"account\",\"id\":\"ACC-\xff\",\"name\":\"Two\"}\n");
+    lines.extend_from_slice(b"{\"type\":\"account\",\"id\":\"ACC-3\",\"name\":\"Three\"}\n");
+    std::fs::write(dir.path().join("in.jsonl"), &lines).unwrap();
+    let output = creditbot(
+        dir.path(),
+        &["--db", "t.db", "import", "in.jsonl", "--now", NOW],
+        "",
+    );
+    assert!(
+        !output.status.success(),
+        "a rejected line fails the exit status"
+    );
+    assert_eq!(
+        stdout(&output),
+        "imported 2, skipped 0 as duplicate, rejected 1\n  line 2: The line isn't UTF-8 text (byte 29 can't be read), so it was skipped.\n"
+    );
+    // The same through standard input.
+    let piped = creditbot_bytes(
+        dir.path(),
+        &["--db", "t.db", "import", "-", "--now", NOW],
+        &lines,
+    );
+    assert!(!piped.status.success());
+    assert!(
+        stdout(&piped).starts_with("imported 0, skipped 2 as duplicate, rejected 1\n  line 2: "),
+        "{}",
+        stdout(&piped)
+    );
+}
+
+#[test]
+fn commands_that_read_a_database_refuse_a_missing_one_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--db", "missing.db", "export", "ACC-1"][..],
+        &["--db", "missing.db", "sweep"],
+        &["--db", "missing.db", "backup", "copy.db"],
+        &["--db", "missing.db", "console"],
+        // The default path too, for the commands that only read.
+        &["export", "ACC-1"],
+    ] {
+        let refused = creditbot(dir.path(), args, "/balance\n");
+        assert!(!refused.status.success(), "{args:?}");
+        let db = if args.contains(&"missing.db") {
+            "missing.db"
+        } else {
+            "creditbot.db"
+        };
+        assert_eq!(
+            stderr(&refused),
+            format!("creditbot: no database at {db}; check the path (nothing was created)\n"),
+            "{args:?}"
+        );
+        assert!(
+            files(dir.path()).is_empty(),
+            "{args:?} left {:?}",
+            files(dir.path())
+        );
+    }
+    // The commands that set a database up create it.
+    let migrated = creditbot(dir.path(), &["--db", "new.db", "migrate"], "");
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    assert!(dir.path().join("new.db").exists());
+}
+
+#[test]
+fn the_console_in_an_empty_folder_starts_on_the_demo_data_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = creditbot(dir.path(), &["console", "--now", NOW], "/balance\n");
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("Seeded demo data: you are alice, linked to account ACC-1042."),
+        "{}",
+        stderr(&first)
+    );
+    assert!(
+        reply_to(&stdout(&first), "alice", "/balance")
+            .starts_with("Your credits · account ACC-1042\nAvailable  $35.51"),
+        "{}",
+        stdout(&first)
+    );
+    let again = creditbot(dir.path(), &["console", "--now", NOW], "/history\n");
+    assert!(!stderr(&again).contains("Seeded"), "{}", stderr(&again));
+    assert_eq!(stdout(&again).matches("granted: birthday gift").count(), 1);
+}
+
+#[test]
+fn the_console_reports_a_line_that_isnt_utf8_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let session = creditbot_bytes(
+        dir.path(),
+        &["--db", "t.db", "console", "--now", NOW],
+        b"/balance\nbal\xffance?\n/expiry\n",
+    );
+    assert!(session.status.success(), "{}", stderr(&session));
+    let out = stdout(&session);
+    assert_eq!(
+        reply_to(&out, "alice", "(line 2)"),
+        "The line isn't UTF-8 text (byte 4 can't be read), so it was skipped.\n"
+    );
+    assert!(
+        reply_to(&out, "alice", "/expiry").starts_with("Your next expiry:"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_config_with_another_currency_is_refused_and_the_balances_read_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let export = |config: &[&str]| {
+        let args: Vec<&str> = config
+            .iter()
+            .copied()
+            .chain(["--db", "t.db", "export", "ACC-1042", "--now", NOW])
+            .collect();
+        creditbot(dir.path(), &args, "")
+    };
+    let before = export(&[]);
+    assert!(before.status.success(), "{}", stderr(&before));
+    std::fs::write(
+        dir.path().join("yen.toml"),
+        "[credits]\ncurrency = \"JPY\"\ndecimals = 0\nmax_grant = \"100000\"\n",
+    )
+    .unwrap();
+    let refused = export(&["--config", "yen.toml"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).starts_with(
+            "creditbot: t.db: this database keeps USD with 2 decimals; yen.toml says JPY with 0 decimals."
+        ),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stdout(&refused).is_empty());
+    let after = export(&[]);
+    assert_eq!(stdout(&after), stdout(&before));
+    let data: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(data["available"], "35.51");
+}
+
+#[test]
+fn a_backup_is_checked_and_a_failed_one_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "t.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    std::fs::create_dir(dir.path().join("folder")).unwrap();
+    let before = files(dir.path());
+    let into_folder = creditbot(dir.path(), &["--db", "t.db", "backup", "folder"], "");
+    assert!(!into_folder.status.success());
+    assert!(
+        stderr(&into_folder).contains("folder exists already; pick a new file"),
+        "{}",
+        stderr(&into_folder)
+    );
+    let nowhere = creditbot(
+        dir.path(),
+        &["--db", "t.db", "backup", "nowhere/copy.db"],
+        "",
+    );
+    assert!(!nowhere.status.success());
+    assert!(
+        stderr(&nowhere).contains("(nothing was left at nowhere/copy.db)"),
+        "{}",
+        stderr(&nowhere)
+    );
+    assert_eq!(files(dir.path()), before);
+    assert!(files(&dir.path().join("folder")).is_empty());
+    let done = creditbot(
+        dir.path(),
+        &["--db", "t.db", "backup", "folder/copy.db"],
+        "",
+    );
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(
+        stdout(&done).contains("integrity checked"),
+        "{}",
+        stdout(&done)
+    );
+    assert_eq!(files(&dir.path().join("folder")), ["copy.db"]);
 }

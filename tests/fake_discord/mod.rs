@@ -40,6 +40,9 @@ pub struct Options {
     /// it is not enabled for the application.
     pub refuse_message_content: bool,
     pub heartbeat_interval_ms: u64,
+    /// Refuse every gateway connection (closed before the WebSocket handshake), as when
+    /// Discord's gateway can't be reached: REST still answers, the bot keeps reconnecting.
+    pub refuse_gateway: bool,
 }
 
 impl Default for Options {
@@ -47,6 +50,7 @@ impl Default for Options {
         Options {
             refuse_message_content: false,
             heartbeat_interval_ms: 2_000,
+            refuse_gateway: false,
         }
     }
 }
@@ -64,6 +68,8 @@ pub struct Call {
 #[derive(Clone, Debug, Default)]
 pub struct GatewayLog {
     pub connections: usize,
+    /// Connections closed unanswered (`Options::refuse_gateway`).
+    pub refused_connections: usize,
     pub identifies: Vec<Value>,
     pub resumes: usize,
     pub readies: usize,
@@ -435,6 +441,11 @@ fn registered(body: &Value, application: &str, guild: Option<&str>) -> Value {
 }
 
 async fn connection(stream: tokio::net::TcpStream, shared: Shared) {
+    if shared.options.refuse_gateway {
+        shared.inner.lock().unwrap().gateway.refused_connections += 1;
+        shared.bump();
+        return;
+    }
     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
