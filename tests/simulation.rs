@@ -13,7 +13,7 @@
 
 mod sim;
 
-use sim::Config;
+use sim::{Config, Sweeps};
 
 #[test]
 fn a_hundred_thousand_events_keep_every_invariant() {
@@ -49,4 +49,31 @@ fn the_same_seed_replays_exactly() {
     assert_eq!(first.final_balances, second.final_balances);
     let other = sim::run(&Config::new(config.seed + 1, 3_000));
     assert_ne!(first.digest, other.digest, "another seed, another run");
+}
+
+/// The same events twice: once with sweeps whenever the plan draws one, once with a single
+/// sweep at the end. Every feed request must come out the same (accepted or refused, credits
+/// applied, restored, reissued) and every account must end with the same balance.
+#[test]
+#[ignore = "fails on today's ledger until sweep-independence lands (issue 11 item 3): a backdated order spends credit a sweep had already expired in the other run"]
+fn the_outcome_does_not_depend_on_when_sweeps_ran() {
+    let seed = sim::seed_from_env();
+    let events = sim::events_from_env(20_000);
+    let run = |sweeps| {
+        sim::run(&Config {
+            sweeps,
+            // The invariants are the other test's; this one compares outcomes.
+            checks: false,
+            record_feed: true,
+            ..Config::new(seed, events)
+        })
+    };
+    let swept = run(Sweeps::AtRandomMoments);
+    let unswept = run(Sweeps::OnlyAtTheEnd);
+    assert!(swept.stats.sweeps > 1 && unswept.stats.sweeps == 1);
+    if let Some(difference) = sim::first_difference(&swept, &unswept) {
+        panic!(
+            "seed {seed}: the ledger's result depends on when sweeps ran.\n{difference}\nreplay: CREDITBOT_SIM_SEED={seed} CREDITBOT_SIM_EVENTS={events} cargo test --test simulation the_outcome_does_not_depend -- --include-ignored"
+        );
+    }
 }

@@ -151,6 +151,16 @@ impl Checker {
             .unwrap()
     }
 
+    /// The account ids in a text, in order.
+    pub fn account_ids(&self, text: &str) -> Vec<String> {
+        self.ids
+            .find_iter(text)
+            .map(|m| m.as_str())
+            .filter(|id| id.starts_with("ACC-"))
+            .map(str::to_string)
+            .collect()
+    }
+
     // ----- privacy ---------------------------------------------------------------------------
 
     /// The ids in a member's reply that belong to someone else: another account, another

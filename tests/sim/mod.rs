@@ -27,7 +27,7 @@ pub mod checks;
 pub mod events;
 pub mod rng;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -152,6 +152,7 @@ fn env_number(name: &str) -> Option<u64> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FeedRecord {
     pub event: u64,
+    pub clock: DateTime<Utc>,
     pub request: String,
     pub outcome: String,
 }
@@ -265,6 +266,8 @@ struct Sim {
     /// The latest events, shown when something fails.
     recent: VecDeque<String>,
     strict: bool,
+    /// The account of each link code an admin made.
+    code_accounts: HashMap<String, String>,
     codes: Regex,
     order_ids: Regex,
 }
@@ -293,6 +296,7 @@ impl Sim {
             stats: Stats::default(),
             recent: VecDeque::new(),
             strict: std::env::var_os("CREDITBOT_SIM_STRICT").is_some(),
+            code_accounts: HashMap::new(),
             codes: Regex::new(r"\b[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}\b").unwrap(),
             order_ids: Regex::new(r"ORD-\d{7}").unwrap(),
         }
@@ -514,11 +518,13 @@ impl Sim {
             self.stats.admin_asks += 1;
         }
         if let Input::Command { path, .. } = &request.input {
-            if path == "admin code" {
-                if let Some(code) = self.codes.find(&reply.text) {
-                    self.plan
-                        .hand_out_code(&mut self.rng, code.as_str().to_string());
-                }
+            if path == "admin code"
+                && let Some(code) = self.codes.find(&reply.text)
+                && let Some(account) = self.checker.account_ids(&reply.text).first()
+            {
+                let code = code.as_str().to_string();
+                self.code_accounts.insert(code.clone(), account.clone());
+                self.plan.hand_out_code(&mut self.rng, code);
             }
             if path == "link" && reply.text.starts_with("Linked!") {
                 self.stats.links_redeemed += 1;
@@ -549,10 +555,25 @@ impl Sim {
             Input::Text(text) => text.clone(),
             Input::Choice(id) => id.clone(),
         };
+        // Whoever holds a link code may read which account it is for.
+        let mut visible = own.to_vec();
+        if let Input::Command { path, options } = &request.input
+            && path == "link"
+        {
+            let code = options.iter().find(|(name, _)| name == "code");
+            visible.extend(
+                code.and_then(|(_, code)| self.code_accounts.get(code))
+                    .cloned(),
+            );
+        }
         let text = serde_json::to_string(reply).unwrap();
-        let foreign =
-            self.checker
-                .foreign_ids(&text, &asked, &request.who.user_id, own, !reply.private);
+        let foreign = self.checker.foreign_ids(
+            &text,
+            &asked,
+            &request.who.user_id,
+            &visible,
+            !reply.private,
+        );
         if !foreign.is_empty() {
             self.fail(
                 n,
@@ -692,6 +713,7 @@ impl Sim {
         if self.config.record_feed {
             self.feed.push(FeedRecord {
                 event: n,
+                clock: self.now,
                 request,
                 outcome: comparable,
             });
@@ -926,4 +948,46 @@ impl Sim {
             end: now,
         }
     }
+}
+
+/// Where two runs of the same events part: the first feed request whose outcome differs, or
+/// else the accounts whose final balances differ. `None` when they agree.
+pub fn first_difference(a: &Report, b: &Report) -> Option<String> {
+    for (x, y) in a.feed.iter().zip(&b.feed) {
+        if x.request != y.request {
+            return Some(format!(
+                "the runs drew different events from event {} on (their worlds had already parted):\n  {}\n  {}",
+                x.event.min(y.event),
+                x.request,
+                y.request
+            ));
+        }
+        if x.outcome != y.outcome {
+            return Some(format!(
+                "first diverging event: {} (clock {})\n  request: {}\n  with sweeps:    {}\n  without sweeps: {}",
+                x.event, x.clock, x.request, x.outcome, y.outcome
+            ));
+        }
+    }
+    if a.feed.len() != b.feed.len() {
+        return Some(format!(
+            "{} feed requests in one run, {} in the other",
+            a.feed.len(),
+            b.feed.len()
+        ));
+    }
+    let balances: Vec<String> = a
+        .final_balances
+        .iter()
+        .zip(&b.final_balances)
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| format!("{}: {:?} vs {:?}", x.0, x.1, y.1))
+        .collect();
+    (!balances.is_empty() || a.final_balances.len() != b.final_balances.len()).then(|| {
+        format!(
+            "every feed request came out the same, but final balances differ at {}: {}",
+            a.end,
+            balances.join("; ")
+        )
+    })
 }
