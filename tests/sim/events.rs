@@ -212,9 +212,16 @@ const RESTART: u64 = 1;
 const RETRY_PERCENT: u64 = 15;
 
 impl Plan {
-    /// A link code an admin made: a random member gets it, to redeem with `/link` later.
-    pub fn hand_out_code(&mut self, rng: &mut Rng, code: String) {
-        let member = rng.index(MEMBERS);
+    /// A link code an admin made: a member gets it, to redeem with `/link` later; mostly one
+    /// who isn't linked (the one the admin made it for), sometimes anyone.
+    pub fn hand_out_code(&mut self, rng: &mut Rng, world: &Checker, code: String) {
+        let mut member = rng.index(MEMBERS);
+        for _ in 0..8 {
+            if world.account_of_member(&member_id(member)).is_none() {
+                break;
+            }
+            member = rng.index(MEMBERS);
+        }
         if let Some(old) = self.codes[member].replace(code) {
             self.remember_spent(old);
         }
