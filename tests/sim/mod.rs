@@ -10,14 +10,19 @@
 //! expiry sweeps; and restarts (the ledger and assistant dropped, the file opened again).
 //!
 //! After every event (see `checks`): money is conserved (each touched lot's remaining equals
-//! its journal; the journal's totals equal what the lots hold; everything from scratch every
-//! 2,000 events or so and at the end), no lot or balance is negative and each touched
-//! account's balance equals its live lots, no reply to a member names another account, another
-//! account's order or grant, or another member, an answer about someone else's order reads
-//! exactly like one about an order that doesn't exist, a member's `/balance` shows the ledger's
-//! figure, no reply is an internal error, a refused feed request changes nothing, and every
-//! replay changes nothing (`PRAGMA data_version`, and `content_checksum` on a sample) and a
-//! retry answers the same.
+//! its journal; the journal's totals equal what the lots hold; everything from scratch after
+//! 2,000 events, then after every 2,000 or every eighth of the events so far, whichever is
+//! more, and at the end), no lot or balance is negative and each touched account's balance
+//! equals its live lots, no reply to a member names another account, another account's order
+//! or grant, or another member, an answer about someone else's order reads exactly like one
+//! about an order that doesn't exist, a member's `/balance` shows the ledger's figure, no
+//! reply is an internal error, a refused feed request changes nothing and an accepted one
+//! something, and every replay changes nothing (`PRAGMA data_version`, and `content_checksum`
+//! on a sample) and answers its first result (a feed request always; a command when retried
+//! at once, except those listed in `RETRY_MAY_ANSWER_DIFFERENTLY`, each with why).
+//!
+//! `first_difference` compares two runs of one seed, with sweeps at random moments and with
+//! one sweep at the end: the feed's outcomes and the final balances must agree.
 //!
 //! Everything the events depend on comes from the seed (`rng`), so a failing seed replays
 //! exactly; the one thing the ledger draws itself, a link code, is masked in the run's digest.
