@@ -21,9 +21,10 @@ use crate::error::{Error, Result, UserError};
 use crate::faq::{self, Faq};
 use crate::ledger::{
     Account, Act, Balance, Expiry, GrantRequest, Ledger, ReturnLine, ReturnRequest, ReturnScope,
+    is_account_id,
 };
 use crate::money::Credits;
-pub use command::{AdminCommand, COMMANDS, Command, CommandSpec};
+pub use command::{AccountOf, AdminCommand, COMMANDS, Command, CommandSpec};
 pub use reply::{COLOUR_INFO, COLOUR_WARN, Card, Choice, Field, Reply};
 pub use text::Style;
 
@@ -248,7 +249,7 @@ impl Assistant {
                         &format!("Your credits · account {}", account.id),
                         now,
                         style,
-                        None,
+                        Viewer::Own,
                     ),
                     true,
                 ))
@@ -475,14 +476,31 @@ impl Assistant {
                     phrase(before.expires_at)
                 )))
             }
-            AdminCommand::Link { member, account } => {
+            AdminCommand::Link {
+                member,
+                account,
+                create,
+            } => {
                 let existed = self.ledger.account(&account).is_ok();
-                let link = self.ledger.link_member(&act("link"), &member, &account)?;
-                Ok(Reply::private(format!(
-                    "Linked {} to account {}{}.",
-                    style.member(&member),
-                    link.account_id,
-                    if existed { "" } else { " (a new account)" }
+                let link = self
+                    .ledger
+                    .link_member_to(&act("link"), &member, &account, create)
+                    .map_err(|error| match error.as_user() {
+                        // A slip must not open an empty account: creating one is asked for.
+                        Some(UserError::UnknownAccount(_)) if !is_account_id(&account) => {
+                            UserError::AccountIdNotValid(account.clone()).into()
+                        }
+                        Some(UserError::UnknownAccount(_)) => UserError::AccountToCreate {
+                            account: account.clone(),
+                            member: style.member(&member),
+                        }
+                        .into(),
+                        _ => error,
+                    })?;
+                Ok(Reply::private(text::linked(
+                    &style.member(&member),
+                    &link.account_id,
+                    !existed,
                 )))
             }
             AdminCommand::Unlink { member } => {
@@ -497,24 +515,48 @@ impl Assistant {
             }
             AdminCommand::Code { account } => {
                 let issued = self.ledger.issue_link_code(&act("code"), &account)?;
-                Ok(Reply::private(format!(
+                let mut reply = format!(
                     "Link code for account {}: {}\nSingle use, expires {}. Give it to the member privately; they run /link code:{}",
                     issued.account_id,
                     issued.code,
                     style.date_relative(issued.expires_at, now),
                     issued.code
-                )))
+                );
+                // The code is refused while a member holds the account; one who held it
+                // before left their history on it, and whoever redeems the code reads it.
+                if let Some(earlier) = self.ledger.previous_member(&issued.account_id)? {
+                    reply.push('\n');
+                    reply.push_str(&text::code_shows_earlier_history(
+                        &issued.account_id,
+                        &style.member(&earlier),
+                    ));
+                }
+                Ok(Reply::private(reply))
             }
-            AdminCommand::Account { member } => {
-                let account = self.member_account(&member, style)?;
+            AdminCommand::Account { of } => {
+                let (account, member) = match of {
+                    AccountOf::Member(member) => {
+                        (self.member_account(&member, style)?, Some(member))
+                    }
+                    AccountOf::Account(id) => {
+                        let account = self.ledger.account(&id)?;
+                        let member = self.ledger.member_for_account(&account.id)?;
+                        (account, member)
+                    }
+                };
                 let balance = self.ledger.balance(&account.id, now)?;
-                let title = format!(
-                    "Credits of {} · account {}",
-                    style.member(&member),
-                    account.id
+                let title = text::account_card_title(
+                    &account.id,
+                    member.as_deref().map(|m| style.member(m)).as_deref(),
                 );
                 Ok(Reply::card(
-                    self.balance_card(&balance, &title, now, style, Some(&member)),
+                    self.balance_card(
+                        &balance,
+                        &title,
+                        now,
+                        style,
+                        Viewer::Admin(member.as_deref()),
+                    ),
                     true,
                 ))
             }
@@ -746,26 +788,27 @@ impl Assistant {
         })
     }
 
-    /// The balance as a card: the asker's own (`admin_of` is `None`), or, for an admin, the
-    /// named member's, with grant numbers and wording about "this account".
+    /// The balance as a card: the asker's own, or, for an admin, an account's (with the
+    /// member holding it, if any), with grant numbers and wording about "this account".
     fn balance_card(
         &self,
         balance: &Balance,
         title: &str,
         now: DateTime<Utc>,
         style: Style,
-        admin_of: Option<&str>,
+        viewer: Viewer,
     ) -> Card {
         let currency = self.ledger.currency();
-        let with_ids = admin_of.is_some();
+        let with_ids = viewer != Viewer::Own;
         let mut description = format!("Available  {}", currency.format(balance.available));
         if balance.lots.is_empty() {
             description.push('\n');
-            description.push_str(&match admin_of {
-                None => text::no_credits(&balance.account_id),
-                Some(member) => {
-                    text::member_has_no_credits(&balance.account_id, &style.member(member))
-                }
+            description.push_str(&match viewer {
+                Viewer::Own => text::no_credits(&balance.account_id),
+                Viewer::Admin(member) => text::member_has_no_credits(
+                    &balance.account_id,
+                    member.map(|m| style.member(m)).as_deref(),
+                ),
             });
         } else {
             let lines: Vec<String> = balance
@@ -791,12 +834,11 @@ impl Assistant {
             title: title.to_string(),
             description,
             fields: Vec::new(),
-            footer: match admin_of {
-                None => format!("{} /expiry · /order · /help", text::CREDITS_PAY_FOR),
-                Some(member) => format!(
-                    "Grant numbers are for /admin revoke and /admin expiry · /admin history member:{}",
-                    style.member(member)
-                ),
+            footer: match viewer {
+                Viewer::Own => format!("{} /expiry · /order · /help", text::CREDITS_PAY_FOR),
+                Viewer::Admin(member) => {
+                    text::admin_account_footer(member.map(|m| style.member(m)).as_deref())
+                }
             },
             colour: COLOUR_INFO,
         }
@@ -1045,6 +1087,14 @@ impl Assistant {
             colour: COLOUR_INFO,
         }
     }
+}
+
+/// Who looks at a balance card: the member whose credits they are, or an admin (with the
+/// member holding the account, if one does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Viewer<'a> {
+    Own,
+    Admin(Option<&'a str>),
 }
 
 /// An expiry as admins write it: a number of days (`90`), a date (`2027-06-30`, the credits

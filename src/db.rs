@@ -12,8 +12,13 @@ use std::time::Duration;
 use crate::config::{DatabaseConfig, Synchronous};
 
 /// Every migration, in order. A test checks this list against the files in `migrations/`.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init.sql", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../migrations/0001_init.sql")),
+    (
+        "0003_admin_notes.sql",
+        include_str!("../migrations/0003_admin_notes.sql"),
+    ),
+];
 
 /// Opens (creating if needed) the database at `path`, sets the pragmas and migrates it.
 pub fn open(path: &Path, config: &DatabaseConfig) -> rusqlite::Result<Connection> {

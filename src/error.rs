@@ -207,6 +207,34 @@ pub enum UserError {
         /// The command that shows the history, e.g. "/history".
         command: String,
     },
+    #[error(
+        "\"{0}\" can't be an account id: use 1 to 64 letters (A-Z), digits, '-', '_' or '.', like ACC-1042."
+    )]
+    AccountIdNotValid(String),
+    /// Account ids are compared ignoring case: `typed` is `existing` spelled another way.
+    #[error(
+        "{typed} differs from the existing account {existing} only in capitals, and account ids ignore capitals; use {existing}."
+    )]
+    AccountLookAlike { typed: String, existing: String },
+    #[error(
+        "Account {0} is linked to a member, so no link code is made for it: whoever redeemed it after they unlink would see their history. Unlink them first with /admin unlink."
+    )]
+    CodeForLinkedAccount(String),
+    #[error(
+        "That link code is no longer valid: its account was linked since the code was made. Ask an admin for a new one."
+    )]
+    LinkCodeVoided,
+    #[error(
+        "/admin account needs either member: or account:, for example member:@alice or account:ACC-1042."
+    )]
+    MemberOrAccount,
+    #[error("{option} must be true or false, not \"{value}\".")]
+    NotTrueOrFalse { option: &'static str, value: String },
+    /// `/admin link` to an account that doesn't exist, without `create:true`.
+    #[error(
+        "There's no account {account}, so {member} wasn't linked. Check the id; if it's a new shop account, run /admin link member:{member} account:{account} create:true"
+    )]
+    AccountToCreate { account: String, member: String },
 }
 
 fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {

@@ -226,7 +226,10 @@ fn expiry_gives_the_next_date_and_what_expires_within_the_days_asked() {
 #[test]
 fn a_member_without_credits_reads_that_they_have_none() {
     let w = world();
-    w.text(ADMIN, "/admin link member:newbie account:ACC-NEW");
+    w.text(
+        ADMIN,
+        "/admin link member:newbie account:ACC-NEW create:true",
+    );
     let expiry = w.text("newbie", "/faq topic:expiry");
     assert!(
         expiry.starts_with("Your next credits to expire: nothing — you have no credits right now."),
@@ -662,9 +665,13 @@ fn link_redeems_a_code_once_and_unlink_drops_it() {
     );
     let reused = w.refused("kim", &format!("/link code:{}", issued.code));
     assert!(reused.contains("already been used"), "{reused}");
+    // Another account's: ACC-9 is held by sam now, and takes no code.
+    w.ledger
+        .open_account(&admin("o8"), "ACC-8", "Eight")
+        .unwrap();
     let expired = w
         .ledger
-        .issue_link_code(&Act::new("admin", day(11, 1), "c10"), "ACC-9")
+        .issue_link_code(&Act::new("admin", day(11, 1), "c10"), "ACC-8")
         .unwrap();
     assert!(
         w.refused("kim", &format!("/link code:{}", expired.code))
@@ -757,8 +764,8 @@ fn admin_commands_work_for_admins_by_user_or_role() {
         .contains("$10.01 taken back")
     );
     assert!(
-        w.text(ADMIN, "/admin link member:dave account:ACC-7")
-            .contains("Linked @dave to account ACC-7 (a new account).")
+        w.text(ADMIN, "/admin link member:dave account:ACC-7 create:true")
+            .contains("Linked @dave to account ACC-7 (a new account, created as you asked).")
     );
     let empty = w.text(ADMIN, "/admin account member:dave");
     assert!(
@@ -770,12 +777,12 @@ fn admin_commands_work_for_admins_by_user_or_role() {
         "{empty}"
     );
     assert!(
-        w.text(ADMIN, "/admin code account:ACC-7")
-            .contains("Link code for account ACC-7: ")
-    );
-    assert!(
         w.text(ADMIN, "/admin unlink member:dave")
             .contains("Unlinked @dave from account ACC-7")
+    );
+    assert!(
+        w.text(ADMIN, "/admin code account:ACC-7")
+            .contains("Link code for account ACC-7: ")
     );
     assert!(
         w.text(ADMIN, "/admin history member:alice")
@@ -1419,5 +1426,176 @@ fn a_returned_order_says_how_much_went_back_and_to_which_grants() {
     assert!(
         text.contains("1 of 1 returned, $24.99 back to the other payment method"),
         "{text}"
+    );
+}
+
+// ----- issue 12: admins can't hurt members by mistake ----------------------------------------
+
+#[test]
+fn an_account_id_differing_only_in_capitals_is_refused_naming_the_existing_one() {
+    let w = world();
+    w.ledger
+        .open_account(&admin("o2001"), "ACC-2001", "Carol")
+        .unwrap();
+    for (line, typed) in [
+        ("/admin link member:carol account:acc-2001", "acc-2001"),
+        (
+            "/admin link member:carol account:acc-2001 create:true",
+            "acc-2001",
+        ),
+        ("/admin code account:Acc-2001", "Acc-2001"),
+        ("/admin account account:acc-2001", "acc-2001"),
+    ] {
+        assert_eq!(
+            w.refused(ADMIN, line).trim_end(),
+            format!(
+                "{typed} differs from the existing account ACC-2001 only in capitals, and account ids ignore capitals; use ACC-2001."
+            ),
+            "{line}"
+        );
+    }
+    // The ledger refuses the look-alike whoever asks (the shop's feed too).
+    assert_eq!(
+        w.ledger
+            .open_account(&admin("o2001b"), "acc-2001", "Carol again")
+            .unwrap_err()
+            .as_user()
+            .cloned(),
+        Some(creditbot::error::UserError::AccountLookAlike {
+            typed: "acc-2001".into(),
+            existing: "ACC-2001".into(),
+        })
+    );
+    assert!(
+        w.text(ADMIN, "/admin link member:carol account:ACC-2001")
+            .contains("Linked @carol to account ACC-2001.")
+    );
+}
+
+#[test]
+fn linking_to_an_account_that_does_not_exist_asks_for_create_and_odd_ids_are_refused() {
+    let w = world();
+    let missing = w.refused(ADMIN, "/admin link member:carol account:ACC-3000");
+    assert_eq!(
+        missing.trim_end(),
+        "There's no account ACC-3000, so @carol wasn't linked. Check the id; if it's a new shop account, run /admin link member:@carol account:ACC-3000 create:true"
+    );
+    for line in [
+        "/admin link member:carol account:\"weird id\" create:true",
+        "/admin link member:carol account:\"weird id\"",
+    ] {
+        assert_eq!(
+            w.refused(ADMIN, line).trim_end(),
+            "\"weird id\" can't be an account id: use 1 to 64 letters (A-Z), digits, '-', '_' or '.', like ACC-1042.",
+            "{line}"
+        );
+    }
+    assert!(
+        w.refused(
+            ADMIN,
+            "/admin link member:carol account:ACC-3000 create:maybe"
+        )
+        .contains("create must be true or false")
+    );
+    // Trimmed: the id as typed with spaces around is the same id.
+    let created = w.text(
+        ADMIN,
+        "/admin link member:carol account:\" ACC-3000 \" create:true",
+    );
+    assert_eq!(
+        created.trim_end(),
+        "Linked @carol to account ACC-3000 (a new account, created as you asked)."
+    );
+    assert!(w.ledger.account("ACC-3000").is_ok());
+}
+
+#[test]
+fn admin_account_takes_a_member_or_an_account_id() {
+    let w = world();
+    let by_id = w.text(ADMIN, "/admin account account:ACC-1");
+    assert!(
+        by_id.starts_with("Credits of @alice · account ACC-1\nAvailable  $37.52"),
+        "{by_id}"
+    );
+    w.ledger
+        .open_account(&admin("o9"), "ACC-9", "Nine")
+        .unwrap();
+    let unlinked = w.text(ADMIN, "/admin account account:ACC-9");
+    assert!(
+        unlinked.starts_with("Credits of account ACC-9 · no member linked"),
+        "{unlinked}"
+    );
+    assert!(unlinked.contains("no member is linked to it"), "{unlinked}");
+    for line in [
+        "/admin account",
+        "/admin account member:alice account:ACC-1",
+    ] {
+        assert!(
+            w.refused(ADMIN, line)
+                .starts_with("/admin account needs either member: or account:"),
+            "{line}"
+        );
+    }
+    assert!(
+        w.refused(ADMIN, "/admin account account:ACC-404")
+            .contains("I couldn't find account ACC-404")
+    );
+}
+
+#[test]
+fn a_link_code_is_refused_for_a_linked_account() {
+    let w = world();
+    let text = w.refused(ADMIN, "/admin code account:ACC-1");
+    let text = text.trim_end();
+    assert!(
+        text.starts_with("Account ACC-1 is linked to a member, so no link code is made for it")
+            && text.ends_with("Unlink them first with /admin unlink."),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_code_made_before_a_member_linked_shows_their_history_to_nobody_after_they_unlink() {
+    let w = world();
+    w.ledger
+        .open_account(&admin("o9"), "ACC-9", "Nine")
+        .unwrap();
+    // Made while nobody held the account…
+    let code = w
+        .ledger
+        .issue_link_code(&admin("c9"), "ACC-9")
+        .unwrap()
+        .code;
+    // …then dave is linked directly, gets credits and an order, and unlinks.
+    w.text(ADMIN, "/admin link member:dave account:ACC-9");
+    w.text(ADMIN, "/admin grant member:dave amount:5 reason:welcome");
+    w.ledger
+        .record_order(
+            "shop",
+            now(),
+            &order("5150", "ACC-9", vec![digital("song", 1_00, 1)]),
+        )
+        .unwrap();
+    w.ledger
+        .unlink_member(&admin("u-dave"), "dave", "moving")
+        .unwrap();
+    // sam redeems the old code: refused, and sees nothing of dave's.
+    let redeemed = w.refused("sam", &format!("/link code:{code}"));
+    assert_eq!(
+        redeemed.trim_end(),
+        "That link code is no longer valid: its account was linked since the code was made. Ask an admin for a new one."
+    );
+    for line in ["/history", "/balance", "/order 5150"] {
+        let text = w.text("sam", line);
+        assert!(
+            !text.contains("welcome") && !text.contains("$5.00") && !text.contains("song"),
+            "{line}: {text}"
+        );
+    }
+    // A new code, made knowingly, tells the admin whose history comes with it.
+    let fresh = w.text(ADMIN, "/admin code account:ACC-9");
+    assert!(
+        fresh.contains("account ACC-9 was linked to @dave before"),
+        "{fresh}"
     );
 }

@@ -61,9 +61,9 @@ fn a_scripted_console_session_uses_every_command() {
 /admin history member:alice
 /admin expiry grant:2 date:2027-12-31 reason:\"holiday extension\"
 /admin revoke grant:3 reason:\"granted twice\"
-/admin link member:bob account:ACC-2000
-/admin code account:ACC-2000
+/admin link member:bob account:ACC-2000 create:true
 /admin unlink member:bob
+/admin code account:ACC-2000
 /admin return order:7781 return-id:R-1 item:hobbit-ebook quantity:1
 /admin unanswered
 ";
@@ -104,9 +104,14 @@ fn a_scripted_console_session_uses_every_command() {
         .contains("Revoked grant #3: $5.00 taken back")
     );
     assert!(
-        reply_to(&out, "root", "/admin link member:bob account:ACC-2000")
-            .contains("Linked @bob to account ACC-2000")
+        reply_to(
+            &out,
+            "root",
+            "/admin link member:bob account:ACC-2000 create:true"
+        )
+        .contains("Linked @bob to account ACC-2000")
     );
+    assert!(reply_to(&out, "root", "/admin unlink member:bob").contains("Unlinked @bob"));
     let code_reply = reply_to(&out, "root", "/admin code account:ACC-2000");
     let code = code_reply
         .split("ACC-2000: ")
@@ -118,7 +123,11 @@ fn a_scripted_console_session_uses_every_command() {
         .trim()
         .to_string();
     assert_eq!(code.len(), 9, "{code_reply}");
-    assert!(reply_to(&out, "root", "/admin unlink member:bob").contains("Unlinked @bob"));
+    // bob held the account before: the admin is told the code comes with his history.
+    assert!(
+        code_reply.contains("was linked to @bob before"),
+        "{code_reply}"
+    );
     assert!(
         reply_to(
             &out,

@@ -98,6 +98,14 @@ const GRANT_MEMBER: OptionSpec = opt(
     "Whose grant it is (checked; suggests their grants)",
     "member:@alice",
 );
+/// A shop account id; see `ledger::is_account_id` for how ids are written.
+const ACCOUNT: OptionSpec = opt(
+    "account",
+    OptionKind::Text,
+    true,
+    "The shop account id, like ACC-1042",
+    "account:ACC-1042",
+);
 const REASON: OptionSpec = opt(
     "reason",
     OptionKind::Text,
@@ -272,16 +280,20 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: "admin link",
-        description: "Link a member to a shop account (created if new)",
+        description: "Link a member to a shop account",
         options: &[
             MEMBER,
-            opt(
-                "account",
-                OptionKind::Text,
-                true,
-                "The shop account id",
-                "account:ACC-1042",
-            ),
+            ACCOUNT,
+            OptionSpec {
+                choices: &["true", "false"],
+                ..opt(
+                    "create",
+                    OptionKind::Text,
+                    false,
+                    "true to create the account if it doesn't exist yet (default false)",
+                    "create:true",
+                )
+            },
         ],
         admin: true,
     },
@@ -293,20 +305,29 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: "admin code",
-        description: "Make a single-use link code for a shop account",
-        options: &[opt(
-            "account",
-            OptionKind::Text,
-            true,
-            "The shop account id",
-            "account:ACC-1042",
-        )],
+        description: "Make a single-use link code for a shop account that no member holds",
+        options: &[ACCOUNT],
         admin: true,
     },
     CommandSpec {
         path: "admin account",
-        description: "A member's credits and grants",
-        options: &[MEMBER],
+        description: "The credits and grants of a member, or of a shop account",
+        options: &[
+            opt(
+                "member",
+                OptionKind::Member,
+                false,
+                "The member (or give account:)",
+                "member:@alice",
+            ),
+            opt(
+                "account",
+                OptionKind::Text,
+                false,
+                "The shop account id (or give member:)",
+                "account:ACC-1042",
+            ),
+        ],
         admin: true,
     },
     CommandSpec {
@@ -399,6 +420,8 @@ pub enum AdminCommand {
     Link {
         member: String,
         account: String,
+        /// Create the account when it doesn't exist; without it, a missing account is refused.
+        create: bool,
     },
     Unlink {
         member: String,
@@ -407,7 +430,7 @@ pub enum AdminCommand {
         account: String,
     },
     Account {
-        member: String,
+        of: AccountOf,
     },
     History {
         member: String,
@@ -420,6 +443,13 @@ pub enum AdminCommand {
         quantity: i64,
     },
     Unanswered,
+}
+
+/// Whose account an admin asks about: a member's, or a shop account by its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountOf {
+    Member(String),
+    Account(String),
 }
 
 impl Command {
@@ -585,6 +615,7 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
         "admin link" => Command::Admin(AdminCommand::Link {
             member: args.member("member")?,
             account: args.required("account")?,
+            create: args.yes_no("create")?.unwrap_or(false),
         }),
         "admin unlink" => Command::Admin(AdminCommand::Unlink {
             member: args.member("member")?,
@@ -593,7 +624,11 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
             account: args.required("account")?,
         }),
         "admin account" => Command::Admin(AdminCommand::Account {
-            member: args.member("member")?,
+            of: match (args.optional_member("member")?, args.optional("account")) {
+                (Some(member), None) => AccountOf::Member(member),
+                (None, Some(account)) => AccountOf::Account(account),
+                _ => return Err(UserError::MemberOrAccount),
+            },
         }),
         "admin history" => Command::Admin(AdminCommand::History {
             member: args.member("member")?,
@@ -822,6 +857,21 @@ impl Args<'_> {
 
     fn optional_member(&self, name: &str) -> Result<Option<String>, UserError> {
         self.optional(name).map(|text| member_id(&text)).transpose()
+    }
+
+    /// An option whose choices are true and false (`yes`/`no` typed in the console too).
+    fn yes_no(&self, name: &str) -> Result<Option<bool>, UserError> {
+        match self.optional(name) {
+            None => Ok(None),
+            Some(text) => match text.to_ascii_lowercase().as_str() {
+                "true" | "yes" => Ok(Some(true)),
+                "false" | "no" => Ok(Some(false)),
+                _ => Err(UserError::NotTrueOrFalse {
+                    option: self.option_spec(name).name,
+                    value: text,
+                }),
+            },
+        }
     }
 
     fn grant(&self) -> Result<LotId, UserError> {

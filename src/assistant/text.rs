@@ -398,10 +398,50 @@ pub fn no_credits(account: &str) -> String {
     )
 }
 
-/// An admin looking at a member's account that has no credits.
-pub fn member_has_no_credits(account: &str, member: &str) -> String {
+/// An admin looking at an account that has no credits; `member` holds it, if anyone does.
+pub fn member_has_no_credits(account: &str, member: Option<&str>) -> String {
+    match member {
+        Some(member) => format!(
+            "Account {account} has no credits right now. To give {member} some, use /admin grant member:{member} amount:…"
+        ),
+        None => format!(
+            "Account {account} has no credits right now, and no member is linked to it: link one with /admin link member:… account:{account}"
+        ),
+    }
+}
+
+/// The title of an admin's view of an account: whose it is, when a member holds it.
+pub fn account_card_title(account: &str, member: Option<&str>) -> String {
+    match member {
+        Some(member) => format!("Credits of {member} · account {account}"),
+        None => format!("Credits of account {account} · no member linked"),
+    }
+}
+
+/// The footer of an admin's view of an account.
+pub fn admin_account_footer(member: Option<&str>) -> String {
+    match member {
+        Some(member) => format!(
+            "Grant numbers are for /admin revoke and /admin expiry · /admin history member:{member}"
+        ),
+        None => "Grant numbers are for /admin revoke and /admin expiry".into(),
+    }
+}
+
+/// An admin linked a member to an account.
+pub fn linked(member: &str, account: &str, created: bool) -> String {
+    if created {
+        format!("Linked {member} to account {account} (a new account, created as you asked).")
+    } else {
+        format!("Linked {member} to account {account}.")
+    }
+}
+
+/// A link code made for an account another member held before: its redeemer will read that
+/// member's history, so the admin is told before handing the code out.
+pub fn code_shows_earlier_history(account: &str, earlier: &str) -> String {
     format!(
-        "Account {account} has no credits right now. To give {member} some, use /admin grant member:{member} amount:…"
+        "Note: account {account} was linked to {earlier} before. Whoever redeems this code sees the account's whole history and orders, including from that time, so give it only to the account's owner."
     )
 }
 

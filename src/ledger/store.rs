@@ -179,8 +179,22 @@ impl Ledger {
         )
     }
 
-    /// Links a member to an account (created if it does not exist yet). Admins only.
+    /// Links a member to an account, created if it does not exist yet (setup, the demo and
+    /// imports, which name accounts the shop already has). Admins in chat use
+    /// `link_member_to`, which creates one only when asked to.
     pub fn link_member(&self, act: &Act, member_id: &str, account_id: &str) -> Result<Link> {
+        self.link_member_to(act, member_id, account_id, true)
+    }
+
+    /// Links a member to an account. Without `create`, an account that doesn't exist is
+    /// refused (`UnknownAccount`), so a typing slip never opens a new, empty account.
+    pub fn link_member_to(
+        &self,
+        act: &Act,
+        member_id: &str,
+        account_id: &str,
+        create: bool,
+    ) -> Result<Link> {
         check_id("The member", member_id)?;
         check_id("The account id", account_id)?;
         let request = (member_id, account_id);
@@ -190,7 +204,9 @@ impl Ledger {
             &request,
             UserError::IdempotencyConflict,
             |tx, journal| {
-                ensure_account(tx, journal, account_id, account_id)?;
+                if create {
+                    ensure_account(tx, journal, account_id, account_id)?;
+                }
                 link(
                     tx,
                     journal,
@@ -238,6 +254,11 @@ impl Ledger {
             UserError::IdempotencyConflict,
             |tx, journal| {
                 require_open_account(tx, account_id)?;
+                // Whoever redeems a code sees the account's history: while a member holds
+                // the account, a code would hand it to someone else once they unlink.
+                if account_holder(tx, account_id)?.is_some() {
+                    return Err(UserError::CodeForLinkedAccount(account_id.to_string()).into());
+                }
                 tx.execute(
                     "INSERT INTO link_codes (code_hash, account_id, created_at, created_by, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -267,33 +288,37 @@ impl Ledger {
             &request,
             UserError::IdempotencyConflict,
             |tx, journal| {
-                let found: Option<(String, i64, Option<i64>)> = tx
+                let found: Option<(String, i64, Option<i64>, Option<i64>)> = tx
                 .query_row(
-                    "SELECT account_id, expires_at, used_at FROM link_codes WHERE code_hash = ?1",
+                    "SELECT account_id, expires_at, used_at, voided_at FROM link_codes WHERE code_hash = ?1",
                     [&hash],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
                 )
                 .optional()?;
-                let (account_id, expires_at, used_at) = found.ok_or(UserError::LinkCodeUnknown)?;
+                let (account_id, expires_at, used_at, voided_at) =
+                    found.ok_or(UserError::LinkCodeUnknown)?;
                 if used_at.is_some() {
                     return Err(UserError::LinkCodeUsed.into());
+                }
+                if voided_at.is_some() {
+                    return Err(UserError::LinkCodeVoided.into());
                 }
                 if expires_at <= ts(act.now) {
                     return Err(UserError::LinkCodeExpired.into());
                 }
-                let link = link(
+                // Used up before linking, which voids the account's other open codes.
+                tx.execute(
+                    "UPDATE link_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
+                    params![ts(act.now), member_id, hash],
+                )?;
+                link(
                     tx,
                     journal,
                     member_id,
                     &account_id,
                     "redeemed a link code",
                     true,
-                )?;
-                tx.execute(
-                    "UPDATE link_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
-                    params![ts(act.now), member_id, hash],
-                )?;
-                Ok(link)
+                )
             },
         )
     }
@@ -316,6 +341,20 @@ impl Ledger {
                     |row| row.get(0),
                 )
                 .optional()?)
+        })
+    }
+
+    /// The member who most recently unlinked from an account, if any did.
+    pub fn previous_member(&self, account_id: &str) -> Result<Option<String>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT member_id FROM journal WHERE account_id = ?1 AND kind = 'unlink'
+                     ORDER BY at DESC, id DESC LIMIT 1",
+                )?
+                .query_row([account_id], |r| r.get(0))
+                .optional()?
+                .flatten())
         })
     }
 
@@ -1494,7 +1533,7 @@ fn order_items(tx: &Transaction, order_id: i64) -> Result<Vec<StoredItem>> {
 }
 
 fn account(tx: &Transaction, account_id: &str) -> Result<Account> {
-    Ok(tx
+    let found = tx
         .prepare_cached("SELECT id, display_name, created_at, closed FROM accounts WHERE id = ?1")?
         .query_row([account_id], |r| {
             Ok(Account {
@@ -1504,8 +1543,33 @@ fn account(tx: &Transaction, account_id: &str) -> Result<Account> {
                 closed: r.get(3)?,
             })
         })
-        .optional()?
-        .ok_or_else(|| UserError::UnknownAccount(account_id.to_string()))?)
+        .optional()?;
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    // Account ids are compared ignoring case: `acc-2001` beside `ACC-2001` is refused naming
+    // the one that exists, never taken for a different (or a new) account. Only on a miss,
+    // so the primary key serves every ordinary lookup.
+    let existing: Option<String> = tx
+        .prepare_cached("SELECT id FROM accounts WHERE id = ?1 COLLATE NOCASE LIMIT 1")?
+        .query_row([account_id], |r| r.get(0))
+        .optional()?;
+    Err(match existing {
+        Some(existing) => UserError::AccountLookAlike {
+            typed: account_id.to_string(),
+            existing,
+        },
+        None => UserError::UnknownAccount(account_id.to_string()),
+    }
+    .into())
+}
+
+/// The member holding an account, if any.
+fn account_holder(tx: &Transaction, account_id: &str) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT member_id FROM links WHERE account_id = ?1")?
+        .query_row([account_id], |r| r.get(0))
+        .optional()?)
 }
 
 fn require_account(tx: &Transaction, account_id: &str) -> Result<()> {
@@ -1548,6 +1612,9 @@ fn ensure_account(
         })?
     {
         return Ok(existing);
+    }
+    if !super::is_account_id(account_id) {
+        return Err(UserError::AccountIdNotValid(account_id.to_string()).into());
     }
     let name = or_default(display_name, account_id);
     tx.execute(
@@ -1594,16 +1661,15 @@ fn link(
     }
     // A closed account takes no new member, whether an admin links it or a code does.
     require_open_account(tx, account_id)?;
-    let holder: Option<String> = tx
-        .query_row(
-            "SELECT member_id FROM links WHERE account_id = ?1",
-            [account_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if holder.is_some() {
+    if account_holder(tx, account_id)?.is_some() {
         return Err(UserError::AccountAlreadyLinked(account_id.to_string()).into());
     }
+    // Codes made before this link are void: one redeemed after this member unlinks would
+    // show its redeemer this member's history.
+    tx.execute(
+        "UPDATE link_codes SET voided_at = ?1 WHERE account_id = ?2 AND used_at IS NULL AND voided_at IS NULL",
+        params![ts(journal.act.now), account_id],
+    )?;
     tx.execute(
         "INSERT INTO links (member_id, account_id, linked_at, linked_by) VALUES (?1, ?2, ?3, ?4)",
         params![
