@@ -282,7 +282,14 @@ impl Assistant {
             Command::History { page } => {
                 let account = self.own_account(request)?;
                 Ok(Reply::card(
-                    self.history_card(&account.id, page, "Your credit history", "/history", style)?,
+                    self.history_card(
+                        &account.id,
+                        page,
+                        "Your credit history",
+                        "/history",
+                        style,
+                        false,
+                    )?,
                     true,
                 ))
             }
@@ -378,10 +385,12 @@ impl Assistant {
                 expires,
                 source,
                 reason,
+                note,
             } => {
                 let amount = currency.parse_grant(&amount)?;
                 let expiry = parse_expiry(expires.as_deref(), now)?.unwrap_or(Expiry::Default);
                 let account = self.member_account(&member, style)?;
+                check_note(note.as_deref())?;
                 let reason = reason.unwrap_or_else(|| source.as_str().to_string());
                 let lot = self.ledger.grant(
                     &act("grant"),
@@ -393,33 +402,43 @@ impl Assistant {
                         expiry,
                     },
                 )?;
+                self.add_note(&act("grant"), note.as_deref())?;
                 let balance = self.ledger.balance(&account.id, now)?;
                 let expires = match lot.expires_at {
                     Some(at) => format!("expires {}", style.date(at)),
                     None => "never expires".into(),
                 };
                 Ok(Reply::private(format!(
-                    "Granted {} ({reason}) to {} · {expires} · grant #{}\nTheir balance is now {}.",
+                    "Granted {} ({reason}) to {} · {expires} · grant #{}\nTheir balance is now {}.\n{}",
                     currency.format(lot.amount),
                     style.member(&member),
                     lot.id,
-                    currency.format(balance.available)
+                    currency.format(balance.available),
+                    text::who_reads_what(&style.member(&member), &reason, note.as_deref()),
                 )))
             }
             AdminCommand::Revoke {
                 grant,
                 reason,
                 member,
+                note,
             } => {
                 let before = self.ledger.lot(grant)?;
                 self.check_grant_member(&before, member.as_deref(), style)?;
+                check_note(note.as_deref())?;
                 let lot = self.ledger.revoke(&act("revoke"), grant, &reason)?;
+                self.add_note(&act("revoke"), note.as_deref())?;
                 let balance = self.ledger.balance(&lot.account_id, now)?;
                 Ok(Reply::private(format!(
-                    "Revoked grant #{grant}: {} taken back ({reason}). Account {} now has {}.",
+                    "Revoked grant #{grant}: {} taken back ({reason}). Account {} now has {}.\n{}",
                     currency.format(before.remaining - lot.remaining),
                     lot.account_id,
-                    currency.format(balance.available)
+                    currency.format(balance.available),
+                    text::who_reads_what(
+                        &self.holder_of(&lot.account_id, style)?,
+                        reason.trim(),
+                        note.as_deref()
+                    ),
                 )))
             }
             AdminCommand::Expiry {
@@ -427,6 +446,7 @@ impl Assistant {
                 date,
                 reason,
                 member,
+                note,
             } => {
                 let expiry = parse_expiry(Some(&date), now)?
                     .ok_or(UserError::DateNotReadable(date.clone()))?;
@@ -438,43 +458,36 @@ impl Assistant {
                 };
                 let before = self.ledger.lot(grant)?;
                 self.check_grant_member(&before, member.as_deref(), style)?;
+                self.check_expiry_can_change(&before, now, style)?;
+                check_note(note.as_deref())?;
                 let lot = self
                     .ledger
                     .change_expiry(&act("expiry"), grant, expires_at, &reason)?;
-                let phrase =
-                    |at: Option<DateTime<Utc>>| at.map_or("never".to_string(), |at| style.date(at));
-                // Expired credit stays expired (the ledger keeps it so): a new date on a grant
-                // that had expired gives the member nothing, and the reply must not suggest
-                // it does.
-                if let Some(expired_at) = before.expires_at.filter(|_| !before.is_live(now)) {
-                    let lost = self.ledger.expired_from_lot(&lot)?;
-                    let expired_on = style.date(expired_at);
-                    let new_date = match lot.expires_at {
-                        Some(at) => format!("its date now reads {}", style.date(at)),
-                        None => "it is now set to never expire".to_string(),
-                    };
-                    let text = if lost.is_positive() {
-                        let member = self
-                            .ledger
-                            .member_for_account(&lot.account_id)?
-                            .map_or("…".to_string(), |m| style.member(&m));
-                        format!(
-                            "Grant #{grant} had already expired on {expired_on}, and expired credit stays expired: the {} that expired can't be spent, even though {new_date}.\nTo give that credit back, make a new grant: /admin grant member:{member} amount:{} reason:…",
-                            currency.format(lost),
-                            currency.to_decimal(lost),
-                        )
-                    } else {
-                        format!(
-                            "Grant #{grant} had already expired on {expired_on} with nothing left on it; {new_date}, which gives the member nothing to spend.\nTo give them credit, make a new grant with /admin grant."
-                        )
-                    };
-                    return Ok(Reply::private(text));
+                self.add_note(&act("expiry"), note.as_deref())?;
+                let holder = self.holder_of(&lot.account_id, style)?;
+                let mut lines = vec![text::expiry_changed(
+                    grant,
+                    before.expires_at,
+                    lot.expires_at,
+                    style,
+                )];
+                let shortened = match (before.expires_at, lot.expires_at) {
+                    (None, Some(_)) => true,
+                    (Some(was), Some(now_at)) => now_at < was,
+                    _ => false,
+                };
+                if shortened {
+                    lines.push(text::expiry_shortened(
+                        &holder,
+                        &currency.format(lot.remaining),
+                    ));
                 }
-                Ok(Reply::private(format!(
-                    "Grant #{grant} now expires {} (was {}).",
-                    phrase(lot.expires_at),
-                    phrase(before.expires_at)
-                )))
+                lines.push(text::who_reads_what(
+                    &holder,
+                    reason.trim(),
+                    note.as_deref(),
+                ));
+                Ok(Reply::private(lines.join("\n")))
             }
             AdminCommand::Link {
                 member,
@@ -569,7 +582,7 @@ impl Assistant {
                 );
                 let next = format!("/admin history member:{member}");
                 Ok(Reply::card(
-                    self.history_card(&account.id, page, &title, &next, style)?,
+                    self.history_card(&account.id, page, &title, &next, style, true)?,
                     true,
                 ))
             }
@@ -674,6 +687,60 @@ impl Assistant {
                 ))
             }
         }
+    }
+
+    /// Refuses an expiry change that could give the member nothing: on a grant that was
+    /// revoked, has expired (expired credit stays expired), or has nothing left.
+    fn check_expiry_can_change(
+        &self,
+        lot: &crate::ledger::Lot,
+        now: DateTime<Utc>,
+        style: Style,
+    ) -> Result<()> {
+        let currency = self.ledger.currency();
+        if lot.revoked {
+            return Err(UserError::ExpiryOfRevokedGrant(lot.id).into());
+        }
+        if let Some(expired_at) = lot.expires_at.filter(|_| !lot.is_live(now)) {
+            // Swept or not: what the sweep wrote off, plus what it hasn't reached yet.
+            let lost = self.ledger.expired_from_lot(lot)? + lot.remaining;
+            if lost.is_positive() {
+                let member = self
+                    .ledger
+                    .member_for_account(&lot.account_id)?
+                    .map_or("…".to_string(), |m| style.member(&m));
+                return Err(UserError::ExpiryOfExpiredGrant {
+                    grant: lot.id,
+                    expired_on: style.date(expired_at),
+                    lost: currency.format(lost),
+                    regrant: format!(
+                        "/admin grant member:{member} amount:{} reason:…",
+                        currency.to_decimal(lost)
+                    ),
+                }
+                .into());
+            }
+        }
+        if !lot.remaining.is_positive() {
+            return Err(UserError::ExpiryOfEmptyGrant(lot.id).into());
+        }
+        Ok(())
+    }
+
+    /// Writes an admin's note on the change just made under `act`, if they gave one.
+    fn add_note(&self, act: &Act, note: Option<&str>) -> Result<()> {
+        match note {
+            Some(note) => self.ledger.add_note(act, note),
+            None => Ok(()),
+        }
+    }
+
+    /// The member holding an account as the admin reads it, or "The member" when none does.
+    fn holder_of(&self, account_id: &str, style: Style) -> Result<String> {
+        Ok(self
+            .ledger
+            .member_for_account(account_id)?
+            .map_or_else(|| "The member".to_string(), |m| style.member(&m)))
     }
 
     /// The asker's own account, or the "not linked" refusal.
@@ -990,6 +1057,7 @@ impl Assistant {
         }
     }
 
+    /// A page of an account's history; `admin` adds the admins' notes (never for members).
     fn history_card(
         &self,
         account_id: &str,
@@ -997,9 +1065,15 @@ impl Assistant {
         title: &str,
         next_command: &str,
         style: Style,
+        admin: bool,
     ) -> Result<Card> {
         let currency = self.ledger.currency();
-        let history = self.ledger.history(account_id, page, HISTORY_PER_PAGE)?;
+        let history = if admin {
+            self.ledger
+                .admin_history(account_id, page, HISTORY_PER_PAGE)?
+        } else {
+            self.ledger.history(account_id, page, HISTORY_PER_PAGE)?
+        };
         if history.page > history.pages {
             return Err(UserError::NoSuchPage {
                 page: history.page,
@@ -1087,6 +1161,11 @@ impl Assistant {
             colour: COLOUR_INFO,
         }
     }
+}
+
+/// Refuses an unusable note before anything is changed (the note is written after the change).
+fn check_note(note: Option<&str>) -> Result<(), UserError> {
+    note.map_or(Ok(()), crate::ledger::store::check_note)
 }
 
 /// Who looks at a balance card: the member whose credits they are, or an admin (with the

@@ -235,6 +235,24 @@ pub enum UserError {
         "There's no account {account}, so {member} wasn't linked. Check the id; if it's a new shop account, run /admin link member:{member} account:{account} create:true"
     )]
     AccountToCreate { account: String, member: String },
+    #[error(
+        "Grant #{0} was revoked, so there's no credit left on it whose expiry could change. Nothing was changed."
+    )]
+    ExpiryOfRevokedGrant(i64),
+    /// `regrant` is the command that gives the lost credit back as a new grant.
+    #[error(
+        "Grant #{grant} already expired on {expired_on}, and expired credit stays expired, so a new date would give nothing back; nothing was changed. To give the {lost} back, make a new grant: {regrant}"
+    )]
+    ExpiryOfExpiredGrant {
+        grant: i64,
+        expired_on: String,
+        lost: String,
+        regrant: String,
+    },
+    #[error(
+        "Grant #{0} has nothing left on it (all spent), so a new expiry would give the member nothing; nothing was changed. To give them credit, make a new grant with /admin grant."
+    )]
+    ExpiryOfEmptyGrant(i64),
 }
 
 fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {

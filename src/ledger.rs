@@ -422,6 +422,8 @@ pub struct HistoryEntry {
     pub actor: String,
     pub reason: String,
     pub at: DateTime<Utc>,
+    /// An admin's note on the change: only in `Ledger::admin_history`, never the member's.
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

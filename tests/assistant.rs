@@ -391,7 +391,7 @@ fn revoke_and_expiry_with_a_member_act_only_on_that_members_grant() {
             ADMIN,
             &format!("/admin expiry grant:{lot} date:never reason:x member:@alice")
         )
-        .contains("now expires never"),
+        .contains("now never expires"),
     );
     assert!(
         w.text(
@@ -403,7 +403,7 @@ fn revoke_and_expiry_with_a_member_act_only_on_that_members_grant() {
 }
 
 #[test]
-fn a_new_date_on_an_expired_grant_says_its_credit_stays_expired() {
+fn a_new_date_on_an_expired_or_spent_grant_is_refused_saying_its_credit_stays_expired() {
     let w = world();
     // Two of bob's grants expired on 20 Nov; the sweep has written off only the first.
     let lapsed = |key: &str, cents| {
@@ -419,24 +419,17 @@ fn a_new_date_on_an_expired_grant_says_its_credit_stays_expired() {
     w.ledger.sweep_expired("sweeper", day(11, 21)).unwrap();
     let unswept = lapsed("old-2", 3_00);
     for (lot, amount) in [(swept, "$8.00"), (unswept, "$3.00")] {
-        let text = w.text(
+        let text = w.refused(
             ADMIN,
             &format!("/admin expiry grant:{lot} date:30 reason:x"),
         );
-        assert!(
-            text.starts_with(&format!(
-                "Grant #{lot} had already expired on 20 Nov 2026, and expired credit stays expired: the {amount} that expired can't be spent, even though its date now reads 26 Dec 2026."
-            )),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!(
-                "make a new grant: /admin grant member:@bob amount:{} reason:",
+        assert_eq!(
+            text.trim_end(),
+            format!(
+                "Grant #{lot} already expired on 20 Nov 2026, and expired credit stays expired, so a new date would give nothing back; nothing was changed. To give the {amount} back, make a new grant: /admin grant member:@bob amount:{} reason:…",
                 &amount[1..]
-            )),
-            "{text}"
+            ),
         );
-        assert!(!text.contains("now expires"), "{text}");
     }
     assert_eq!(w.ledger.balance("ACC-2", now()).unwrap().available, usd(0));
     // A grant that was used up before it expired had nothing left to lose.
@@ -445,16 +438,17 @@ fn a_new_date_on_an_expired_grant_says_its_credit_stays_expired() {
         .record_order(
             "shop",
             day(11, 1),
-            &order("9100", "ACC-2", vec![digital("song", 5_00, 1)]),
+            // Dated before they expired: it spends the $3.00 left on the second, then this.
+            &order("9100", "ACC-2", vec![digital("song", 8_00, 1)]),
         )
         .unwrap();
-    let text = w.text(
+    let text = w.refused(
         ADMIN,
         &format!("/admin expiry grant:{spent} date:never reason:x"),
     );
     assert!(
         text.starts_with(&format!(
-            "Grant #{spent} had already expired on 20 Nov 2026 with nothing left on it; it is now set to never expire, which gives the member nothing to spend."
+            "Grant #{spent} has nothing left on it (all spent), so a new expiry would give the member nothing; nothing was changed."
         )),
         "{text}"
     );
@@ -1597,5 +1591,133 @@ fn a_code_made_before_a_member_linked_shows_their_history_to_nobody_after_they_u
     assert!(
         fresh.contains("account ACC-9 was linked to @dave before"),
         "{fresh}"
+    );
+}
+
+#[test]
+fn a_note_reaches_admins_only_and_the_admin_is_told_which_words_the_member_reads() {
+    let w = world();
+    let granted = w.text(
+        ADMIN,
+        "/admin grant member:alice amount:5 reason:\"sorry for the wait\" note:\"ticket 4411, dup of #2?\"",
+    );
+    assert!(
+        granted.contains("@alice sees the reason “sorry for the wait” in their history; your note is for admins only"),
+        "{granted}"
+    );
+    let lot = granted
+        .split("grant #")
+        .nth(1)
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .to_string();
+    let revoked = w.text(
+        ADMIN,
+        &format!("/admin revoke grant:{lot} reason:\"granted twice\" note:dup"),
+    );
+    assert!(
+        revoked.contains(
+            "@alice sees the reason “granted twice” in their history; your note is for admins only"
+        ),
+        "{revoked}"
+    );
+    let plain = w.text(ADMIN, "/admin grant member:alice amount:1 reason:goodwill");
+    assert!(
+        plain.contains("@alice sees the reason “goodwill” in their history. For words only admins read, add note:"),
+        "{plain}"
+    );
+    // The member's history, and their plain-words answers, never carry a note.
+    for text in [
+        w.text("alice", "/history"),
+        w.text("alice", "where did my credits go?"),
+    ] {
+        assert!(
+            !text.contains("ticket 4411") && !text.contains("dup"),
+            "{text}"
+        );
+    }
+    assert!(
+        w.text("alice", "/history")
+            .contains("revoked: granted twice"),
+        "the reason is the member's"
+    );
+    let admin = w.text(ADMIN, "/admin history member:alice");
+    assert!(
+        admin.contains("granted: sorry for the wait (grant #")
+            && admin.contains("· note: ticket 4411, dup of #2?"),
+        "{admin}"
+    );
+    assert!(admin.contains("revoked: granted twice"), "{admin}");
+    assert!(admin.contains("· note: dup"), "{admin}");
+    // A bad note is refused before anything changes.
+    let long = "x".repeat(201);
+    let refused = w.refused(
+        ADMIN,
+        &format!("/admin grant member:alice amount:5 note:{long}"),
+    );
+    assert!(refused.contains("The note is too long"), "{refused}");
+}
+
+#[test]
+fn expiry_changes_read_naturally_and_warn_when_they_shorten() {
+    let w = world();
+    let balance = w.ledger.balance("ACC-1", now()).unwrap();
+    // The $12.50 grant never expires; the soonest ($20.00) expires on 12 Dec.
+    let never = balance
+        .lots
+        .iter()
+        .find(|l| l.expires_at.is_none() && l.remaining == usd(12_50))
+        .unwrap()
+        .id;
+    let soon = balance.lots[0].id;
+    let to_never = w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{soon} date:never reason:kind"),
+    );
+    assert!(
+        to_never.starts_with(&format!(
+            "Grant #{soon} now never expires (was 12 Dec 2026).\n@alice sees the reason “kind”"
+        )),
+        "{to_never}"
+    );
+    assert!(!to_never.contains("sooner"), "{to_never}");
+    let shortened = w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{never} date:2026-12-01 reason:\"policy\""),
+    );
+    assert!(
+        shortened.starts_with(&format!(
+            "Grant #{never} now expires 1 Dec 2026 (it never expired before).\n⚠ That's sooner than before: @alice has less time to spend the $12.50 left on it."
+        )),
+        "{shortened}"
+    );
+    let earlier = w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{never} date:2026-11-30 reason:\"policy\""),
+    );
+    assert!(earlier.contains("⚠ That's sooner than before"), "{earlier}");
+    let later = w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{never} date:2027-01-30 reason:\"policy\""),
+    );
+    assert!(!later.contains("sooner"), "{later}");
+}
+
+#[test]
+fn an_expiry_change_on_a_revoked_grant_is_refused() {
+    let w = world();
+    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    w.text(ADMIN, &format!("/admin revoke grant:{lot} reason:oops"));
+    let text = w.refused(
+        ADMIN,
+        &format!("/admin expiry grant:{lot} date:never reason:x"),
+    );
+    assert_eq!(
+        text.trim_end(),
+        format!(
+            "Grant #{lot} was revoked, so there's no credit left on it whose expiry could change. Nothing was changed."
+        )
     );
 }

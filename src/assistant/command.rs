@@ -110,8 +110,16 @@ const REASON: OptionSpec = opt(
     "reason",
     OptionKind::Text,
     true,
-    "Why (kept in the history)",
+    "Why: the member reads this in their history",
     "reason:\"duplicate\"",
+);
+/// An admin's note on a change: never shown to the member (the reason is).
+const NOTE: OptionSpec = opt(
+    "note",
+    OptionKind::Text,
+    false,
+    "For admins only: never shown to the member",
+    "note:\"dup of #14\"",
 );
 
 /// Every command the assistant understands. The Discord adapter registers these; /help and
@@ -249,16 +257,17 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "reason",
                 OptionKind::Text,
                 false,
-                "Why (shown to the member)",
+                "Why: the member reads this in their history (default: the source)",
                 "reason:\"late delivery\"",
             ),
+            NOTE,
         ],
         admin: true,
     },
     CommandSpec {
         path: "admin revoke",
         description: "Revoke what is left of a grant",
-        options: &[GRANT, REASON, GRANT_MEMBER],
+        options: &[GRANT, REASON, GRANT_MEMBER, NOTE],
         admin: true,
     },
     CommandSpec {
@@ -275,6 +284,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             ),
             REASON,
             GRANT_MEMBER,
+            NOTE,
         ],
         admin: true,
     },
@@ -403,12 +413,14 @@ pub enum AdminCommand {
         expires: Option<String>,
         source: Source,
         reason: Option<String>,
+        note: Option<String>,
     },
     Revoke {
         grant: LotId,
         reason: String,
         /// When given, the grant must be this member's.
         member: Option<String>,
+        note: Option<String>,
     },
     Expiry {
         grant: LotId,
@@ -416,6 +428,7 @@ pub enum AdminCommand {
         reason: String,
         /// When given, the grant must be this member's.
         member: Option<String>,
+        note: Option<String>,
     },
     Link {
         member: String,
@@ -600,17 +613,20 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
                 None => Source::Goodwill,
             },
             reason: args.optional("reason"),
+            note: args.optional("note"),
         }),
         "admin revoke" => Command::Admin(AdminCommand::Revoke {
             grant: args.grant()?,
             reason: args.required("reason")?,
             member: args.optional_member("member")?,
+            note: args.optional("note"),
         }),
         "admin expiry" => Command::Admin(AdminCommand::Expiry {
             grant: args.grant()?,
             date: args.required("date")?,
             reason: args.required("reason")?,
             member: args.optional_member("member")?,
+            note: args.optional("note"),
         }),
         "admin link" => Command::Admin(AdminCommand::Link {
             member: args.member("member")?,
@@ -948,6 +964,7 @@ mod tests {
                     expires: Some("90".into()),
                     source: Source::Goodwill,
                     reason: Some("goodwill".into()),
+                    note: None,
                 }),
             ),
             (
@@ -957,6 +974,7 @@ mod tests {
                     grant: 57,
                     reason: "oops".into(),
                     member: None,
+                    note: None,
                 }),
             ),
             (
@@ -972,6 +990,7 @@ mod tests {
                     date: "never".into(),
                     reason: "kind".into(),
                     member: Some("42".into()),
+                    note: None,
                 }),
             ),
             (

@@ -151,7 +151,48 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
         "close" => format!("account closed: {}", entry.reason),
         other => other.to_string(),
     };
-    format!("{}  {amount}{what}", style.date(entry.at))
+    // Present only in an admin's history (`Ledger::admin_history`).
+    let note = entry
+        .note
+        .as_deref()
+        .map(|note| format!(" · note: {note}"))
+        .unwrap_or_default();
+    format!("{}  {amount}{what}{note}", style.date(entry.at))
+}
+
+/// An admin moved a grant's expiry: "Grant #57 now never expires (it was to expire on
+/// 12 Dec 2026)", "Grant #57 now expires 31 Jan 2027 (was 12 Dec 2026)".
+pub fn expiry_changed(
+    grant: i64,
+    before: Option<DateTime<Utc>>,
+    after: Option<DateTime<Utc>>,
+    style: Style,
+) -> String {
+    let was = match before {
+        Some(at) => format!("was {}", style.date(at)),
+        None => "it never expired before".into(),
+    };
+    match after {
+        Some(at) => format!("Grant #{grant} now expires {} ({was}).", style.date(at)),
+        None => format!("Grant #{grant} now never expires ({was})."),
+    }
+}
+
+/// The warning after an expiry was brought forward.
+pub fn expiry_shortened(member: &str, left: &str) -> String {
+    format!("⚠ That's sooner than before: {member} has less time to spend the {left} left on it.")
+}
+
+/// Tells the admin, after a grant, revoke or expiry change, which words the member will read.
+pub fn who_reads_what(member: &str, reason: &str, note: Option<&str>) -> String {
+    match note {
+        Some(_) => format!(
+            "{member} sees the reason “{reason}” in their history; your note is for admins only (/admin history shows it)."
+        ),
+        None => format!(
+            "{member} sees the reason “{reason}” in their history. For words only admins read, add note:…"
+        ),
+    }
 }
 
 /// The ledger's detail of an expiry change, "<RFC 3339 or never> -> <RFC 3339 or never>",
@@ -531,6 +572,7 @@ mod tests {
             actor: "admin".into(),
             reason: "test".into(),
             at: at(1, 0),
+            note: None,
         };
         let usd = Currency::usd();
         assert_eq!(

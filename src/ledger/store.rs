@@ -521,6 +521,40 @@ impl Ledger {
         )
     }
 
+    /// Attaches an admin-only note to the change carried out under `act.key` (a grant, a
+    /// revoke, an expiry change). Kept out of the journal's `reason`, which the member reads:
+    /// only `admin_history` shows notes. Its own key is the change's key + `:note`, so a
+    /// retried request writes it once; a retry after a failure in between completes it.
+    pub fn add_note(&self, act: &Act, note: &str) -> Result<()> {
+        check_note(note)?;
+        let note_act = Act {
+            key: format!("{}:note", act.key),
+            ..act.clone()
+        };
+        self.keyed(
+            "note",
+            &note_act,
+            &(&act.key, note),
+            UserError::IdempotencyConflict,
+            |tx, _journal| {
+                let changed = tx
+                    .prepare_cached("SELECT 1 FROM operations WHERE idem_key = ?1")?
+                    .exists([&act.key])?;
+                if !changed {
+                    return Err(Error::internal(
+                        "writing an admin note",
+                        format!("no change was made under the key {}", act.key),
+                    ));
+                }
+                tx.execute(
+                    "INSERT INTO admin_notes (op_key, note, actor, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![act.key, note.trim(), act.actor, ts(act.now)],
+                )?;
+                Ok(())
+            },
+        )
+    }
+
     /// Writes an explicit expiry entry for every lot that has expired at `now` with something
     /// left. Safe to run any number of times, from any number of places.
     pub fn sweep_expired(&self, actor: &str, now: DateTime<Utc>) -> Result<SweepReport> {
@@ -1009,8 +1043,26 @@ impl Ledger {
         })
     }
 
-    /// An account's journal, newest first; `page` is 1-based.
+    /// An account's journal, newest first, as its member reads it (no admin notes);
+    /// `page` is 1-based.
     pub fn history(&self, account_id: &str, page: u32, per_page: u32) -> Result<HistoryPage> {
+        self.history_page(account_id, page, per_page, false)
+    }
+
+    /// An account's journal as admins read it: with the notes they wrote on each change.
+    pub fn admin_history(&self, account_id: &str, page: u32, per_page: u32) -> Result<HistoryPage> {
+        self.history_page(account_id, page, per_page, true)
+    }
+
+    /// The notes are read only when `with_notes` is set, so the member's history can't
+    /// carry one whatever the caller does with the entries.
+    fn history_page(
+        &self,
+        account_id: &str,
+        page: u32,
+        per_page: u32,
+        with_notes: bool,
+    ) -> Result<HistoryPage> {
         let per_page = per_page.clamp(1, 100);
         let page = page.max(1);
         self.read(|tx| {
@@ -1021,13 +1073,15 @@ impl Ledger {
                 |r| r.get(0),
             )?;
             let mut stmt = tx.prepare_cached(
-                "SELECT j.id, j.kind, j.amount, j.lot_id, o.external_id, j.detail, j.actor, j.reason, j.at
+                "SELECT j.id, j.kind, j.amount, j.lot_id, o.external_id, j.detail, j.actor, j.reason, j.at,
+                    CASE WHEN ?4 AND j.kind IN ('grant', 'revoke', 'expiry_change')
+                         THEN (SELECT n.note FROM admin_notes n WHERE n.op_key = j.op_key) END
                  FROM journal j LEFT JOIN orders o ON o.id = j.order_id
                  WHERE j.account_id = ?1 ORDER BY j.at DESC, j.id DESC LIMIT ?2 OFFSET ?3",
             )?;
             let entries = stmt
                 .query_map(
-                    params![account_id, per_page, i64::from(page - 1) * i64::from(per_page)],
+                    params![account_id, per_page, i64::from(page - 1) * i64::from(per_page), with_notes],
                     |r| {
                         Ok(HistoryEntry {
                             id: r.get(0)?,
@@ -1039,6 +1093,7 @@ impl Ledger {
                             actor: r.get(6)?,
                             reason: r.get(7)?,
                             at: at(r.get(8)?),
+                            note: r.get(9)?,
                         })
                     },
                 )?
@@ -1767,6 +1822,11 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
         | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
+}
+
+/// An admin's note: free text like a reason, and not empty (no note is no call).
+pub fn check_note(note: &str) -> Result<(), UserError> {
+    check_text("The note", note)
 }
 
 fn check_optional_text(field: &'static str, value: &str) -> Result<(), UserError> {
