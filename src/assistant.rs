@@ -235,7 +235,7 @@ impl Assistant {
                 }
                 .into());
             }
-            return self.run_admin(request, admin);
+            return self.run_admin(request, admin).map_err(to_admin_refusal);
         }
         let style = self.style(request);
         let now = request.now;
@@ -269,13 +269,19 @@ impl Assistant {
                 } else {
                     Some(self.own_account(request)?)
                 };
-                let breakdown = self.ledger.order_breakdown(&id, now)?;
+                let breakdown = self.ledger.order_breakdown(&id, now).map_err(|error| {
+                    if admin {
+                        to_admin_refusal(error)
+                    } else {
+                        error
+                    }
+                })?;
                 let theirs = own.is_some_and(|account| account.id == breakdown.account_id);
                 if !admin && !theirs {
                     return Err(UserError::UnknownOrder(id).into());
                 }
                 Ok(Reply::card(
-                    self.order_card(&breakdown, theirs, style),
+                    self.order_card(&breakdown, theirs, admin, style),
                     true,
                 ))
             }
@@ -593,7 +599,11 @@ impl Assistant {
                 quantity,
             } => {
                 let scope = match item {
-                    Some(sku) => ReturnScope::Items(vec![ReturnLine { sku, quantity }]),
+                    Some(typed) => {
+                        let breakdown = self.ledger.order_breakdown(&order, now)?;
+                        let sku = pick_item(&breakdown, &typed)?.sku.clone();
+                        ReturnScope::Items(vec![ReturnLine { sku, quantity }])
+                    }
                     None => ReturnScope::Whole,
                 };
                 let receipt = self.ledger.record_return(
@@ -965,8 +975,15 @@ impl Assistant {
     }
 
     /// An order, item by item. `own` is whether the asker's account placed it (an admin may
-    /// look at anyone's: then a return gives back to "the member's" credits, not "your").
-    fn order_card(&self, order: &crate::ledger::OrderBreakdown, own: bool, style: Style) -> Card {
+    /// look at anyone's: then a return gives back to "the member's" credits, not "your");
+    /// `admin` adds each item's id, which `/admin return item:` takes.
+    fn order_card(
+        &self,
+        order: &crate::ledger::OrderBreakdown,
+        own: bool,
+        admin: bool,
+        style: Style,
+    ) -> Card {
         let currency = self.ledger.currency();
         let method = order
             .other_method
@@ -997,8 +1014,13 @@ impl Assistant {
             if item.returned_quantity > 0 {
                 parts.push(text::returned_part(item, currency));
             }
+            let id = if admin {
+                format!(" [item {}]", item.sku)
+            } else {
+                String::new()
+            };
             lines.push(format!(
-                "  {}{quantity}  {}  {}",
+                "  {}{id}{quantity}  {}  {}",
                 item.title,
                 currency.format(item.total),
                 parts.join(" — ")
@@ -1160,6 +1182,63 @@ impl Assistant {
             footer: format!("Topics for /faq: {}", topics.join(", ")),
             colour: COLOUR_INFO,
         }
+    }
+}
+
+/// Words a refusal for an admin where the member's wording would mislead them (an unknown
+/// order's "/order lists your recent orders" names the admin's own orders).
+fn to_admin_refusal(error: Error) -> Error {
+    match error {
+        Error::User(UserError::UnknownOrder(order)) => {
+            UserError::UnknownOrderForAdmin(order).into()
+        }
+        other => other,
+    }
+}
+
+/// Which item of an order an admin means by `typed`: its id (SKU), else its title, each
+/// ignoring case; else the one item whose id or title contains it. None or several are
+/// refused listing the order's items, so the admin can pick.
+fn pick_item<'a>(
+    order: &'a crate::ledger::OrderBreakdown,
+    typed: &str,
+) -> Result<&'a crate::ledger::ItemBreakdown, UserError> {
+    let wanted = typed.trim().to_lowercase();
+    let items = &order.items;
+    let exact = |f: fn(&crate::ledger::ItemBreakdown) -> &str| {
+        items
+            .iter()
+            .find(|item| f(item) == typed.trim())
+            .or_else(|| items.iter().find(|item| f(item).to_lowercase() == wanted))
+    };
+    if let Some(item) = exact(|i| &i.sku).or_else(|| exact(|i| &i.title)) {
+        return Ok(item);
+    }
+    let partial: Vec<_> = items
+        .iter()
+        .filter(|i| {
+            i.sku.to_lowercase().contains(&wanted) || i.title.to_lowercase().contains(&wanted)
+        })
+        .collect();
+    let listed = |items: &[&crate::ledger::ItemBreakdown]| {
+        items
+            .iter()
+            .map(|i| text::item_choice(&i.sku, &i.title))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match partial.as_slice() {
+        [one] => Ok(one),
+        [] => Err(UserError::UnknownItemForAdmin {
+            order: order.external_id.clone(),
+            item: typed.trim().to_string(),
+            items: listed(&items.iter().collect::<Vec<_>>()),
+        }),
+        several => Err(UserError::ItemAmbiguous {
+            order: order.external_id.clone(),
+            item: typed.trim().to_string(),
+            items: listed(several),
+        }),
     }
 }
 

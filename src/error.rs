@@ -45,7 +45,9 @@ pub enum UserError {
         max: usize,
     },
 
-    #[error("I couldn't find account {0}. Check the account id, or create it with /admin link.")]
+    #[error(
+        "I couldn't find account {0}. Check the account id; a new one is created by /admin link member:… account:{0} create:true."
+    )]
     UnknownAccount(String),
     #[error("Account {0} is closed, so it can't receive or spend credits.")]
     AccountClosed(String),
@@ -253,6 +255,28 @@ pub enum UserError {
         "Grant #{0} has nothing left on it (all spent), so a new expiry would give the member nothing; nothing was changed. To give them credit, make a new grant with /admin grant."
     )]
     ExpiryOfEmptyGrant(i64),
+    /// `UnknownOrder` as an admin reads it: no "your orders".
+    #[error(
+        "I couldn't find order {0}. Check the number against the shop's records; orders reach creditbot through the shop's feed."
+    )]
+    UnknownOrderForAdmin(String),
+    /// `items` lists the order's items as "id (title)".
+    #[error(
+        "Order {order} has no item \"{item}\". Its items: {items}. Give item: one of those ids or titles."
+    )]
+    UnknownItemForAdmin {
+        order: String,
+        item: String,
+        items: String,
+    },
+    #[error(
+        "\"{item}\" matches more than one item of order {order}: {items}. Give item: the item's id."
+    )]
+    ItemAmbiguous {
+        order: String,
+        item: String,
+        items: String,
+    },
 }
 
 fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {

@@ -921,7 +921,7 @@ fn bad_input_gets_a_clear_message_and_changes_nothing() {
         ),
         (
             "/admin return order:7781 return-id:R-9 item:kettle",
-            "Order 7781 has no item kettle",
+            "Order 7781 has no item \"kettle\". Its items: hobbit (hobbit (ebook)), lamp (lamp (lamp)).",
         ),
         (
             "/admin return order:7781 return-id:R-q quantity:2",
@@ -1720,4 +1720,125 @@ fn an_expiry_change_on_a_revoked_grant_is_refused() {
             "Grant #{lot} was revoked, so there's no credit left on it whose expiry could change. Nothing was changed."
         )
     );
+}
+
+#[test]
+fn admins_see_item_ids_and_return_an_item_by_its_id_or_title() {
+    let w = world();
+    let admin = w.text(ADMIN, "/order 7781");
+    assert!(admin.contains("hobbit (ebook) [item hobbit]"), "{admin}");
+    assert!(admin.contains("lamp (lamp) [item lamp]"), "{admin}");
+    let member = w.text("alice", "/order 7781");
+    assert!(!member.contains("[item"), "{member}");
+    let by_title = w.text(
+        ADMIN,
+        "/admin return order:7781 return-id:R-5 item:\"Hobbit (ebook)\"",
+    );
+    assert!(
+        by_title.contains("hobbit (ebook) ×1: $9.99 in credits"),
+        "{by_title}"
+    );
+    let by_part = w.text(ADMIN, "/admin return order:7781 return-id:R-6 item:LAMP");
+    assert!(
+        by_part.contains("lamp (lamp) ×1: $24.99 refunded to Visa"),
+        "{by_part}"
+    );
+    // On Discord the item is suggested as it is typed, from the order named.
+    let who = Who {
+        user_id: ADMIN.into(),
+        display_name: ADMIN.into(),
+        role_ids: Vec::new(),
+    };
+    let suggested = creditbot::assistant::suggest::suggest(
+        &w.assistant,
+        &who,
+        now(),
+        "admin return",
+        "item",
+        "hob",
+        &[("order".into(), "7781".into())],
+    );
+    assert_eq!(
+        suggested,
+        vec![(
+            "hobbit (ebook) · hobbit · ×1".to_string(),
+            "hobbit".to_string()
+        )]
+    );
+    let member_who = Who {
+        user_id: "alice".into(),
+        ..who
+    };
+    assert!(
+        creditbot::assistant::suggest::suggest(
+            &w.assistant,
+            &member_who,
+            now(),
+            "admin return",
+            "item",
+            "",
+            &[("order".into(), "7781".into())],
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn admin_refusals_speak_to_the_admin_not_to_a_member() {
+    let w = world();
+    w.ledger
+        .record_order(
+            "shop",
+            now(),
+            &order(
+                "7800",
+                "ACC-2",
+                vec![digital("tale-1", 1_00, 1), digital("tale-2", 1_00, 1)],
+            ),
+        )
+        .unwrap();
+    let cases = [
+        (
+            "/admin return order:9999 return-id:R-9",
+            "I couldn't find order 9999. Check the number against the shop's records; orders reach creditbot through the shop's feed.",
+        ),
+        (
+            "/order 9999",
+            "I couldn't find order 9999. Check the number against the shop's records; orders reach creditbot through the shop's feed.",
+        ),
+        (
+            "/admin return order:9999 return-id:R-9 item:hobbit",
+            "I couldn't find order 9999. Check the number against the shop's records; orders reach creditbot through the shop's feed.",
+        ),
+        (
+            "/admin return order:7800 return-id:R-9 item:tale",
+            "\"tale\" matches more than one item of order 7800: tale-1 (tale-1 (ebook)), tale-2 (tale-2 (ebook)). Give item: the item's id.",
+        ),
+    ];
+    for (line, expected) in cases {
+        assert_eq!(w.refused(ADMIN, line).trim_end(), expected, "{line}");
+    }
+    // Whatever an admin command is refused for, it never reads as if to a member.
+    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    for line in [
+        "/admin return order:9999 return-id:R-9".to_string(),
+        "/admin return order:7781 return-id:R-9 item:kettle".to_string(),
+        "/admin link member:carol account:NOPE".to_string(),
+        "/admin code account:NOPE".to_string(),
+        "/admin code account:ACC-1".to_string(),
+        "/admin account account:NOPE".to_string(),
+        "/admin grant member:stranger amount:5".to_string(),
+        format!("/admin revoke grant:{lot} reason:x member:@bob"),
+        "/admin revoke grant:999 reason:x".to_string(),
+        format!("/admin expiry grant:{lot} date:2020-01-01 reason:x"),
+        "/order 9999".to_string(),
+    ] {
+        let text = w.refused(ADMIN, &line).to_lowercase();
+        for member_words in ["your ", "you ", "/order lists", "ask an admin"] {
+            assert!(
+                !text.contains(member_words),
+                "{line}: \"{member_words}\" in {text}"
+            );
+        }
+    }
 }

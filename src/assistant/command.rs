@@ -364,13 +364,13 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "The return's own id (a retry with it counts once)",
                 "return-id:R-1",
             ),
-            opt(
+            with_autocomplete(opt(
                 "item",
                 OptionKind::Text,
                 false,
-                "Only this item (its SKU); default the whole order",
+                "Only this item: its id or its title (/order shows both); default the whole order",
                 "item:hobbit-ebook",
-            ),
+            )),
             opt(
                 "quantity",
                 OptionKind::Integer { min: 1, max: 1000 },

@@ -183,6 +183,15 @@ pub fn expiry_shortened(member: &str, left: &str) -> String {
     format!("⚠ That's sooner than before: {member} has less time to spend the {left} left on it.")
 }
 
+/// An order's item as an admin picks it: "hobbit-ebook (The Hobbit)".
+pub fn item_choice(sku: &str, title: &str) -> String {
+    if sku == title {
+        sku.to_string()
+    } else {
+        format!("{sku} ({title})")
+    }
+}
+
 /// Tells the admin, after a grant, revoke or expiry change, which words the member will read.
 pub fn who_reads_what(member: &str, reason: &str, note: Option<&str>) -> String {
     match note {
