@@ -9,6 +9,7 @@
 
 mod answers;
 pub mod command;
+pub mod confirm;
 pub mod reply;
 pub mod suggest;
 pub mod text;
@@ -25,6 +26,7 @@ use crate::ledger::{
 };
 use crate::money::Credits;
 pub use command::{AccountOf, AdminCommand, COMMANDS, Command, CommandSpec};
+pub use confirm::ConfirmSettings;
 pub use reply::{COLOUR_INFO, COLOUR_WARN, Card, Choice, Field, Reply};
 pub use text::Style;
 
@@ -93,15 +95,25 @@ pub struct Assistant {
     ledger: Arc<Ledger>,
     faq: Arc<Faq>,
     admins: Admins,
+    confirm: ConfirmSettings,
 }
 
 impl Assistant {
+    /// An assistant with the default confirmation thresholds (`with_confirm` sets others).
     pub fn new(ledger: Arc<Ledger>, faq: Arc<Faq>, admins: Admins) -> Self {
+        let confirm = ConfirmSettings::defaults_for(ledger.currency());
         Assistant {
             ledger,
             faq,
             admins,
+            confirm,
         }
+    }
+
+    /// When admins are asked to confirm a grant or a revoke (bot.toml's `[confirm]`).
+    pub fn with_confirm(mut self, confirm: ConfirmSettings) -> Self {
+        self.confirm = confirm;
+        self
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -179,9 +191,12 @@ impl Assistant {
                     }
                 }
                 let command = command::parse(path, options)?;
-                self.run(request, command)
+                self.run(request, command, false)
             }
             Input::Choice(id) => {
+                if let Some((confirmation, accept)) = confirm::parse_choice(id) {
+                    return self.answer_confirmation(request, confirmation, accept);
+                }
                 let topic = id.strip_prefix("faq:").ok_or(UserError::UnknownChoice)?;
                 let index = self
                     .faq
@@ -227,7 +242,9 @@ impl Assistant {
         }
     }
 
-    fn run(&self, request: &Request, command: Command) -> Result<Reply> {
+    /// Runs a parsed command; `confirmed` when the asker has just accepted a confirmation
+    /// for it (then it asks no more).
+    fn run(&self, request: &Request, command: Command, confirmed: bool) -> Result<Reply> {
         if let Command::Admin(admin) = command {
             if !self.is_admin(&request.who) {
                 return Err(UserError::NotAdmin {
@@ -235,7 +252,9 @@ impl Assistant {
                 }
                 .into());
             }
-            return self.run_admin(request, admin).map_err(to_admin_refusal);
+            return self
+                .run_admin(request, admin, confirmed)
+                .map_err(to_admin_refusal);
         }
         let style = self.style(request);
         let now = request.now;
@@ -343,12 +362,17 @@ impl Assistant {
                 )))
             }
             Command::Unlink => {
-                if self
-                    .ledger
-                    .account_for_member(&request.who.user_id)?
-                    .is_none()
-                {
+                let Some(account) = self.ledger.account_for_member(&request.who.user_id)? else {
                     return Err(UserError::NotLinked.into());
+                };
+                // Undoing it takes an admin, so it asks first.
+                if !confirmed {
+                    return self.ask(
+                        request,
+                        text::confirm_unlink(&account.id),
+                        "Unlink",
+                        "Keep linked",
+                    );
                 }
                 let act = Act::new(
                     request.who.user_id.clone(),
@@ -373,7 +397,12 @@ impl Assistant {
         }
     }
 
-    fn run_admin(&self, request: &Request, command: AdminCommand) -> Result<Reply> {
+    fn run_admin(
+        &self,
+        request: &Request,
+        command: AdminCommand,
+        confirmed: bool,
+    ) -> Result<Reply> {
         let style = self.style(request);
         let now = request.now;
         let currency = self.ledger.currency();
@@ -398,6 +427,40 @@ impl Assistant {
                 let account = self.member_account(&member, style)?;
                 check_note(note.as_deref())?;
                 let reason = reason.unwrap_or_else(|| source.as_str().to_string());
+                // A retried request replays what it did, without asking again.
+                if !confirmed && !self.ledger.has_operation(&act("grant").key)? {
+                    let member_name = style.member(&member);
+                    if amount > self.confirm.grant_above {
+                        return self.ask(
+                            request,
+                            text::confirm_large_grant(
+                                &currency.format(amount),
+                                &member_name,
+                                &currency.format(self.confirm.grant_above),
+                            ),
+                            "Grant",
+                            "Cancel",
+                        );
+                    }
+                    let since = now - confirm::repeat_window();
+                    if let Some(earlier) =
+                        self.ledger
+                            .recent_grant_like(&account.id, amount, &reason, since)?
+                    {
+                        return self.ask(
+                            request,
+                            text::confirm_repeat_grant(
+                                &currency.format(amount),
+                                &reason,
+                                &member_name,
+                                earlier.id,
+                                (now - earlier.granted_at).num_minutes(),
+                            ),
+                            "Grant again",
+                            "Cancel",
+                        );
+                    }
+                }
                 let lot = self.ledger.grant(
                     &act("grant"),
                     &GrantRequest {
@@ -432,6 +495,22 @@ impl Assistant {
                 let before = self.ledger.lot(grant)?;
                 self.check_grant_member(&before, member.as_deref(), style)?;
                 check_note(note.as_deref())?;
+                if !confirmed
+                    && before.remaining > self.confirm.revoke_above
+                    && !self.ledger.has_operation(&act("revoke").key)?
+                {
+                    return self.ask(
+                        request,
+                        text::confirm_large_revoke(
+                            grant,
+                            &currency.format(before.remaining),
+                            &self.holder_of(&before.account_id, style)?,
+                            &currency.format(self.confirm.revoke_above),
+                        ),
+                        "Revoke",
+                        "Cancel",
+                    );
+                }
                 let lot = self.ledger.revoke(&act("revoke"), grant, &reason)?;
                 self.add_note(&act("revoke"), note.as_deref())?;
                 let balance = self.ledger.balance(&lot.account_id, now)?;
@@ -697,6 +776,70 @@ impl Assistant {
                 ))
             }
         }
+    }
+
+    /// Asks the asker to confirm the command of `request` before it is carried out: stores
+    /// it for `confirm::TTL_SECONDS` and answers with the question and two buttons.
+    fn ask(&self, request: &Request, question: String, yes: &str, no: &str) -> Result<Reply> {
+        let Input::Command { path, options } = &request.input else {
+            return Err(Error::internal(
+                "asking for a confirmation",
+                "only a command can be confirmed",
+            ));
+        };
+        let pending = serde_json::to_string(&confirm::Pending {
+            path: path.clone(),
+            options: options.clone(),
+        })
+        .map_err(|e| Error::internal("storing a confirmation", e))?;
+        let id = confirmation_id(request);
+        self.ledger.ask_confirmation(
+            &id,
+            &request.who.user_id,
+            &pending,
+            request.now,
+            request.now + confirm::ttl(),
+        )?;
+        Ok(
+            Reply::private(format!("{question}\n{}", text::CONFIRM_WITHIN))
+                .with_choices(confirm::choices(&id, yes, no)),
+        )
+    }
+
+    /// A confirmation's button: accepted once, by whoever asked, before it expires; the
+    /// command then runs under a key made from the confirmation, so it counts once however
+    /// often the button is pressed. Anything else changes nothing.
+    fn answer_confirmation(&self, request: &Request, id: &str, accept: bool) -> Result<Reply> {
+        let found = self
+            .ledger
+            .confirmation(id)?
+            .filter(|found| found.asker == request.who.user_id)
+            .ok_or(UserError::ConfirmationUnknown)?;
+        if found.decision.is_some() {
+            return Err(UserError::ConfirmationAnswered.into());
+        }
+        if found.expires_at <= request.now {
+            return Err(UserError::ConfirmationExpired.into());
+        }
+        if !self.ledger.decide_confirmation(id, accept, request.now)? {
+            // Answered meanwhile (another press) or expired this very second.
+            return Err(UserError::ConfirmationAnswered.into());
+        }
+        if !accept {
+            return Ok(Reply::private(text::CONFIRMATION_DECLINED));
+        }
+        let pending: confirm::Pending = serde_json::from_str(&found.request)
+            .map_err(|e| Error::internal("reading a confirmation", e))?;
+        let command = command::parse(&pending.path, &pending.options)?;
+        let confirmed = Request {
+            id: format!("confirm:{id}"),
+            input: Input::Command {
+                path: pending.path,
+                options: pending.options,
+            },
+            ..request.clone()
+        };
+        self.run(&confirmed, command, true)
     }
 
     /// Refuses an expiry change that could give the member nothing: on a grant that was
@@ -1296,6 +1439,21 @@ fn is_stray_choice(text: &str) -> bool {
     text.trim()
         .parse::<usize>()
         .is_ok_and(|n| (1..=reply::limits::CHOICES).contains(&n))
+}
+
+/// A confirmation's id: unguessable enough (only its asker may answer it anyway) and short
+/// enough for a button's 100-character id.
+fn confirmation_id(request: &Request) -> String {
+    let digest = Sha256::digest(
+        format!(
+            "{}|{}|{}",
+            request.id,
+            request.who.user_id,
+            request.now.timestamp_nanos_opt().unwrap_or_default()
+        )
+        .as_bytes(),
+    );
+    hex::encode(&digest[..10])
 }
 
 fn reference(request: &Request) -> String {

@@ -277,6 +277,16 @@ pub enum UserError {
         item: String,
         items: String,
     },
+    #[error(
+        "That confirmation isn't one I can act on; nothing was changed. Run the command again."
+    )]
+    ConfirmationUnknown,
+    #[error("That confirmation was already answered; nothing more was changed.")]
+    ConfirmationAnswered,
+    #[error(
+        "That confirmation has expired (they last a minute), so nothing was changed. Run the command again if you still want it."
+    )]
+    ConfirmationExpired,
 }
 
 fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {

@@ -410,6 +410,19 @@ pub struct OrderBreakdown {
     pub items: Vec<ItemBreakdown>,
 }
 
+/// A change waiting to be confirmed (see `assistant::confirm`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirmation {
+    pub id: String,
+    /// Who asked: the only one who may answer.
+    pub asker: String,
+    /// What to carry out, as the assistant wrote it (JSON).
+    pub request: String,
+    pub expires_at: DateTime<Utc>,
+    /// `None` until answered; then whether it was accepted.
+    pub decision: Option<bool>,
+}
+
 /// One journal entry as the member's history shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {

@@ -113,6 +113,37 @@ impl World {
         self.command(user, line).to_plain_text()
     }
 
+    /// Presses the button labelled `label` of `reply`, as `user`, now.
+    fn press(&self, user: &str, reply: &Reply, label: &str) -> Reply {
+        self.press_at(user, reply, label, now())
+    }
+
+    fn press_at(
+        &self,
+        user: &str,
+        reply: &Reply,
+        label: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Reply {
+        let choice = reply
+            .choices
+            .iter()
+            .find(|c| c.label == label)
+            .unwrap_or_else(|| panic!("no button {label} in {reply:?}"));
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        self.assistant.handle(&Request {
+            id: format!("press-{id}"),
+            who: Who {
+                user_id: user.into(),
+                display_name: user.into(),
+                role_ids: Vec::new(),
+            },
+            place: Place::DirectMessage,
+            now: at,
+            input: Input::Choice(choice.id.clone()),
+        })
+    }
+
     /// Runs a command that must be refused; returns its text and checks nothing changed.
     fn refused(&self, user: &str, line: &str) -> String {
         let before = self.ledger.content_checksum().unwrap();
@@ -671,8 +702,16 @@ fn link_redeems_a_code_once_and_unlink_drops_it() {
         w.refused("kim", &format!("/link code:{}", expired.code))
             .contains("expired")
     );
+    let asked = w.command("sam", "/unlink");
     assert!(
-        w.text("sam", "/unlink")
+        asked
+            .to_plain_text()
+            .starts_with("Unlink your Discord account from shop account ACC-9?"),
+        "{asked:?}"
+    );
+    assert!(
+        w.press("sam", &asked, "Unlink")
+            .to_plain_text()
             .contains("Unlinked from account ACC-9")
     );
 }
@@ -1841,4 +1880,166 @@ fn admin_refusals_speak_to_the_admin_not_to_a_member() {
             );
         }
     }
+}
+
+#[test]
+fn a_repeated_grant_asks_first_and_confirmed_twice_grants_once() {
+    let w = world();
+    let first = w.text(ADMIN, "/admin grant member:alice amount:5 reason:goodwill");
+    assert!(
+        first.starts_with("Granted $5.00 (goodwill) to @alice"),
+        "{first}"
+    );
+    let balance = || w.ledger.balance("ACC-1", now()).unwrap().available;
+    assert_eq!(balance(), usd(42_52));
+    let asked = w.command(ADMIN, "/admin grant member:alice amount:5 reason:goodwill");
+    let question = asked.to_plain_text();
+    assert!(
+        question.starts_with("@alice was already granted $5.00 (goodwill) just now (grant #")
+            && question.contains(
+                "Grant the same again?\nConfirm within a minute; until then nothing changes."
+            ),
+        "{question}"
+    );
+    assert_eq!(
+        asked
+            .choices
+            .iter()
+            .map(|c| c.label.as_str())
+            .collect::<Vec<_>>(),
+        ["Grant again", "Cancel"]
+    );
+    assert_eq!(balance(), usd(42_52), "asking changes nothing");
+    // Someone else can't answer it.
+    let stranger = w.press("bob", &asked, "Grant again").to_plain_text();
+    assert!(
+        stranger.starts_with("That confirmation isn't one I can act on"),
+        "{stranger}"
+    );
+    let yes = w.press(ADMIN, &asked, "Grant again").to_plain_text();
+    assert!(
+        yes.starts_with("Granted $5.00 (goodwill) to @alice"),
+        "{yes}"
+    );
+    let again = w.press(ADMIN, &asked, "Grant again").to_plain_text();
+    assert!(
+        again.starts_with("That confirmation was already answered"),
+        "{again}"
+    );
+    assert_eq!(balance(), usd(47_52), "confirmed twice, granted once");
+    // A different reason, or another amount, is no repeat.
+    assert!(
+        w.text(
+            ADMIN,
+            "/admin grant member:alice amount:5 reason:\"late delivery\""
+        )
+        .starts_with("Granted")
+    );
+}
+
+#[test]
+fn a_large_grant_asks_first_and_a_declined_or_stale_confirmation_changes_nothing() {
+    let w = world();
+    let balance = || w.ledger.balance("ACC-1", now()).unwrap().available;
+    let asked = w.command(ADMIN, "/admin grant member:alice amount:150 reason:apology");
+    assert!(
+        asked.to_plain_text().starts_with(
+            "Grant $150.00 to @alice? That's more than $100.00, so I'm checking first."
+        ),
+        "{asked:?}"
+    );
+    let no = w.press(ADMIN, &asked, "Cancel").to_plain_text();
+    assert_eq!(no.trim_end(), "Cancelled; nothing was changed.");
+    let late_yes = w.press(ADMIN, &asked, "Grant").to_plain_text();
+    assert!(
+        late_yes.starts_with("That confirmation was already answered"),
+        "{late_yes}"
+    );
+    assert_eq!(balance(), usd(37_52));
+    // A minute later the question is stale.
+    let asked = w.command(ADMIN, "/admin grant member:alice amount:150 reason:apology");
+    let stale = w
+        .press_at(
+            ADMIN,
+            &asked,
+            "Grant",
+            now() + chrono::Duration::seconds(61),
+        )
+        .to_plain_text();
+    assert!(
+        stale.starts_with("That confirmation has expired"),
+        "{stale}"
+    );
+    assert_eq!(balance(), usd(37_52));
+    let asked = w.command(ADMIN, "/admin grant member:alice amount:150 reason:apology");
+    let yes = w
+        .press_at(
+            ADMIN,
+            &asked,
+            "Grant",
+            now() + chrono::Duration::seconds(59),
+        )
+        .to_plain_text();
+    assert!(
+        yes.starts_with("Granted $150.00 (apology) to @alice"),
+        "{yes}"
+    );
+    assert_eq!(
+        w.ledger
+            .balance("ACC-1", now() + chrono::Duration::minutes(1))
+            .unwrap()
+            .available,
+        usd(187_52)
+    );
+    // 100 itself is not "more than 100".
+    assert!(
+        w.text(ADMIN, "/admin grant member:bob amount:100")
+            .starts_with("Granted $100.00")
+    );
+}
+
+#[test]
+fn a_large_revoke_asks_first() {
+    let w = world();
+    let lot = w
+        .ledger
+        .grant(&admin("g80"), &grant_request("ACC-1", 80_00, Expiry::Never))
+        .unwrap()
+        .id;
+    let asked = w.command(ADMIN, &format!("/admin revoke grant:{lot} reason:mistake"));
+    assert!(
+        asked.to_plain_text().starts_with(&format!(
+            "Revoke grant #{lot}, taking back $80.00 from @alice? That's more than $50.00, so I'm checking first."
+        )),
+        "{asked:?}"
+    );
+    assert_eq!(
+        w.ledger.balance("ACC-1", now()).unwrap().available,
+        usd(117_52)
+    );
+    let yes = w.press(ADMIN, &asked, "Revoke").to_plain_text();
+    assert!(yes.contains("$80.00 taken back"), "{yes}");
+    assert_eq!(
+        w.ledger.balance("ACC-1", now()).unwrap().available,
+        usd(37_52)
+    );
+}
+
+#[test]
+fn the_console_answers_a_confirmation_with_yes_or_no() {
+    let w = world();
+    let session = creditbot::console::Session::new("alice", false, Some(now()));
+    let mut pending = Vec::new();
+    let asked = creditbot::console::answer_line(&w.assistant, &session, 1, "/unlink", &mut pending)
+        .unwrap();
+    assert!(asked.ends_with("Type yes or no.\n"), "{asked}");
+    let no =
+        creditbot::console::answer_line(&w.assistant, &session, 2, "no", &mut pending).unwrap();
+    assert!(no.starts_with("Cancelled"), "{no}");
+    assert!(w.ledger.account_for_member("alice").unwrap().is_some());
+    creditbot::console::answer_line(&w.assistant, &session, 3, "/unlink", &mut pending).unwrap();
+    let yes =
+        creditbot::console::answer_line(&w.assistant, &session, 4, "yes", &mut pending).unwrap();
+    assert!(yes.starts_with("Unlinked from account ACC-1"), "{yes}");
+    assert!(w.ledger.account_for_member("alice").unwrap().is_none());
 }

@@ -192,6 +192,46 @@ pub fn item_choice(sku: &str, title: &str) -> String {
     }
 }
 
+/// Ends every confirmation question.
+pub const CONFIRM_WITHIN: &str = "Confirm within a minute; until then nothing changes.";
+pub const CONFIRMATION_DECLINED: &str = "Cancelled; nothing was changed.";
+
+/// A member's `/unlink`, before it happens.
+pub fn confirm_unlink(account: &str) -> String {
+    format!(
+        "Unlink your Discord account from shop account {account}? Its credits stay on the account, but only an admin can link you again."
+    )
+}
+
+/// A grant above the configured amount, before it happens.
+pub fn confirm_large_grant(amount: &str, member: &str, above: &str) -> String {
+    format!("Grant {amount} to {member}? That's more than {above}, so I'm checking first.")
+}
+
+/// A grant like one made minutes ago, before it happens.
+pub fn confirm_repeat_grant(
+    amount: &str,
+    reason: &str,
+    member: &str,
+    earlier: i64,
+    minutes_ago: i64,
+) -> String {
+    let when = match minutes_ago {
+        ..=0 => "just now".to_string(),
+        n => format!("{} ago", crate::words::count(n as u32, "minute")),
+    };
+    format!(
+        "{member} was already granted {amount} ({reason}) {when} (grant #{earlier}). Grant the same again?"
+    )
+}
+
+/// A revoke above the configured amount, before it happens.
+pub fn confirm_large_revoke(grant: i64, amount: &str, member: &str, above: &str) -> String {
+    format!(
+        "Revoke grant #{grant}, taking back {amount} from {member}? That's more than {above}, so I'm checking first."
+    )
+}
+
 /// Tells the admin, after a grant, revoke or expiry change, which words the member will read.
 pub fn who_reads_what(member: &str, reason: &str, note: Option<&str>) -> String {
     match note {

@@ -21,10 +21,11 @@ use std::sync::Mutex;
 
 use super::rules::{self, LineToPay, ReturnedCredit, SpendableLot, SpentAllocation};
 use super::{
-    Account, Act, Allocation, Balance, CreditChoice, ExpiredLotPolicy, Expiry, GrantRequest,
-    HistoryEntry, HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind, LedgerSettings, Link, Lot,
-    LotId, LotShare, OrderBreakdown, OrderReceipt, OrderRequest, OrderSummary, ReturnReceipt,
-    ReturnRequest, ReturnScope, ReturnedItem, Source, SweepReport, TransferAnswer, whole_seconds,
+    Account, Act, Allocation, Balance, Confirmation, CreditChoice, ExpiredLotPolicy, Expiry,
+    GrantRequest, HistoryEntry, HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind,
+    LedgerSettings, Link, Lot, LotId, LotShare, OrderBreakdown, OrderReceipt, OrderRequest,
+    OrderSummary, ReturnReceipt, ReturnRequest, ReturnScope, ReturnedItem, Source, SweepReport,
+    TransferAnswer, whole_seconds,
 };
 use crate::config::DatabaseConfig;
 use crate::db;
@@ -553,6 +554,85 @@ impl Ledger {
                 Ok(())
             },
         )
+    }
+
+    /// The latest grant to an account of `amount` for `reason` made after `since`, if any
+    /// (a repeated grant is confirmed first).
+    pub fn recent_grant_like(
+        &self,
+        account_id: &str,
+        amount: Credits,
+        reason: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Lot>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(&format!(
+                    "SELECT {LOT_COLUMNS} FROM lots l WHERE l.account_id = ?1 AND l.amount = ?2
+                     AND l.reason = ?3 AND l.granted_at > ?4 ORDER BY l.id DESC LIMIT 1"
+                ))?
+                .query_row(
+                    params![account_id, amount.minor(), reason.trim(), ts(since)],
+                    lot_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    // ----- confirmations ------------------------------------------------------------------
+
+    /// Stores a change waiting for `asker` to confirm it until `expires_at`. The same id
+    /// again (a retried request) keeps the first.
+    pub fn ask_confirmation(
+        &self,
+        id: &str,
+        asker: &str,
+        request: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO confirmations (id, asker, request, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, asker, request, ts(now), ts(expires_at)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A stored confirmation, if there is one with this id.
+    pub fn confirmation(&self, id: &str) -> Result<Option<Confirmation>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT id, asker, request, expires_at, decision FROM confirmations WHERE id = ?1",
+                )?
+                .query_row([id], |r| {
+                    Ok(Confirmation {
+                        id: r.get(0)?,
+                        asker: r.get(1)?,
+                        request: r.get(2)?,
+                        expires_at: at(r.get(3)?),
+                        decision: r.get::<_, Option<String>>(4)?.map(|d| d == "yes"),
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    /// Records the answer to a confirmation: true when this call decided it, false when it
+    /// had been answered already or had expired at `now` (then nothing changes). One
+    /// conditional write, so of two presses at once exactly one decides.
+    pub fn decide_confirmation(&self, id: &str, accept: bool, now: DateTime<Utc>) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE confirmations SET decided_at = ?1, decision = ?2
+                 WHERE id = ?3 AND decided_at IS NULL AND expires_at > ?1",
+                params![ts(now), if accept { "yes" } else { "no" }, id],
+            )?;
+            Ok(changed == 1)
+        })
     }
 
     /// Writes an explicit expiry entry for every lot that has expired at `now` with something
