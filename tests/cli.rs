@@ -151,6 +151,7 @@ what is the weather on mars
 /help
 /admin grant member:alice amount:100
 /unlink
+yes
 /link code:{code}
 /balance
 "
@@ -194,7 +195,14 @@ what is the weather on mars
         reply_to(&out, "alice", "/admin grant member:alice amount:100")
             .starts_with("Only creditbot admins can grant credits.")
     );
-    assert!(reply_to(&out, "alice", "/unlink").contains("Unlinked from account ACC-1042"));
+    // /unlink asks first; typing yes answers it.
+    let asked = reply_to(&out, "alice", "/unlink");
+    assert!(
+        asked.starts_with("Unlink your Discord account from shop account ACC-1042?")
+            && asked.ends_with("Type yes or no.\n"),
+        "{asked}"
+    );
+    assert!(reply_to(&out, "alice", "yes").contains("Unlinked from account ACC-1042"));
     assert!(
         reply_to(&out, "alice", &format!("/link code:{code}")).contains("shop account ACC-2000")
     );
