@@ -1442,17 +1442,12 @@ fn is_stray_choice(text: &str) -> bool {
 }
 
 /// A confirmation's id: unguessable enough (only its asker may answer it anyway) and short
-/// enough for a button's 100-character id.
+/// enough for a button's 100-character id. Made from the request alone, not the time it
+/// arrived, so a retried request (Discord resends the same interaction id) asks the same
+/// question again, which can still be accepted only once.
 fn confirmation_id(request: &Request) -> String {
-    let digest = Sha256::digest(
-        format!(
-            "{}|{}|{}",
-            request.id,
-            request.who.user_id,
-            request.now.timestamp_nanos_opt().unwrap_or_default()
-        )
-        .as_bytes(),
-    );
+    let digest =
+        Sha256::digest(format!("confirm|{}|{}", request.id, request.who.user_id).as_bytes());
     hex::encode(&digest[..10])
 }
 

@@ -1999,6 +1999,47 @@ fn a_large_grant_asks_first_and_a_declined_or_stale_confirmation_changes_nothing
 }
 
 #[test]
+fn a_retried_request_asks_the_same_question_which_is_accepted_once() {
+    let w = world();
+    let balance = || w.ledger.balance("ACC-1", now()).unwrap().available;
+    // Discord resends an interaction with its id; the retry arrives a moment later.
+    let send = |at| {
+        w.assistant.handle(&Request {
+            id: "interaction-42".into(),
+            who: Who {
+                user_id: ADMIN.into(),
+                display_name: ADMIN.into(),
+                role_ids: Vec::new(),
+            },
+            place: Place::Console,
+            now: at,
+            input: creditbot::console::parse_line(
+                "/admin grant member:alice amount:150 reason:apology",
+            )
+            .unwrap()
+            .unwrap(),
+        })
+    };
+    let asked = send(now());
+    let retried = send(now() + chrono::Duration::seconds(2));
+    assert!(
+        retried
+            .to_plain_text()
+            .starts_with("Grant $150.00 to @alice?"),
+        "{retried:?}"
+    );
+    assert_eq!(asked.choices, retried.choices, "the same question");
+    let yes = w.press(ADMIN, &asked, "Grant").to_plain_text();
+    assert!(yes.starts_with("Granted $150.00"), "{yes}");
+    let again = w.press(ADMIN, &retried, "Grant").to_plain_text();
+    assert!(
+        again.starts_with("That confirmation was already answered"),
+        "{again}"
+    );
+    assert_eq!(balance(), usd(187_52), "granted once");
+}
+
+#[test]
 fn a_large_revoke_asks_first() {
     let w = world();
     let lot = w
