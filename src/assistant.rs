@@ -9,6 +9,7 @@
 
 mod answers;
 pub mod command;
+pub mod confirm;
 pub mod reply;
 pub mod suggest;
 pub mod text;
@@ -22,9 +23,11 @@ use crate::faq::{self, Faq};
 pub use crate::grammar::parse_expiry;
 use crate::ledger::{
     Account, Act, Balance, Expiry, GrantRequest, Ledger, ReturnLine, ReturnRequest, ReturnScope,
+    is_account_id,
 };
 use crate::money::{AmountSyntax, Credits};
-pub use command::{AdminCommand, COMMANDS, Command, CommandSpec};
+pub use command::{AccountOf, AdminCommand, COMMANDS, Command, CommandSpec};
+pub use confirm::ConfirmSettings;
 pub use reply::{COLOUR_INFO, COLOUR_WARN, Card, Choice, Field, Reply};
 pub use text::Style;
 
@@ -93,15 +96,25 @@ pub struct Assistant {
     ledger: Arc<Ledger>,
     faq: Arc<Faq>,
     admins: Admins,
+    confirm: ConfirmSettings,
 }
 
 impl Assistant {
+    /// An assistant with the default confirmation thresholds (`with_confirm` sets others).
     pub fn new(ledger: Arc<Ledger>, faq: Arc<Faq>, admins: Admins) -> Self {
+        let confirm = ConfirmSettings::defaults_for(ledger.currency());
         Assistant {
             ledger,
             faq,
             admins,
+            confirm,
         }
+    }
+
+    /// When admins are asked to confirm a grant or a revoke (bot.toml's `[confirm]`).
+    pub fn with_confirm(mut self, confirm: ConfirmSettings) -> Self {
+        self.confirm = confirm;
+        self
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -179,9 +192,12 @@ impl Assistant {
                     }
                 }
                 let command = command::parse(path, options)?;
-                self.run(request, command)
+                self.run(request, command, false)
             }
             Input::Choice(id) => {
+                if let Some((confirmation, accept)) = confirm::parse_choice(id) {
+                    return self.answer_confirmation(request, confirmation, accept);
+                }
                 let topic = id.strip_prefix("faq:").ok_or(UserError::UnknownChoice)?;
                 let index = self
                     .faq
@@ -227,15 +243,27 @@ impl Assistant {
         }
     }
 
-    fn run(&self, request: &Request, command: Command) -> Result<Reply> {
-        if let Command::Admin(admin) = command {
-            if !self.is_admin(&request.who) {
-                return Err(UserError::NotAdmin {
-                    action: command::admin_action(admin.path()),
-                }
-                .into());
+    /// Runs a parsed command; `confirmed` when the asker has just accepted a confirmation
+    /// for it (then it asks no more).
+    fn run(&self, request: &Request, command: Command, confirmed: bool) -> Result<Reply> {
+        if let Command::Admin(admin) = &command
+            && !self.is_admin(&request.who)
+        {
+            return Err(UserError::NotAdmin {
+                action: command::admin_action(admin.path()),
             }
-            return self.run_admin(request, admin);
+            .into());
+        }
+        // A retried request that asked for a confirmation asks the same question again: it
+        // must not act on figures that have moved since (a revoke that has shrunk below the
+        // threshold, say) when nobody said yes.
+        if !confirmed && let Some(question) = self.question_asked_by(request)? {
+            return Ok(question);
+        }
+        if let Command::Admin(admin) = command {
+            return self
+                .run_admin(request, admin, confirmed)
+                .map_err(to_admin_refusal);
         }
         let style = self.style(request);
         let now = request.now;
@@ -249,7 +277,7 @@ impl Assistant {
                         &format!("Your credits · account {}", account.id),
                         now,
                         style,
-                        None,
+                        Viewer::Own,
                     ),
                     true,
                 ))
@@ -269,20 +297,33 @@ impl Assistant {
                 } else {
                     Some(self.own_account(request)?)
                 };
-                let breakdown = self.ledger.order_breakdown(&id, now)?;
+                let breakdown = self.ledger.order_breakdown(&id, now).map_err(|error| {
+                    if admin {
+                        to_admin_refusal(error)
+                    } else {
+                        error
+                    }
+                })?;
                 let theirs = own.is_some_and(|account| account.id == breakdown.account_id);
                 if !admin && !theirs {
                     return Err(UserError::UnknownOrder(id).into());
                 }
                 Ok(Reply::card(
-                    self.order_card(&breakdown, theirs, style),
+                    self.order_card(&breakdown, theirs, admin, style),
                     true,
                 ))
             }
             Command::History { page } => {
                 let account = self.own_account(request)?;
                 Ok(Reply::card(
-                    self.history_card(&account.id, page, "Your credit history", "/history", style)?,
+                    self.history_card(
+                        &account.id,
+                        page,
+                        "Your credit history",
+                        "/history",
+                        style,
+                        false,
+                    )?,
                     true,
                 ))
             }
@@ -330,12 +371,17 @@ impl Assistant {
                 )))
             }
             Command::Unlink => {
-                if self
-                    .ledger
-                    .account_for_member(&request.who.user_id)?
-                    .is_none()
-                {
+                let Some(account) = self.ledger.account_for_member(&request.who.user_id)? else {
                     return Err(UserError::NotLinked.into());
+                };
+                // Undoing it takes an admin, so it asks first.
+                if !confirmed {
+                    return self.ask(
+                        request,
+                        text::confirm_unlink(&account.id),
+                        "Unlink",
+                        "Keep linked",
+                    );
                 }
                 let act = Act::new(
                     request.who.user_id.clone(),
@@ -360,7 +406,12 @@ impl Assistant {
         }
     }
 
-    fn run_admin(&self, request: &Request, command: AdminCommand) -> Result<Reply> {
+    fn run_admin(
+        &self,
+        request: &Request,
+        command: AdminCommand,
+        confirmed: bool,
+    ) -> Result<Reply> {
         let style = self.style(request);
         let now = request.now;
         let currency = self.ledger.currency();
@@ -378,11 +429,47 @@ impl Assistant {
                 expires,
                 source,
                 reason,
+                note,
             } => {
                 let amount = currency.parse_grant(&amount, AmountSyntax::Typed)?;
                 let expiry = parse_expiry(expires.as_deref(), now)?.unwrap_or(Expiry::Default);
                 let account = self.member_account(&member, style)?;
+                check_note(note.as_deref())?;
                 let reason = reason.unwrap_or_else(|| source.as_str().to_string());
+                // A retried request replays what it did, without asking again.
+                if !confirmed && !self.ledger.has_operation(&act("grant").key)? {
+                    let member_name = style.member(&member);
+                    if amount > self.confirm.grant_above {
+                        return self.ask(
+                            request,
+                            text::confirm_large_grant(
+                                &currency.format(amount),
+                                &member_name,
+                                &currency.format(self.confirm.grant_above),
+                            ),
+                            "Grant",
+                            "Cancel",
+                        );
+                    }
+                    let since = now - confirm::repeat_window();
+                    if let Some(earlier) =
+                        self.ledger
+                            .recent_grant_like(&account.id, amount, &reason, since)?
+                    {
+                        return self.ask(
+                            request,
+                            text::confirm_repeat_grant(
+                                &currency.format(amount),
+                                &reason,
+                                &member_name,
+                                earlier.id,
+                                (now - earlier.granted_at).num_minutes(),
+                            ),
+                            "Grant again",
+                            "Cancel",
+                        );
+                    }
+                }
                 let lot = self.ledger.grant(
                     &act("grant"),
                     &GrantRequest {
@@ -393,33 +480,64 @@ impl Assistant {
                         expiry,
                     },
                 )?;
+                self.add_note(&act("grant"), note.as_deref())?;
                 let balance = self.ledger.balance(&account.id, now)?;
                 let expires = match lot.expires_at {
                     Some(at) => format!("expires {}", style.date(at)),
                     None => "never expires".into(),
                 };
                 Ok(Reply::private(format!(
-                    "Granted {} ({reason}) to {} · {expires} · grant #{}\nTheir balance is now {}.",
+                    "Granted {} ({reason}) to {} · {expires} · grant #{}\nTheir balance is now {}.\n{}",
                     currency.format(lot.amount),
                     style.member(&member),
                     lot.id,
-                    currency.format(balance.available)
+                    currency.format(balance.available),
+                    text::who_reads_what(&style.member(&member), &reason, note.as_deref()),
                 )))
             }
             AdminCommand::Revoke {
                 grant,
                 reason,
                 member,
+                note,
             } => {
                 let before = self.ledger.lot(grant)?;
                 self.check_grant_member(&before, member.as_deref(), style)?;
+                check_note(note.as_deref())?;
+                // Expired credit counts as nothing left whether or not a sweep has written it
+                // off yet, so whether this asks first never depends on when the sweep ran.
+                if !before.remaining.is_positive() || !before.is_live(now) {
+                    return Err(UserError::GrantNothingLeft(grant).into());
+                }
+                if !confirmed
+                    && before.remaining > self.confirm.revoke_above
+                    && !self.ledger.has_operation(&act("revoke").key)?
+                {
+                    return self.ask(
+                        request,
+                        text::confirm_large_revoke(
+                            grant,
+                            &currency.format(before.remaining),
+                            &self.holder_of(&before.account_id, style)?,
+                            &currency.format(self.confirm.revoke_above),
+                        ),
+                        "Revoke",
+                        "Cancel",
+                    );
+                }
                 let lot = self.ledger.revoke(&act("revoke"), grant, &reason)?;
+                self.add_note(&act("revoke"), note.as_deref())?;
                 let balance = self.ledger.balance(&lot.account_id, now)?;
                 Ok(Reply::private(format!(
-                    "Revoked grant #{grant}: {} taken back ({reason}). Account {} now has {}.",
+                    "Revoked grant #{grant}: {} taken back ({reason}). Account {} now has {}.\n{}",
                     currency.format(before.remaining - lot.remaining),
                     lot.account_id,
-                    currency.format(balance.available)
+                    currency.format(balance.available),
+                    text::who_reads_what(
+                        &self.holder_of(&lot.account_id, style)?,
+                        reason.trim(),
+                        note.as_deref()
+                    ),
                 )))
             }
             AdminCommand::Expiry {
@@ -427,6 +545,7 @@ impl Assistant {
                 date,
                 reason,
                 member,
+                note,
             } => {
                 let expiry = parse_expiry(Some(&date), now)?
                     .ok_or(UserError::DateNotReadable(date.clone()))?;
@@ -438,52 +557,62 @@ impl Assistant {
                 };
                 let before = self.ledger.lot(grant)?;
                 self.check_grant_member(&before, member.as_deref(), style)?;
+                self.check_expiry_can_change(&before, now, style)?;
+                check_note(note.as_deref())?;
                 let lot = self
                     .ledger
                     .change_expiry(&act("expiry"), grant, expires_at, &reason)?;
-                let phrase =
-                    |at: Option<DateTime<Utc>>| at.map_or("never".to_string(), |at| style.date(at));
-                // Expired credit stays expired (the ledger keeps it so): a new date on a grant
-                // that had expired gives the member nothing, and the reply must not suggest
-                // it does.
-                if let Some(expired_at) = before.expires_at.filter(|_| !before.is_live(now)) {
-                    let lost = self.ledger.expired_from_lot(&lot)?;
-                    let expired_on = style.date(expired_at);
-                    let new_date = match lot.expires_at {
-                        Some(at) => format!("its date now reads {}", style.date(at)),
-                        None => "it is now set to never expire".to_string(),
-                    };
-                    let text = if lost.is_positive() {
-                        let member = self
-                            .ledger
-                            .member_for_account(&lot.account_id)?
-                            .map_or("…".to_string(), |m| style.member(&m));
-                        format!(
-                            "Grant #{grant} had already expired on {expired_on}, and expired credit stays expired: the {} that expired can't be spent, even though {new_date}.\nTo give that credit back, make a new grant: /admin grant member:{member} amount:{} reason:…",
-                            currency.format(lost),
-                            currency.to_decimal(lost),
-                        )
-                    } else {
-                        format!(
-                            "Grant #{grant} had already expired on {expired_on} with nothing left on it; {new_date}, which gives the member nothing to spend.\nTo give them credit, make a new grant with /admin grant."
-                        )
-                    };
-                    return Ok(Reply::private(text));
+                self.add_note(&act("expiry"), note.as_deref())?;
+                let holder = self.holder_of(&lot.account_id, style)?;
+                let mut lines = vec![text::expiry_changed(
+                    grant,
+                    before.expires_at,
+                    lot.expires_at,
+                    style,
+                )];
+                let shortened = match (before.expires_at, lot.expires_at) {
+                    (None, Some(_)) => true,
+                    (Some(was), Some(now_at)) => now_at < was,
+                    _ => false,
+                };
+                if shortened {
+                    lines.push(text::expiry_shortened(
+                        &holder,
+                        &currency.format(lot.remaining),
+                    ));
                 }
-                Ok(Reply::private(format!(
-                    "Grant #{grant} now expires {} (was {}).",
-                    phrase(lot.expires_at),
-                    phrase(before.expires_at)
-                )))
+                lines.push(text::who_reads_what(
+                    &holder,
+                    reason.trim(),
+                    note.as_deref(),
+                ));
+                Ok(Reply::private(lines.join("\n")))
             }
-            AdminCommand::Link { member, account } => {
+            AdminCommand::Link {
+                member,
+                account,
+                create,
+            } => {
                 let existed = self.ledger.account(&account).is_ok();
-                let link = self.ledger.link_member(&act("link"), &member, &account)?;
-                Ok(Reply::private(format!(
-                    "Linked {} to account {}{}.",
-                    style.member(&member),
-                    link.account_id,
-                    if existed { "" } else { " (a new account)" }
+                let link = self
+                    .ledger
+                    .link_member_to(&act("link"), &member, &account, create)
+                    .map_err(|error| match error.as_user() {
+                        // A slip must not open an empty account: creating one is asked for.
+                        Some(UserError::UnknownAccount(_)) if !is_account_id(&account) => {
+                            UserError::AccountIdNotValid(account.clone()).into()
+                        }
+                        Some(UserError::UnknownAccount(_)) => UserError::AccountToCreate {
+                            account: account.clone(),
+                            member: style.member(&member),
+                        }
+                        .into(),
+                        _ => error,
+                    })?;
+                Ok(Reply::private(text::linked(
+                    &style.member(&member),
+                    &link.account_id,
+                    !existed,
                 )))
             }
             AdminCommand::Unlink { member } => {
@@ -498,24 +627,48 @@ impl Assistant {
             }
             AdminCommand::Code { account } => {
                 let issued = self.ledger.issue_link_code(&act("code"), &account)?;
-                Ok(Reply::private(format!(
+                let mut reply = format!(
                     "Link code for account {}: {}\nSingle use, expires {}. Give it to the member privately; they run /link code:{}",
                     issued.account_id,
                     issued.code,
                     style.date_relative(issued.expires_at, now),
                     issued.code
-                )))
+                );
+                // The code is refused while a member holds the account; one who held it
+                // before left their history on it, and whoever redeems the code reads it.
+                if let Some(earlier) = self.ledger.previous_member(&issued.account_id)? {
+                    reply.push('\n');
+                    reply.push_str(&text::code_shows_earlier_history(
+                        &issued.account_id,
+                        &style.member(&earlier),
+                    ));
+                }
+                Ok(Reply::private(reply))
             }
-            AdminCommand::Account { member } => {
-                let account = self.member_account(&member, style)?;
+            AdminCommand::Account { of } => {
+                let (account, member) = match of {
+                    AccountOf::Member(member) => {
+                        (self.member_account(&member, style)?, Some(member))
+                    }
+                    AccountOf::Account(id) => {
+                        let account = self.ledger.account(&id)?;
+                        let member = self.ledger.member_for_account(&account.id)?;
+                        (account, member)
+                    }
+                };
                 let balance = self.ledger.balance(&account.id, now)?;
-                let title = format!(
-                    "Credits of {} · account {}",
-                    style.member(&member),
-                    account.id
+                let title = text::account_card_title(
+                    &account.id,
+                    member.as_deref().map(|m| style.member(m)).as_deref(),
                 );
                 Ok(Reply::card(
-                    self.balance_card(&balance, &title, now, style, Some(&member)),
+                    self.balance_card(
+                        &balance,
+                        &title,
+                        now,
+                        style,
+                        Viewer::Admin(member.as_deref()),
+                    ),
                     true,
                 ))
             }
@@ -528,7 +681,7 @@ impl Assistant {
                 );
                 let next = format!("/admin history member:{member}");
                 Ok(Reply::card(
-                    self.history_card(&account.id, page, &title, &next, style)?,
+                    self.history_card(&account.id, page, &title, &next, style, true)?,
                     true,
                 ))
             }
@@ -539,7 +692,11 @@ impl Assistant {
                 quantity,
             } => {
                 let scope = match item {
-                    Some(sku) => ReturnScope::Items(vec![ReturnLine { sku, quantity }]),
+                    Some(typed) => {
+                        let breakdown = self.ledger.order_breakdown(&order, now)?;
+                        let sku = pick_item(&breakdown, &typed)?.sku.clone();
+                        ReturnScope::Items(vec![ReturnLine { sku, quantity }])
+                    }
                     None => ReturnScope::Whole,
                 };
                 let receipt = self.ledger.record_return(
@@ -633,6 +790,144 @@ impl Assistant {
                 ))
             }
         }
+    }
+
+    /// Asks the asker to confirm the command of `request` before it is carried out: stores
+    /// it for `confirm::TTL_SECONDS` and answers with the question and two buttons.
+    fn ask(&self, request: &Request, question: String, yes: &str, no: &str) -> Result<Reply> {
+        let Input::Command { path, options } = &request.input else {
+            return Err(Error::internal(
+                "asking for a confirmation",
+                "only a command can be confirmed",
+            ));
+        };
+        let pending = serde_json::to_string(&confirm::Pending {
+            path: path.clone(),
+            options: options.clone(),
+            question,
+            yes: yes.to_string(),
+            no: no.to_string(),
+        })
+        .map_err(|e| Error::internal("storing a confirmation", e))?;
+        let id = confirmation_id(request);
+        self.ledger.ask_confirmation(
+            &id,
+            &request.who.user_id,
+            &pending,
+            request.now,
+            request.now + confirm::ttl(),
+        )?;
+        // What was stored answers, so two copies of one request racing read the same question.
+        self.question_asked_by(request)?
+            .ok_or_else(|| Error::internal("asking for a confirmation", "it was not stored"))
+    }
+
+    /// The question `request` asked, if it asked one: the same words and buttons each time.
+    fn question_asked_by(&self, request: &Request) -> Result<Option<Reply>> {
+        let id = confirmation_id(request);
+        let Some(found) = self
+            .ledger
+            .confirmation(&id)?
+            .filter(|found| found.asker == request.who.user_id)
+        else {
+            return Ok(None);
+        };
+        let pending: confirm::Pending = serde_json::from_str(&found.request)
+            .map_err(|e| Error::internal("reading a confirmation", e))?;
+        Ok(Some(
+            Reply::private(format!("{}\n{}", pending.question, text::CONFIRM_WITHIN))
+                .with_choices(confirm::choices(&id, &pending.yes, &pending.no)),
+        ))
+    }
+
+    /// A confirmation's button: accepted once, by whoever asked, before it expires; the
+    /// command then runs under a key made from the confirmation, so it counts once however
+    /// often the button is pressed. Anything else changes nothing.
+    fn answer_confirmation(&self, request: &Request, id: &str, accept: bool) -> Result<Reply> {
+        let found = self
+            .ledger
+            .confirmation(id)?
+            .filter(|found| found.asker == request.who.user_id)
+            .ok_or(UserError::ConfirmationUnknown)?;
+        if found.decision.is_some() {
+            return Err(UserError::ConfirmationAnswered.into());
+        }
+        if found.expires_at <= request.now {
+            return Err(UserError::ConfirmationExpired.into());
+        }
+        if !self.ledger.decide_confirmation(id, accept, request.now)? {
+            // Answered meanwhile (another press) or expired this very second.
+            return Err(UserError::ConfirmationAnswered.into());
+        }
+        if !accept {
+            return Ok(Reply::private(text::CONFIRMATION_DECLINED));
+        }
+        let pending: confirm::Pending = serde_json::from_str(&found.request)
+            .map_err(|e| Error::internal("reading a confirmation", e))?;
+        let command = command::parse(&pending.path, &pending.options)?;
+        let confirmed = Request {
+            id: format!("confirm:{id}"),
+            input: Input::Command {
+                path: pending.path,
+                options: pending.options,
+            },
+            ..request.clone()
+        };
+        self.run(&confirmed, command, true)
+    }
+
+    /// Refuses an expiry change that could give the member nothing: on a grant that was
+    /// revoked, has expired (expired credit stays expired), or has nothing left.
+    fn check_expiry_can_change(
+        &self,
+        lot: &crate::ledger::Lot,
+        now: DateTime<Utc>,
+        style: Style,
+    ) -> Result<()> {
+        let currency = self.ledger.currency();
+        if lot.revoked {
+            return Err(UserError::ExpiryOfRevokedGrant(lot.id).into());
+        }
+        if let Some(expired_at) = lot.expires_at.filter(|_| !lot.is_live(now)) {
+            // Swept or not: what the sweep wrote off, plus what it hasn't reached yet.
+            let lost = self.ledger.expired_from_lot(lot)? + lot.remaining;
+            if lost.is_positive() {
+                let member = self
+                    .ledger
+                    .member_for_account(&lot.account_id)?
+                    .map_or("…".to_string(), |m| style.member(&m));
+                return Err(UserError::ExpiryOfExpiredGrant {
+                    grant: lot.id,
+                    expired_on: style.date(expired_at),
+                    lost: currency.format(lost),
+                    regrant: format!(
+                        "/admin grant member:{member} amount:{} reason:…",
+                        currency.to_decimal(lost)
+                    ),
+                }
+                .into());
+            }
+        }
+        if !lot.remaining.is_positive() {
+            return Err(UserError::ExpiryOfEmptyGrant(lot.id).into());
+        }
+        Ok(())
+    }
+
+    /// Writes an admin's note on the change just made under `act`, if they gave one.
+    fn add_note(&self, act: &Act, note: Option<&str>) -> Result<()> {
+        match note {
+            Some(note) => self.ledger.add_note(act, note),
+            None => Ok(()),
+        }
+    }
+
+    /// The member holding an account as the admin reads it, or "The member" when none does.
+    fn holder_of(&self, account_id: &str, style: Style) -> Result<String> {
+        Ok(self
+            .ledger
+            .member_for_account(account_id)?
+            .map_or_else(|| "The member".to_string(), |m| style.member(&m)))
     }
 
     /// The asker's own account, or the "not linked" refusal.
@@ -747,26 +1042,27 @@ impl Assistant {
         })
     }
 
-    /// The balance as a card: the asker's own (`admin_of` is `None`), or, for an admin, the
-    /// named member's, with grant numbers and wording about "this account".
+    /// The balance as a card: the asker's own, or, for an admin, an account's (with the
+    /// member holding it, if any), with grant numbers and wording about "this account".
     fn balance_card(
         &self,
         balance: &Balance,
         title: &str,
         now: DateTime<Utc>,
         style: Style,
-        admin_of: Option<&str>,
+        viewer: Viewer,
     ) -> Card {
         let currency = self.ledger.currency();
-        let with_ids = admin_of.is_some();
+        let with_ids = viewer != Viewer::Own;
         let mut description = format!("Available  {}", currency.format(balance.available));
         if balance.lots.is_empty() {
             description.push('\n');
-            description.push_str(&match admin_of {
-                None => text::no_credits(&balance.account_id),
-                Some(member) => {
-                    text::member_has_no_credits(&balance.account_id, &style.member(member))
-                }
+            description.push_str(&match viewer {
+                Viewer::Own => text::no_credits(&balance.account_id),
+                Viewer::Admin(member) => text::member_has_no_credits(
+                    &balance.account_id,
+                    member.map(|m| style.member(m)).as_deref(),
+                ),
             });
         } else {
             let lines: Vec<String> = balance
@@ -792,12 +1088,11 @@ impl Assistant {
             title: title.to_string(),
             description,
             fields: Vec::new(),
-            footer: match admin_of {
-                None => format!("{} /expiry · /order · /help", text::CREDITS_PAY_FOR),
-                Some(member) => format!(
-                    "Grant numbers are for /admin revoke and /admin expiry · /admin history member:{}",
-                    style.member(member)
-                ),
+            footer: match viewer {
+                Viewer::Own => format!("{} /expiry · /order · /help", text::CREDITS_PAY_FOR),
+                Viewer::Admin(member) => {
+                    text::admin_account_footer(member.map(|m| style.member(m)).as_deref())
+                }
             },
             colour: COLOUR_INFO,
         }
@@ -857,8 +1152,15 @@ impl Assistant {
     }
 
     /// An order, item by item. `own` is whether the asker's account placed it (an admin may
-    /// look at anyone's: then a return gives back to "the member's" credits, not "your").
-    fn order_card(&self, order: &crate::ledger::OrderBreakdown, own: bool, style: Style) -> Card {
+    /// look at anyone's: then a return gives back to "the member's" credits, not "your");
+    /// `admin` adds each item's id, which `/admin return item:` takes.
+    fn order_card(
+        &self,
+        order: &crate::ledger::OrderBreakdown,
+        own: bool,
+        admin: bool,
+        style: Style,
+    ) -> Card {
         let currency = self.ledger.currency();
         let method = order
             .other_method
@@ -889,8 +1191,13 @@ impl Assistant {
             if item.returned_quantity > 0 {
                 parts.push(text::returned_part(item, currency));
             }
+            let id = if admin {
+                format!(" [item {}]", item.sku)
+            } else {
+                String::new()
+            };
             lines.push(format!(
-                "  {}{quantity}  {}  {}",
+                "  {}{id}{quantity}  {}  {}",
                 item.title,
                 currency.format(item.total),
                 parts.join(" — ")
@@ -949,6 +1256,7 @@ impl Assistant {
         }
     }
 
+    /// A page of an account's history; `admin` adds the admins' notes (never for members).
     fn history_card(
         &self,
         account_id: &str,
@@ -956,9 +1264,15 @@ impl Assistant {
         title: &str,
         next_command: &str,
         style: Style,
+        admin: bool,
     ) -> Result<Card> {
         let currency = self.ledger.currency();
-        let history = self.ledger.history(account_id, page, HISTORY_PER_PAGE)?;
+        let history = if admin {
+            self.ledger
+                .admin_history(account_id, page, HISTORY_PER_PAGE)?
+        } else {
+            self.ledger.history(account_id, page, HISTORY_PER_PAGE)?
+        };
         if history.page > history.pages {
             return Err(UserError::NoSuchPage {
                 page: history.page,
@@ -1048,11 +1362,91 @@ impl Assistant {
     }
 }
 
+/// Words a refusal for an admin where the member's wording would mislead them (an unknown
+/// order's "/order lists your recent orders" names the admin's own orders).
+fn to_admin_refusal(error: Error) -> Error {
+    match error {
+        Error::User(UserError::UnknownOrder(order)) => {
+            UserError::UnknownOrderForAdmin(order).into()
+        }
+        other => other,
+    }
+}
+
+/// Which item of an order an admin means by `typed`: its id (SKU), else its title, each
+/// ignoring case; else the one item whose id or title contains it. None or several are
+/// refused listing the order's items, so the admin can pick.
+fn pick_item<'a>(
+    order: &'a crate::ledger::OrderBreakdown,
+    typed: &str,
+) -> Result<&'a crate::ledger::ItemBreakdown, UserError> {
+    let wanted = typed.trim().to_lowercase();
+    let items = &order.items;
+    let exact = |f: fn(&crate::ledger::ItemBreakdown) -> &str| {
+        items
+            .iter()
+            .find(|item| f(item) == typed.trim())
+            .or_else(|| items.iter().find(|item| f(item).to_lowercase() == wanted))
+    };
+    if let Some(item) = exact(|i| &i.sku).or_else(|| exact(|i| &i.title)) {
+        return Ok(item);
+    }
+    let partial: Vec<_> = items
+        .iter()
+        .filter(|i| {
+            i.sku.to_lowercase().contains(&wanted) || i.title.to_lowercase().contains(&wanted)
+        })
+        .collect();
+    let listed = |items: &[&crate::ledger::ItemBreakdown]| {
+        items
+            .iter()
+            .map(|i| text::item_choice(&i.sku, &i.title))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match partial.as_slice() {
+        [one] => Ok(one),
+        [] => Err(UserError::UnknownItemForAdmin {
+            order: order.external_id.clone(),
+            item: typed.trim().to_string(),
+            items: listed(&items.iter().collect::<Vec<_>>()),
+        }),
+        several => Err(UserError::ItemAmbiguous {
+            order: order.external_id.clone(),
+            item: typed.trim().to_string(),
+            items: listed(several),
+        }),
+    }
+}
+
+/// Refuses an unusable note before anything is changed (the note is written after the change).
+fn check_note(note: Option<&str>) -> Result<(), UserError> {
+    note.map_or(Ok(()), crate::ledger::store::check_note)
+}
+
+/// Who looks at a balance card: the member whose credits they are, or an admin (with the
+/// member holding the account, if one does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Viewer<'a> {
+    Own,
+    Admin(Option<&'a str>),
+}
+
 /// A bare choice number, as typed to pick one of up to `reply::limits::CHOICES` buttons.
 fn is_stray_choice(text: &str) -> bool {
     text.trim()
         .parse::<usize>()
         .is_ok_and(|n| (1..=reply::limits::CHOICES).contains(&n))
+}
+
+/// A confirmation's id: unguessable enough (only its asker may answer it anyway) and short
+/// enough for a button's 100-character id. Made from the request alone, not the time it
+/// arrived, so a retried request (Discord resends the same interaction id) asks the same
+/// question again, which can still be accepted only once.
+fn confirmation_id(request: &Request) -> String {
+    let digest =
+        Sha256::digest(format!("confirm|{}|{}", request.id, request.who.user_id).as_bytes());
+    hex::encode(&digest[..10])
 }
 
 /// A short reference for an internal error, derived from the request so the admin can find

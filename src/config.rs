@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+use crate::assistant::ConfirmSettings;
 use crate::ledger::{ExpiredLotPolicy, LedgerSettings};
 use crate::money::{AmountSyntax, Credits, Currency, MAX_SCALE};
 
@@ -19,11 +20,12 @@ pub struct Config {
     pub faq: FaqConfig,
     pub discord: DiscordConfig,
     pub http: HttpConfig,
+    pub confirm: ConfirmConfig,
 }
 
 /// The sections a `CREDITBOT_<SECTION>_<KEY>` environment variable may set.
-const SECTIONS: [&str; 7] = [
-    "database", "credits", "returns", "ledger", "faq", "discord", "http",
+const SECTIONS: [&str; 8] = [
+    "database", "credits", "returns", "ledger", "faq", "discord", "http", "confirm",
 ];
 
 /// A secret (token, key) whose `Debug` never shows it, so it can't reach a log by accident.
@@ -202,6 +204,26 @@ impl Default for LedgerConfig {
     }
 }
 
+/// When an admin is asked to confirm before a change (a button on Discord, yes/no in the
+/// console). A member's /unlink and a grant repeating one of the last ten minutes always ask.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConfirmConfig {
+    /// A grant of more than this asks first, as decimal text.
+    pub grant_above: String,
+    /// A revoke taking back more than this asks first, as decimal text.
+    pub revoke_above: String,
+}
+
+impl Default for ConfirmConfig {
+    fn default() -> Self {
+        ConfirmConfig {
+            grant_above: "100".into(),
+            revoke_above: "50".into(),
+        }
+    }
+}
+
 /// The longest expiry or reissue period, in days: the same 100 years an admin may type.
 pub const MAX_DAYS: u32 = 36_500;
 /// The longest a link code may stay valid, in hours.
@@ -281,7 +303,26 @@ impl Config {
             .try_into()
             .map_err(|e: toml::de::Error| parse_error(e.message().to_string()))?;
         config.ledger_settings(origin)?;
+        config.confirm_settings(origin)?;
         Ok(config)
+    }
+
+    /// The confirmation thresholds, checked, in the configured currency.
+    pub fn confirm_settings(&self, origin: &Path) -> Result<ConfirmSettings, ConfigError> {
+        let currency = self.ledger_settings(origin)?.currency;
+        let amount = |key, text: &str| {
+            currency
+                .parse_positive(text, AmountSyntax::Plain)
+                .map_err(|e| ConfigError::Invalid {
+                    path: origin.to_path_buf(),
+                    key,
+                    message: e.to_string(),
+                })
+        };
+        Ok(ConfirmSettings {
+            grant_above: amount("confirm.grant_above", &self.confirm.grant_above)?,
+            revoke_above: amount("confirm.revoke_above", &self.confirm.revoke_above)?,
+        })
     }
 
     /// The ledger's settings, checked.
@@ -390,6 +431,23 @@ mod tests {
         let config = Config::parse(text, Path::new("bot.toml.example")).unwrap();
         assert_eq!(config.credits.currency, "USD");
         assert_eq!(config.returns.reissue_days, 30);
+        assert_eq!(config.confirm, ConfirmConfig::default());
+    }
+
+    #[test]
+    fn confirmation_thresholds_are_amounts_in_the_currency() {
+        let config = Config::parse(
+            "[credits]\ndecimals = 0\n[confirm]\ngrant_above = \"500\"\n",
+            Path::new("b.toml"),
+        )
+        .unwrap();
+        let settings = config.confirm_settings(Path::new("b.toml")).unwrap();
+        assert_eq!(settings.grant_above, Credits::from_minor(500));
+        assert_eq!(settings.revoke_above, Credits::from_minor(50));
+        let err = Config::parse("[confirm]\nrevoke_above = \"ten\"\n", Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("confirm.revoke_above"), "{err}");
     }
 
     #[test]

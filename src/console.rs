@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::assistant::command::parse_typed;
-use crate::assistant::{Assistant, Choice, Input, Place, Request, Who};
+use crate::assistant::{Assistant, Choice, Input, Place, Request, Who, confirm};
 use crate::error::UserError;
 use crate::lines::{Line, Lines};
 
@@ -80,7 +80,8 @@ pub fn parse_line(line: &str) -> Result<Option<Input>, UserError> {
 /// Answers one line; `None` for a blank line.
 ///
 /// `pending` holds the choices ("Did you mean …?" buttons) of the previous reply: right
-/// after one, typing its number picks it, as pressing the button would on Discord. Any
+/// after one, typing its number picks it, as pressing the button would on Discord (and
+/// `yes`/`no` answers a confirmation). Any
 /// other line is read as usual, and every answer replaces `pending` with its own choices.
 pub fn answer_line(
     assistant: &Assistant,
@@ -95,7 +96,8 @@ pub fn answer_line(
         .ok()
         .and_then(|n| n.checked_sub(1))
         .and_then(|n| pending.get(n))
-        .map(|choice| Input::Choice(choice.id.clone()));
+        .map(|choice| Input::Choice(choice.id.clone()))
+        .or_else(|| confirm::typed_answer(pending, line));
     let reply = match picked
         .map(|input| Ok(Some(input)))
         .unwrap_or_else(|| parse_line(line))
@@ -107,6 +109,7 @@ pub fn answer_line(
     let mut text = reply.to_plain_text();
     match reply.choices.len() {
         0 => {}
+        _ if confirm::is_confirmation(&reply.choices) => text.push_str("Type yes or no.\n"),
         2 => text.push_str("Type 1 or 2 to choose.\n"),
         n => text.push_str(&format!("Type a number from 1 to {n} to choose.\n")),
     }

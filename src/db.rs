@@ -18,6 +18,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_store_settings.sql",
         include_str!("../migrations/0002_store_settings.sql"),
     ),
+    (
+        "0003_admin_notes.sql",
+        include_str!("../migrations/0003_admin_notes.sql"),
+    ),
 ];
 
 /// Opens (creating if needed) the database at `path`, sets the pragmas and migrates it.

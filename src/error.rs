@@ -45,7 +45,9 @@ pub enum UserError {
         max: usize,
     },
 
-    #[error("I couldn't find account {0}. Check the account id, or create it with /admin link.")]
+    #[error(
+        "I couldn't find account {0}. Check the account id; a new one is created by /admin link member:… account:{0} create:true."
+    )]
     UnknownAccount(String),
     #[error("Account {0} is closed, so it can't receive or spend credits.")]
     AccountClosed(String),
@@ -213,6 +215,84 @@ pub enum UserError {
     TimeTooFarBack { days: u32 },
     #[error("That time is before account {0} was opened.")]
     TimeBeforeAccount(String),
+    #[error(
+        "\"{0}\" can't be an account id: use 1 to 64 letters (A-Z), digits, '-', '_' or '.', like ACC-1042."
+    )]
+    AccountIdNotValid(String),
+    /// Account ids are compared ignoring case: `typed` is `existing` spelled another way.
+    #[error(
+        "{typed} differs from the existing account {existing} only in capitals, and account ids ignore capitals; use {existing}."
+    )]
+    AccountLookAlike { typed: String, existing: String },
+    #[error(
+        "Account {0} is linked to a member, so no link code is made for it: whoever redeemed it after they unlink would see their history. Unlink them first with /admin unlink."
+    )]
+    CodeForLinkedAccount(String),
+    #[error(
+        "That link code is no longer valid: its account was linked since the code was made. Ask an admin for a new one."
+    )]
+    LinkCodeVoided,
+    #[error(
+        "/admin account needs either member: or account:, for example member:@alice or account:ACC-1042."
+    )]
+    MemberOrAccount,
+    #[error("{option} must be true or false, not \"{value}\".")]
+    NotTrueOrFalse { option: &'static str, value: String },
+    /// `/admin link` to an account that doesn't exist, without `create:true`.
+    #[error(
+        "There's no account {account}, so {member} wasn't linked. Check the id; if it's a new shop account, run /admin link member:{member} account:{account} create:true"
+    )]
+    AccountToCreate { account: String, member: String },
+    #[error(
+        "Grant #{0} was revoked, so there's no credit left on it whose expiry could change. Nothing was changed."
+    )]
+    ExpiryOfRevokedGrant(i64),
+    /// `regrant` is the command that gives the lost credit back as a new grant.
+    #[error(
+        "Grant #{grant} already expired on {expired_on}, and expired credit stays expired, so a new date would give nothing back; nothing was changed. To give the {lost} back, make a new grant: {regrant}"
+    )]
+    ExpiryOfExpiredGrant {
+        grant: i64,
+        expired_on: String,
+        lost: String,
+        regrant: String,
+    },
+    #[error(
+        "Grant #{0} has nothing left on it (all spent), so a new expiry would give the member nothing; nothing was changed. To give them credit, make a new grant with /admin grant."
+    )]
+    ExpiryOfEmptyGrant(i64),
+    /// `UnknownOrder` as an admin reads it: no "your orders".
+    #[error(
+        "I couldn't find order {0}. Check the number against the shop's records; orders reach creditbot through the shop's feed."
+    )]
+    UnknownOrderForAdmin(String),
+    /// `items` lists the order's items as "id (title)".
+    #[error(
+        "Order {order} has no item \"{item}\". Its items: {items}. Give item: one of those ids or titles."
+    )]
+    UnknownItemForAdmin {
+        order: String,
+        item: String,
+        items: String,
+    },
+    #[error(
+        "\"{item}\" matches more than one item of order {order}: {items}. Give item: the item's id."
+    )]
+    ItemAmbiguous {
+        order: String,
+        item: String,
+        items: String,
+    },
+    #[error(
+        "That confirmation isn't one I can act on; nothing was changed. Run the command again."
+    )]
+    ConfirmationUnknown,
+    #[error("That confirmation was already answered; nothing more was changed.")]
+    ConfirmationAnswered,
+    #[error(
+        "That confirmation has expired (they last a minute), so nothing was changed. Run the command again if you still want it."
+    )]
+    ConfirmationExpired,
 }
 
 fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {

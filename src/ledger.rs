@@ -130,6 +130,20 @@ pub fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
     Utc.timestamp_opt(at.timestamp(), 0).single().unwrap_or(at)
 }
 
+/// The longest account id.
+pub const ACCOUNT_ID_MAX: usize = 64;
+
+/// Whether `id` is written as a new account id may be: 1 to `ACCOUNT_ID_MAX` ASCII letters,
+/// digits, `-`, `_` or `.` (`ACC-1042`). Ids are compared ignoring case, so `acc-1042` names
+/// the same account and can never be a second one; ASCII only, so no two ids look alike
+/// (no Cyrillic "А" beside a Latin "A", no accents written two ways).
+pub fn is_account_id(id: &str) -> bool {
+    (1..=ACCOUNT_ID_MAX).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// Where a grant came from. Stored as its lowercase name; new kinds may be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -444,6 +458,19 @@ pub struct OrderBreakdown {
     pub items: Vec<ItemBreakdown>,
 }
 
+/// A change waiting to be confirmed (see `assistant::confirm`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirmation {
+    pub id: String,
+    /// Who asked: the only one who may answer.
+    pub asker: String,
+    /// What to carry out, as the assistant wrote it (JSON).
+    pub request: String,
+    pub expires_at: DateTime<Utc>,
+    /// `None` until answered; then whether it was accepted.
+    pub decision: Option<bool>,
+}
+
 /// One journal entry as the member's history shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {
@@ -456,6 +483,8 @@ pub struct HistoryEntry {
     pub actor: String,
     pub reason: String,
     pub at: DateTime<Utc>,
+    /// An admin's note on the change: only in `Ledger::admin_history`, never the member's.
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -450,7 +450,11 @@ fn assistant(
     if let (true, Some(user)) = (console_admin, console_user) {
         admins.user_ids.push(user.to_string());
     }
-    Ok(Assistant::new(ledger, Arc::new(faq), admins))
+    // Checked when the config was loaded; this only converts it.
+    let confirm = config
+        .confirm_settings(std::path::Path::new("bot.toml"))
+        .map_err(|e| e.to_string())?;
+    Ok(Assistant::new(ledger, Arc::new(faq), admins).with_confirm(confirm))
 }
 
 /// The Discord bot on a tokio runtime, until SIGINT or SIGTERM. The ledger is dropped (and

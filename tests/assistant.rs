@@ -117,6 +117,37 @@ impl World {
         self.command(user, line).to_plain_text()
     }
 
+    /// Presses the button labelled `label` of `reply`, as `user`, now.
+    fn press(&self, user: &str, reply: &Reply, label: &str) -> Reply {
+        self.press_at(user, reply, label, now())
+    }
+
+    fn press_at(
+        &self,
+        user: &str,
+        reply: &Reply,
+        label: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Reply {
+        let choice = reply
+            .choices
+            .iter()
+            .find(|c| c.label == label)
+            .unwrap_or_else(|| panic!("no button {label} in {reply:?}"));
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        self.assistant.handle(&Request {
+            id: format!("press-{id}"),
+            who: Who {
+                user_id: user.into(),
+                display_name: user.into(),
+                role_ids: Vec::new(),
+            },
+            place: Place::DirectMessage,
+            now: at,
+            input: Input::Choice(choice.id.clone()),
+        })
+    }
+
     /// Runs a command that must be refused; returns its text and checks nothing changed.
     fn refused(&self, user: &str, line: &str) -> String {
         let before = self.ledger.content_checksum().unwrap();
@@ -230,7 +261,10 @@ fn expiry_gives_the_next_date_and_what_expires_within_the_days_asked() {
 #[test]
 fn a_member_without_credits_reads_that_they_have_none() {
     let w = world();
-    w.text(ADMIN, "/admin link member:newbie account:ACC-NEW");
+    w.text(
+        ADMIN,
+        "/admin link member:newbie account:ACC-NEW create:true",
+    );
     let expiry = w.text("newbie", "/faq topic:expiry");
     assert!(
         expiry.starts_with("Your next credits to expire: nothing — you have no credits right now."),
@@ -392,7 +426,7 @@ fn revoke_and_expiry_with_a_member_act_only_on_that_members_grant() {
             ADMIN,
             &format!("/admin expiry grant:{lot} date:never reason:x member:@alice")
         )
-        .contains("now expires never"),
+        .contains("now never expires"),
     );
     assert!(
         w.text(
@@ -404,7 +438,7 @@ fn revoke_and_expiry_with_a_member_act_only_on_that_members_grant() {
 }
 
 #[test]
-fn a_new_date_on_an_expired_grant_says_its_credit_stays_expired() {
+fn a_new_date_on_an_expired_or_spent_grant_is_refused_saying_its_credit_stays_expired() {
     let w = world();
     // Two of bob's grants expired on 20 Nov; the sweep has written off only the first.
     let lapsed = |key: &str, cents| {
@@ -420,24 +454,17 @@ fn a_new_date_on_an_expired_grant_says_its_credit_stays_expired() {
     w.ledger.sweep_expired("sweeper", day(11, 21)).unwrap();
     let unswept = lapsed("old-2", 3_00);
     for (lot, amount) in [(swept, "$8.00"), (unswept, "$3.00")] {
-        let text = w.text(
+        let text = w.refused(
             ADMIN,
             &format!("/admin expiry grant:{lot} date:30 reason:x"),
         );
-        assert!(
-            text.starts_with(&format!(
-                "Grant #{lot} had already expired on 20 Nov 2026, and expired credit stays expired: the {amount} that expired can't be spent, even though its date now reads 26 Dec 2026."
-            )),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!(
-                "make a new grant: /admin grant member:@bob amount:{} reason:",
+        assert_eq!(
+            text.trim_end(),
+            format!(
+                "Grant #{lot} already expired on 20 Nov 2026, and expired credit stays expired, so a new date would give nothing back; nothing was changed. To give the {amount} back, make a new grant: /admin grant member:@bob amount:{} reason:…",
                 &amount[1..]
-            )),
-            "{text}"
+            ),
         );
-        assert!(!text.contains("now expires"), "{text}");
     }
     assert_eq!(w.ledger.balance("ACC-2", now()).unwrap().available, usd(0));
     // A grant that was used up before it expired had nothing left to lose.
@@ -446,16 +473,17 @@ fn a_new_date_on_an_expired_grant_says_its_credit_stays_expired() {
         .record_order(
             "shop",
             day(11, 1),
-            &order("9100", "ACC-2", vec![digital("song", 5_00, 1)]),
+            // Dated before they expired: it spends the $3.00 left on the second, then this.
+            &order("9100", "ACC-2", vec![digital("song", 8_00, 1)]),
         )
         .unwrap();
-    let text = w.text(
+    let text = w.refused(
         ADMIN,
         &format!("/admin expiry grant:{spent} date:never reason:x"),
     );
     assert!(
         text.starts_with(&format!(
-            "Grant #{spent} had already expired on 20 Nov 2026 with nothing left on it; it is now set to never expire, which gives the member nothing to spend."
+            "Grant #{spent} has nothing left on it (all spent), so a new expiry would give the member nothing; nothing was changed."
         )),
         "{text}"
     );
@@ -666,16 +694,28 @@ fn link_redeems_a_code_once_and_unlink_drops_it() {
     );
     let reused = w.refused("kim", &format!("/link code:{}", issued.code));
     assert!(reused.contains("already been used"), "{reused}");
+    // Another account's: ACC-9 is held by sam now, and takes no code.
+    w.ledger
+        .open_account(&admin("o8"), "ACC-8", "Eight")
+        .unwrap();
     let expired = w
         .ledger
-        .issue_link_code(&Act::new("admin", day(11, 1), "c10"), "ACC-9")
+        .issue_link_code(&Act::new("admin", day(11, 1), "c10"), "ACC-8")
         .unwrap();
     assert!(
         w.refused("kim", &format!("/link code:{}", expired.code))
             .contains("expired")
     );
+    let asked = w.command("sam", "/unlink");
     assert!(
-        w.text("sam", "/unlink")
+        asked
+            .to_plain_text()
+            .starts_with("Unlink your Discord account from shop account ACC-9?"),
+        "{asked:?}"
+    );
+    assert!(
+        w.press("sam", &asked, "Unlink")
+            .to_plain_text()
             .contains("Unlinked from account ACC-9")
     );
 }
@@ -761,8 +801,8 @@ fn admin_commands_work_for_admins_by_user_or_role() {
         .contains("$10.01 taken back")
     );
     assert!(
-        w.text(ADMIN, "/admin link member:dave account:ACC-7")
-            .contains("Linked @dave to account ACC-7 (a new account).")
+        w.text(ADMIN, "/admin link member:dave account:ACC-7 create:true")
+            .contains("Linked @dave to account ACC-7 (a new account, created as you asked).")
     );
     let empty = w.text(ADMIN, "/admin account member:dave");
     assert!(
@@ -774,12 +814,12 @@ fn admin_commands_work_for_admins_by_user_or_role() {
         "{empty}"
     );
     assert!(
-        w.text(ADMIN, "/admin code account:ACC-7")
-            .contains("Link code for account ACC-7: ")
-    );
-    assert!(
         w.text(ADMIN, "/admin unlink member:dave")
             .contains("Unlinked @dave from account ACC-7")
+    );
+    assert!(
+        w.text(ADMIN, "/admin code account:ACC-7")
+            .contains("Link code for account ACC-7: ")
     );
     assert!(
         w.text(ADMIN, "/admin history member:alice")
@@ -924,7 +964,7 @@ fn bad_input_gets_a_clear_message_and_changes_nothing() {
         ),
         (
             "/admin return order:7781 return-id:R-9 item:kettle",
-            "Order 7781 has no item kettle",
+            "Order 7781 has no item \"kettle\". Its items: hobbit (hobbit (ebook)), lamp (lamp (lamp)).",
         ),
         (
             "/admin return order:7781 return-id:R-q quantity:2",
@@ -1424,4 +1464,674 @@ fn a_returned_order_says_how_much_went_back_and_to_which_grants() {
         text.contains("1 of 1 returned, $24.99 back to the other payment method"),
         "{text}"
     );
+}
+
+// ----- issue 12: admins can't hurt members by mistake ----------------------------------------
+
+#[test]
+fn an_account_id_differing_only_in_capitals_is_refused_naming_the_existing_one() {
+    let w = world();
+    w.ledger
+        .open_account(&admin("o2001"), "ACC-2001", "Carol")
+        .unwrap();
+    for (line, typed) in [
+        ("/admin link member:carol account:acc-2001", "acc-2001"),
+        (
+            "/admin link member:carol account:acc-2001 create:true",
+            "acc-2001",
+        ),
+        ("/admin code account:Acc-2001", "Acc-2001"),
+        ("/admin account account:acc-2001", "acc-2001"),
+    ] {
+        assert_eq!(
+            w.refused(ADMIN, line).trim_end(),
+            format!(
+                "{typed} differs from the existing account ACC-2001 only in capitals, and account ids ignore capitals; use ACC-2001."
+            ),
+            "{line}"
+        );
+    }
+    // The ledger refuses the look-alike whoever asks (the shop's feed too).
+    assert_eq!(
+        w.ledger
+            .open_account(&admin("o2001b"), "acc-2001", "Carol again")
+            .unwrap_err()
+            .as_user()
+            .cloned(),
+        Some(creditbot::error::UserError::AccountLookAlike {
+            typed: "acc-2001".into(),
+            existing: "ACC-2001".into(),
+        })
+    );
+    assert!(
+        w.text(ADMIN, "/admin link member:carol account:ACC-2001")
+            .contains("Linked @carol to account ACC-2001.")
+    );
+}
+
+#[test]
+fn linking_to_an_account_that_does_not_exist_asks_for_create_and_odd_ids_are_refused() {
+    let w = world();
+    let missing = w.refused(ADMIN, "/admin link member:carol account:ACC-3000");
+    assert_eq!(
+        missing.trim_end(),
+        "There's no account ACC-3000, so @carol wasn't linked. Check the id; if it's a new shop account, run /admin link member:@carol account:ACC-3000 create:true"
+    );
+    for line in [
+        "/admin link member:carol account:\"weird id\" create:true",
+        "/admin link member:carol account:\"weird id\"",
+    ] {
+        assert_eq!(
+            w.refused(ADMIN, line).trim_end(),
+            "\"weird id\" can't be an account id: use 1 to 64 letters (A-Z), digits, '-', '_' or '.', like ACC-1042.",
+            "{line}"
+        );
+    }
+    assert!(
+        w.refused(
+            ADMIN,
+            "/admin link member:carol account:ACC-3000 create:maybe"
+        )
+        .contains("create must be true or false")
+    );
+    // Trimmed: the id as typed with spaces around is the same id.
+    let created = w.text(
+        ADMIN,
+        "/admin link member:carol account:\" ACC-3000 \" create:true",
+    );
+    assert_eq!(
+        created.trim_end(),
+        "Linked @carol to account ACC-3000 (a new account, created as you asked)."
+    );
+    assert!(w.ledger.account("ACC-3000").is_ok());
+}
+
+#[test]
+fn admin_account_takes_a_member_or_an_account_id() {
+    let w = world();
+    let by_id = w.text(ADMIN, "/admin account account:ACC-1");
+    assert!(
+        by_id.starts_with("Credits of @alice · account ACC-1\nAvailable  $37.52"),
+        "{by_id}"
+    );
+    w.ledger
+        .open_account(&admin("o9"), "ACC-9", "Nine")
+        .unwrap();
+    let unlinked = w.text(ADMIN, "/admin account account:ACC-9");
+    assert!(
+        unlinked.starts_with("Credits of account ACC-9 · no member linked"),
+        "{unlinked}"
+    );
+    assert!(unlinked.contains("no member is linked to it"), "{unlinked}");
+    for line in [
+        "/admin account",
+        "/admin account member:alice account:ACC-1",
+    ] {
+        assert!(
+            w.refused(ADMIN, line)
+                .starts_with("/admin account needs either member: or account:"),
+            "{line}"
+        );
+    }
+    assert!(
+        w.refused(ADMIN, "/admin account account:ACC-404")
+            .contains("I couldn't find account ACC-404")
+    );
+}
+
+#[test]
+fn a_link_code_is_refused_for_a_linked_account() {
+    let w = world();
+    let text = w.refused(ADMIN, "/admin code account:ACC-1");
+    let text = text.trim_end();
+    assert!(
+        text.starts_with("Account ACC-1 is linked to a member, so no link code is made for it")
+            && text.ends_with("Unlink them first with /admin unlink."),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_code_made_before_a_member_linked_shows_their_history_to_nobody_after_they_unlink() {
+    let w = world();
+    w.ledger
+        .open_account(&admin("o9"), "ACC-9", "Nine")
+        .unwrap();
+    // Made while nobody held the account…
+    let code = w
+        .ledger
+        .issue_link_code(&admin("c9"), "ACC-9")
+        .unwrap()
+        .code;
+    // …then dave is linked directly, gets credits and an order, and unlinks.
+    w.text(ADMIN, "/admin link member:dave account:ACC-9");
+    w.text(ADMIN, "/admin grant member:dave amount:5 reason:welcome");
+    w.ledger
+        .record_order(
+            "shop",
+            now(),
+            &order("5150", "ACC-9", vec![digital("song", 1_00, 1)]),
+        )
+        .unwrap();
+    w.ledger
+        .unlink_member(&admin("u-dave"), "dave", "moving")
+        .unwrap();
+    // sam redeems the old code: refused, and sees nothing of dave's.
+    let redeemed = w.refused("sam", &format!("/link code:{code}"));
+    assert_eq!(
+        redeemed.trim_end(),
+        "That link code is no longer valid: its account was linked since the code was made. Ask an admin for a new one."
+    );
+    for line in ["/history", "/balance", "/order 5150"] {
+        let text = w.text("sam", line);
+        assert!(
+            !text.contains("welcome") && !text.contains("$5.00") && !text.contains("song"),
+            "{line}: {text}"
+        );
+    }
+    // A new code, made knowingly, tells the admin whose history comes with it.
+    let fresh = w.text(ADMIN, "/admin code account:ACC-9");
+    assert!(
+        fresh.contains("account ACC-9 was linked to @dave before"),
+        "{fresh}"
+    );
+}
+
+#[test]
+fn a_note_reaches_admins_only_and_the_admin_is_told_which_words_the_member_reads() {
+    let w = world();
+    let granted = w.text(
+        ADMIN,
+        "/admin grant member:alice amount:5 reason:\"sorry for the wait\" note:\"ticket 4411, dup of #2?\"",
+    );
+    assert!(
+        granted.contains("@alice sees the reason “sorry for the wait” in their history; your note is for admins only"),
+        "{granted}"
+    );
+    let lot = granted
+        .split("grant #")
+        .nth(1)
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .to_string();
+    let revoked = w.text(
+        ADMIN,
+        &format!("/admin revoke grant:{lot} reason:\"granted twice\" note:dup"),
+    );
+    assert!(
+        revoked.contains(
+            "@alice sees the reason “granted twice” in their history; your note is for admins only"
+        ),
+        "{revoked}"
+    );
+    let plain = w.text(ADMIN, "/admin grant member:alice amount:1 reason:goodwill");
+    assert!(
+        plain.contains("@alice sees the reason “goodwill” in their history. For words only admins read, add note:"),
+        "{plain}"
+    );
+    // The member's history, and their plain-words answers, never carry a note.
+    for text in [
+        w.text("alice", "/history"),
+        w.text("alice", "where did my credits go?"),
+    ] {
+        assert!(
+            !text.contains("ticket 4411") && !text.contains("dup"),
+            "{text}"
+        );
+    }
+    assert!(
+        w.text("alice", "/history")
+            .contains("revoked: granted twice"),
+        "the reason is the member's"
+    );
+    let admin = w.text(ADMIN, "/admin history member:alice");
+    assert!(
+        admin.contains("granted: sorry for the wait (grant #")
+            && admin.contains("· note: ticket 4411, dup of #2?"),
+        "{admin}"
+    );
+    assert!(admin.contains("revoked: granted twice"), "{admin}");
+    assert!(admin.contains("· note: dup"), "{admin}");
+    // A bad note is refused before anything changes.
+    let long = "x".repeat(201);
+    let refused = w.refused(
+        ADMIN,
+        &format!("/admin grant member:alice amount:5 note:{long}"),
+    );
+    assert!(refused.contains("The note is too long"), "{refused}");
+}
+
+#[test]
+fn expiry_changes_read_naturally_and_warn_when_they_shorten() {
+    let w = world();
+    let balance = w.ledger.balance("ACC-1", now()).unwrap();
+    // The $12.50 grant never expires; the soonest ($20.00) expires on 12 Dec.
+    let never = balance
+        .lots
+        .iter()
+        .find(|l| l.expires_at.is_none() && l.remaining == usd(12_50))
+        .unwrap()
+        .id;
+    let soon = balance.lots[0].id;
+    let to_never = w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{soon} date:never reason:kind"),
+    );
+    assert!(
+        to_never.starts_with(&format!(
+            "Grant #{soon} now never expires (was 12 Dec 2026).\n@alice sees the reason “kind”"
+        )),
+        "{to_never}"
+    );
+    assert!(!to_never.contains("sooner"), "{to_never}");
+    let shortened = w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{never} date:2026-12-01 reason:\"policy\""),
+    );
+    assert!(
+        shortened.starts_with(&format!(
+            "Grant #{never} now expires 1 Dec 2026 (it never expired before).\n⚠ That's sooner than before: @alice has less time to spend the $12.50 left on it."
+        )),
+        "{shortened}"
+    );
+    let earlier = w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{never} date:2026-11-30 reason:\"policy\""),
+    );
+    assert!(earlier.contains("⚠ That's sooner than before"), "{earlier}");
+    let later = w.text(
+        ADMIN,
+        &format!("/admin expiry grant:{never} date:2027-01-30 reason:\"policy\""),
+    );
+    assert!(!later.contains("sooner"), "{later}");
+}
+
+#[test]
+fn an_expiry_change_on_a_revoked_grant_is_refused() {
+    let w = world();
+    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    w.text(ADMIN, &format!("/admin revoke grant:{lot} reason:oops"));
+    let text = w.refused(
+        ADMIN,
+        &format!("/admin expiry grant:{lot} date:never reason:x"),
+    );
+    assert_eq!(
+        text.trim_end(),
+        format!(
+            "Grant #{lot} was revoked, so there's no credit left on it whose expiry could change. Nothing was changed."
+        )
+    );
+}
+
+#[test]
+fn admins_see_item_ids_and_return_an_item_by_its_id_or_title() {
+    let w = world();
+    let admin = w.text(ADMIN, "/order 7781");
+    assert!(admin.contains("hobbit (ebook) [item hobbit]"), "{admin}");
+    assert!(admin.contains("lamp (lamp) [item lamp]"), "{admin}");
+    let member = w.text("alice", "/order 7781");
+    assert!(!member.contains("[item"), "{member}");
+    let by_title = w.text(
+        ADMIN,
+        "/admin return order:7781 return-id:R-5 item:\"Hobbit (ebook)\"",
+    );
+    assert!(
+        by_title.contains("hobbit (ebook) ×1: $9.99 in credits"),
+        "{by_title}"
+    );
+    let by_part = w.text(ADMIN, "/admin return order:7781 return-id:R-6 item:LAMP");
+    assert!(
+        by_part.contains("lamp (lamp) ×1: $24.99 refunded to Visa"),
+        "{by_part}"
+    );
+    // On Discord the item is suggested as it is typed, from the order named.
+    let who = Who {
+        user_id: ADMIN.into(),
+        display_name: ADMIN.into(),
+        role_ids: Vec::new(),
+    };
+    let suggested = creditbot::assistant::suggest::suggest(
+        &w.assistant,
+        &who,
+        now(),
+        "admin return",
+        "item",
+        "hob",
+        &[("order".into(), "7781".into())],
+    );
+    assert_eq!(
+        suggested,
+        vec![(
+            "hobbit (ebook) · hobbit · ×1".to_string(),
+            "hobbit".to_string()
+        )]
+    );
+    let member_who = Who {
+        user_id: "alice".into(),
+        ..who
+    };
+    assert!(
+        creditbot::assistant::suggest::suggest(
+            &w.assistant,
+            &member_who,
+            now(),
+            "admin return",
+            "item",
+            "",
+            &[("order".into(), "7781".into())],
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn admin_refusals_speak_to_the_admin_not_to_a_member() {
+    let w = world();
+    w.ledger
+        .record_order(
+            "shop",
+            now(),
+            &order(
+                "7800",
+                "ACC-2",
+                vec![digital("tale-1", 1_00, 1), digital("tale-2", 1_00, 1)],
+            ),
+        )
+        .unwrap();
+    let cases = [
+        (
+            "/admin return order:9999 return-id:R-9",
+            "I couldn't find order 9999. Check the number against the shop's records; orders reach creditbot through the shop's feed.",
+        ),
+        (
+            "/order 9999",
+            "I couldn't find order 9999. Check the number against the shop's records; orders reach creditbot through the shop's feed.",
+        ),
+        (
+            "/admin return order:9999 return-id:R-9 item:hobbit",
+            "I couldn't find order 9999. Check the number against the shop's records; orders reach creditbot through the shop's feed.",
+        ),
+        (
+            "/admin return order:7800 return-id:R-9 item:tale",
+            "\"tale\" matches more than one item of order 7800: tale-1 (tale-1 (ebook)), tale-2 (tale-2 (ebook)). Give item: the item's id.",
+        ),
+    ];
+    for (line, expected) in cases {
+        assert_eq!(w.refused(ADMIN, line).trim_end(), expected, "{line}");
+    }
+    // Whatever an admin command is refused for, it never reads as if to a member.
+    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    for line in [
+        "/admin return order:9999 return-id:R-9".to_string(),
+        "/admin return order:7781 return-id:R-9 item:kettle".to_string(),
+        "/admin link member:carol account:NOPE".to_string(),
+        "/admin code account:NOPE".to_string(),
+        "/admin code account:ACC-1".to_string(),
+        "/admin account account:NOPE".to_string(),
+        "/admin grant member:stranger amount:5".to_string(),
+        format!("/admin revoke grant:{lot} reason:x member:@bob"),
+        "/admin revoke grant:999 reason:x".to_string(),
+        format!("/admin expiry grant:{lot} date:2020-01-01 reason:x"),
+        "/order 9999".to_string(),
+    ] {
+        let text = w.refused(ADMIN, &line).to_lowercase();
+        for member_words in ["your ", "you ", "/order lists", "ask an admin"] {
+            assert!(
+                !text.contains(member_words),
+                "{line}: \"{member_words}\" in {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_repeated_grant_asks_first_and_confirmed_twice_grants_once() {
+    let w = world();
+    let first = w.text(ADMIN, "/admin grant member:alice amount:5 reason:goodwill");
+    assert!(
+        first.starts_with("Granted $5.00 (goodwill) to @alice"),
+        "{first}"
+    );
+    let balance = || w.ledger.balance("ACC-1", now()).unwrap().available;
+    assert_eq!(balance(), usd(42_52));
+    let asked = w.command(ADMIN, "/admin grant member:alice amount:5 reason:goodwill");
+    let question = asked.to_plain_text();
+    assert!(
+        question.starts_with("@alice was already granted $5.00 (goodwill) just now (grant #")
+            && question.contains(
+                "Grant the same again?\nConfirm within a minute; until then nothing changes."
+            ),
+        "{question}"
+    );
+    assert_eq!(
+        asked
+            .choices
+            .iter()
+            .map(|c| c.label.as_str())
+            .collect::<Vec<_>>(),
+        ["Grant again", "Cancel"]
+    );
+    assert_eq!(balance(), usd(42_52), "asking changes nothing");
+    // Someone else can't answer it.
+    let stranger = w.press("bob", &asked, "Grant again").to_plain_text();
+    assert!(
+        stranger.starts_with("That confirmation isn't one I can act on"),
+        "{stranger}"
+    );
+    let yes = w.press(ADMIN, &asked, "Grant again").to_plain_text();
+    assert!(
+        yes.starts_with("Granted $5.00 (goodwill) to @alice"),
+        "{yes}"
+    );
+    let again = w.press(ADMIN, &asked, "Grant again").to_plain_text();
+    assert!(
+        again.starts_with("That confirmation was already answered"),
+        "{again}"
+    );
+    assert_eq!(balance(), usd(47_52), "confirmed twice, granted once");
+    // A different reason, or another amount, is no repeat.
+    assert!(
+        w.text(
+            ADMIN,
+            "/admin grant member:alice amount:5 reason:\"late delivery\""
+        )
+        .starts_with("Granted")
+    );
+}
+
+#[test]
+fn a_large_grant_asks_first_and_a_declined_or_stale_confirmation_changes_nothing() {
+    let w = world();
+    let balance = || w.ledger.balance("ACC-1", now()).unwrap().available;
+    let asked = w.command(ADMIN, "/admin grant member:alice amount:150 reason:apology");
+    assert!(
+        asked.to_plain_text().starts_with(
+            "Grant $150.00 to @alice? That's more than $100.00, so I'm checking first."
+        ),
+        "{asked:?}"
+    );
+    let no = w.press(ADMIN, &asked, "Cancel").to_plain_text();
+    assert_eq!(no.trim_end(), "Cancelled; nothing was changed.");
+    let late_yes = w.press(ADMIN, &asked, "Grant").to_plain_text();
+    assert!(
+        late_yes.starts_with("That confirmation was already answered"),
+        "{late_yes}"
+    );
+    assert_eq!(balance(), usd(37_52));
+    // A minute later the question is stale.
+    let asked = w.command(ADMIN, "/admin grant member:alice amount:150 reason:apology");
+    let stale = w
+        .press_at(
+            ADMIN,
+            &asked,
+            "Grant",
+            now() + chrono::Duration::seconds(61),
+        )
+        .to_plain_text();
+    assert!(
+        stale.starts_with("That confirmation has expired"),
+        "{stale}"
+    );
+    assert_eq!(balance(), usd(37_52));
+    let asked = w.command(ADMIN, "/admin grant member:alice amount:150 reason:apology");
+    let yes = w
+        .press_at(
+            ADMIN,
+            &asked,
+            "Grant",
+            now() + chrono::Duration::seconds(59),
+        )
+        .to_plain_text();
+    assert!(
+        yes.starts_with("Granted $150.00 (apology) to @alice"),
+        "{yes}"
+    );
+    assert_eq!(
+        w.ledger
+            .balance("ACC-1", now() + chrono::Duration::minutes(1))
+            .unwrap()
+            .available,
+        usd(187_52)
+    );
+    // 100 itself is not "more than 100".
+    assert!(
+        w.text(ADMIN, "/admin grant member:bob amount:100")
+            .starts_with("Granted $100.00")
+    );
+}
+
+#[test]
+fn a_retried_request_asks_the_same_question_which_is_accepted_once() {
+    let w = world();
+    let balance = || w.ledger.balance("ACC-1", now()).unwrap().available;
+    // Discord resends an interaction with its id; the retry arrives a moment later.
+    let send = |at| {
+        w.assistant.handle(&Request {
+            id: "interaction-42".into(),
+            who: Who {
+                user_id: ADMIN.into(),
+                display_name: ADMIN.into(),
+                role_ids: Vec::new(),
+            },
+            place: Place::Console,
+            now: at,
+            input: creditbot::console::parse_line(
+                "/admin grant member:alice amount:150 reason:apology",
+            )
+            .unwrap()
+            .unwrap(),
+        })
+    };
+    let asked = send(now());
+    let retried = send(now() + chrono::Duration::seconds(2));
+    assert!(
+        retried
+            .to_plain_text()
+            .starts_with("Grant $150.00 to @alice?"),
+        "{retried:?}"
+    );
+    assert_eq!(asked.choices, retried.choices, "the same question");
+    let yes = w.press(ADMIN, &asked, "Grant").to_plain_text();
+    assert!(yes.starts_with("Granted $150.00"), "{yes}");
+    let again = w.press(ADMIN, &retried, "Grant").to_plain_text();
+    assert!(
+        again.starts_with("That confirmation was already answered"),
+        "{again}"
+    );
+    assert_eq!(balance(), usd(187_52), "granted once");
+}
+
+#[test]
+fn a_large_revoke_asks_first() {
+    let w = world();
+    let lot = w
+        .ledger
+        .grant(&admin("g80"), &grant_request("ACC-1", 80_00, Expiry::Never))
+        .unwrap()
+        .id;
+    let asked = w.command(ADMIN, &format!("/admin revoke grant:{lot} reason:mistake"));
+    assert!(
+        asked.to_plain_text().starts_with(&format!(
+            "Revoke grant #{lot}, taking back $80.00 from @alice? That's more than $50.00, so I'm checking first."
+        )),
+        "{asked:?}"
+    );
+    assert_eq!(
+        w.ledger.balance("ACC-1", now()).unwrap().available,
+        usd(117_52)
+    );
+    let yes = w.press(ADMIN, &asked, "Revoke").to_plain_text();
+    assert!(yes.contains("$80.00 taken back"), "{yes}");
+    assert_eq!(
+        w.ledger.balance("ACC-1", now()).unwrap().available,
+        usd(37_52)
+    );
+}
+
+/// Found by the simulation: a revoke that asked first, retried after the grant had shrunk
+/// below the threshold, must ask the same question again, not revoke unasked.
+#[test]
+fn a_retried_request_that_asked_asks_again_even_when_its_figures_have_moved() {
+    let w = world();
+    let lot = w
+        .ledger
+        .grant(&admin("g80"), &grant_request("ACC-1", 80_00, Expiry::Never))
+        .unwrap()
+        .id;
+    let revoke = Request {
+        id: "retried-revoke".into(),
+        who: Who {
+            user_id: ADMIN.into(),
+            display_name: ADMIN.into(),
+            role_ids: Vec::new(),
+        },
+        place: Place::Console,
+        now: now(),
+        input: creditbot::console::parse_line(&format!("/admin revoke grant:{lot} reason:mistake"))
+            .unwrap()
+            .unwrap(),
+    };
+    let asked = w.assistant.handle(&revoke);
+    assert!(
+        asked.to_plain_text().starts_with("Revoke grant"),
+        "{asked:?}"
+    );
+    // The member spends most of it: what is left is now below the $50.00 threshold.
+    w.ledger
+        .record_order(
+            "shop",
+            now(),
+            &order("8100", "ACC-1", vec![digital("atlas", 110_00, 1)]),
+        )
+        .unwrap();
+    let before = w.ledger.balance("ACC-1", now()).unwrap().available;
+    assert!(w.ledger.lot(lot).unwrap().remaining < usd(50_00));
+    let again = w.assistant.handle(&revoke);
+    assert_eq!(again, asked, "the same question, the same buttons");
+    assert_eq!(w.ledger.balance("ACC-1", now()).unwrap().available, before);
+    assert!(
+        !w.ledger.lot(lot).unwrap().revoked,
+        "nothing revoked unasked"
+    );
+}
+
+#[test]
+fn the_console_answers_a_confirmation_with_yes_or_no() {
+    let w = world();
+    let session = creditbot::console::Session::new("alice", false, Some(now()));
+    let mut pending = Vec::new();
+    let asked = creditbot::console::answer_line(&w.assistant, &session, 1, "/unlink", &mut pending)
+        .unwrap();
+    assert!(asked.ends_with("Type yes or no.\n"), "{asked}");
+    let no =
+        creditbot::console::answer_line(&w.assistant, &session, 2, "no", &mut pending).unwrap();
+    assert!(no.starts_with("Cancelled"), "{no}");
+    assert!(w.ledger.account_for_member("alice").unwrap().is_some());
+    creditbot::console::answer_line(&w.assistant, &session, 3, "/unlink", &mut pending).unwrap();
+    let yes =
+        creditbot::console::answer_line(&w.assistant, &session, 4, "yes", &mut pending).unwrap();
+    assert!(yes.starts_with("Unlinked from account ACC-1"), "{yes}");
+    assert!(w.ledger.account_for_member("alice").unwrap().is_none());
 }

@@ -92,9 +92,9 @@ fn a_scripted_console_session_uses_every_command() {
 /admin history member:alice
 /admin expiry grant:2 date:2027-12-31 reason:\"holiday extension\"
 /admin revoke grant:3 reason:\"granted twice\"
-/admin link member:bob account:ACC-2000
-/admin code account:ACC-2000
+/admin link member:bob account:ACC-2000 create:true
 /admin unlink member:bob
+/admin code account:ACC-2000
 /admin return order:7781 return-id:R-1 item:hobbit-ebook quantity:1
 /admin unanswered
 ";
@@ -135,9 +135,14 @@ fn a_scripted_console_session_uses_every_command() {
         .contains("Revoked grant #3: $5.00 taken back")
     );
     assert!(
-        reply_to(&out, "root", "/admin link member:bob account:ACC-2000")
-            .contains("Linked @bob to account ACC-2000")
+        reply_to(
+            &out,
+            "root",
+            "/admin link member:bob account:ACC-2000 create:true"
+        )
+        .contains("Linked @bob to account ACC-2000")
     );
+    assert!(reply_to(&out, "root", "/admin unlink member:bob").contains("Unlinked @bob"));
     let code_reply = reply_to(&out, "root", "/admin code account:ACC-2000");
     let code = code_reply
         .split("ACC-2000: ")
@@ -149,7 +154,11 @@ fn a_scripted_console_session_uses_every_command() {
         .trim()
         .to_string();
     assert_eq!(code.len(), 9, "{code_reply}");
-    assert!(reply_to(&out, "root", "/admin unlink member:bob").contains("Unlinked @bob"));
+    // bob held the account before: the admin is told the code comes with his history.
+    assert!(
+        code_reply.contains("was linked to @bob before"),
+        "{code_reply}"
+    );
     assert!(
         reply_to(
             &out,
@@ -173,6 +182,7 @@ what is the weather on mars
 /help
 /admin grant member:alice amount:100
 /unlink
+yes
 /link code:{code}
 /balance
 "
@@ -216,7 +226,14 @@ what is the weather on mars
         reply_to(&out, "alice", "/admin grant member:alice amount:100")
             .starts_with("Only creditbot admins can grant credits.")
     );
-    assert!(reply_to(&out, "alice", "/unlink").contains("Unlinked from account ACC-1042"));
+    // /unlink asks first; typing yes answers it.
+    let asked = reply_to(&out, "alice", "/unlink");
+    assert!(
+        asked.starts_with("Unlink your Discord account from shop account ACC-1042?")
+            && asked.ends_with("Type yes or no.\n"),
+        "{asked}"
+    );
+    assert!(reply_to(&out, "alice", "yes").contains("Unlinked from account ACC-1042"));
     assert!(
         reply_to(&out, "alice", &format!("/link code:{code}")).contains("shop account ACC-2000")
     );

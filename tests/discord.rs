@@ -123,6 +123,28 @@ impl Harness {
             .await
     }
 
+    /// Presses the button labelled `label` of an interaction response, as `person`.
+    async fn press(&self, person: &Person, response: &Value, label: &str) -> Value {
+        let custom_id = response["data"]["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().unwrap().clone())
+            .find(|button| button["type"] == 2 && button["label"] == label)
+            .unwrap_or_else(|| panic!("no button {label}: {response}"))["custom_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let id = self.id();
+        self.interact(payloads::button(
+            &id,
+            &format!("t-{id}"),
+            person,
+            &custom_id,
+        ))
+        .await
+    }
+
     /// ALICE's /balance card description, to compare before and after.
     async fn alice_balance(&self) -> String {
         let body = self
@@ -296,7 +318,11 @@ async fn every_member_command_answers_privately() {
         text.contains("Linked!") && text.contains(bot::NEW_ACCOUNT),
         "{text}"
     );
+    // /unlink asks first, with buttons; pressing "Unlink" unlinks.
     let body = h.command(&newbie, Where::Guild, "unlink", json!([])).await;
+    let text = private_answer(&body);
+    assert!(text.starts_with("Unlink your Discord account"), "{text}");
+    let body = h.press(&newbie, &body, "Unlink").await;
     let text = private_answer(&body);
     assert!(text.contains("Unlinked from account"), "{text}");
     // An unlinked member is told how to link.
@@ -351,6 +377,25 @@ async fn admin_commands_follow_the_config_not_discord_permissions() {
         .admin(&bot::role_admin(), "grant", grant("1.00"), &alice)
         .await;
     assert!(private_answer(&body).contains("Granted $1.00"));
+    // The same grant again asks first; pressing "Grant again" twice grants once.
+    let after = h.alice_balance().await;
+    let body = h.admin(&bot::admin(), "grant", grant("1.00"), &alice).await;
+    let text = private_answer(&body);
+    assert!(text.contains("was already granted $1.00"), "{text}");
+    assert_eq!(h.alice_balance().await, after, "asking grants nothing");
+    let yes = h.press(&bot::admin(), &body, "Grant again").await;
+    assert!(private_answer(&yes).contains("Granted $1.00"), "{yes}");
+    let twice = h.press(&bot::admin(), &body, "Grant again").await;
+    assert!(
+        private_answer(&twice).contains("already answered"),
+        "{twice}"
+    );
+    let once = h.alice_balance().await;
+    assert_ne!(once, after);
+    let body = h.admin(&bot::admin(), "grant", grant("1.00"), &alice).await;
+    let no = h.press(&bot::admin(), &body, "Cancel").await;
+    assert!(private_answer(&no).starts_with("Cancelled"), "{no}");
+    assert_eq!(h.alice_balance().await, once, "cancelled: nothing granted");
 
     // The "Credits" context menu shows that member's credits to an admin, privately.
     let menu = h.id();
@@ -499,8 +544,52 @@ async fn autocomplete_is_answered_at_once_with_suggestions() {
         choices[0]["name"].as_str().unwrap().contains(" · ACC-"),
         "{body}"
     );
+    // /admin return item: the items of the order named, by title, for an admin.
+    let item = json!([{ "name": "return", "type": 1, "options": [
+        { "name": "order", "type": STRING, "value": "7781" },
+        { "name": "item", "type": STRING, "value": "hob", "focused": true }
+    ] }]);
+    assert_registered("admin", &item);
+    let commands = creditbot::discord_api::application_commands();
+    let admin = commands
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "admin")
+        .unwrap();
+    let returns = admin["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "return")
+        .unwrap();
+    assert!(
+        returns["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"] == "item" && o["autocomplete"] == true),
+        "{returns}"
+    );
+    let id = h.id();
+    let body = h
+        .interact(payloads::autocomplete(
+            &id,
+            &format!("t-{id}"),
+            &bot::admin(),
+            "admin",
+            item.clone(),
+        ))
+        .await;
+    let choices = body["data"]["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 1, "{body}");
+    assert_eq!(choices[0]["value"], "hobbit-ebook", "{body}");
+    assert!(
+        choices[0]["name"].as_str().unwrap().contains("The Hobbit"),
+        "{body}"
+    );
     // …and nothing for anyone else.
-    for options in [revoke, expiry] {
+    for options in [revoke, expiry, item] {
         let id = h.id();
         let body = h
             .interact(payloads::autocomplete(

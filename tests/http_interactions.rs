@@ -335,6 +335,122 @@ async fn autocomplete_and_buttons_are_answered_at_once() {
     assert!(text_of(&answer).contains("expire"), "{answer}");
 }
 
+/// `interaction` with its own id, as every interaction Discord sends has.
+fn interaction_numbered(n: u64, kind: u8, user: &str, data: Value) -> Value {
+    let mut out = interaction(kind, user, data);
+    out["id"] = json!(format!("{}", 910_000 + n));
+    out
+}
+
+/// The press of the button labelled `label` in `response`, as `user`.
+fn press(n: u64, user: &str, response: &Value, label: &str) -> Value {
+    let custom_id = response["data"]["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().unwrap().clone())
+        .find(|button| button["type"] == 2 && button["label"] == label)
+        .unwrap_or_else(|| panic!("no button {label}: {response}"))["custom_id"]
+        .clone();
+    interaction_numbered(
+        n,
+        3,
+        user,
+        json!({"custom_id": custom_id, "component_type": 2}),
+    )
+}
+
+#[tokio::test]
+async fn confirmation_buttons_act_once_and_a_second_press_changes_nothing() {
+    let e = endpoint(creditbot::http::DEFER_AFTER, "http://127.0.0.1:9").await;
+    let linked = || e.ledger.account_for_member(MEMBER_ID).unwrap().is_some();
+    // /unlink asks first, privately, with two buttons; asking changes nothing.
+    let (status, asked) = e
+        .send(&interaction_numbered(
+            1,
+            2,
+            MEMBER_ID,
+            command("unlink", json!([])),
+        ))
+        .await;
+    assert_eq!((status, asked["type"].as_u64()), (StatusCode::OK, Some(4)));
+    assert_eq!(asked["data"]["flags"], 64, "{asked}");
+    assert!(
+        text_of(&asked).starts_with("Unlink your Discord account from shop account ACC-1?"),
+        "{asked}"
+    );
+    assert!(linked());
+    // "Keep linked" cancels; "Unlink" on the same question then changes nothing, and says so.
+    let (_, kept) = e.send(&press(2, MEMBER_ID, &asked, "Keep linked")).await;
+    assert!(text_of(&kept).starts_with("Cancelled"), "{kept}");
+    let (_, late) = e.send(&press(3, MEMBER_ID, &asked, "Unlink")).await;
+    assert!(text_of(&late).contains("already answered"), "{late}");
+    assert!(linked());
+    // Only the member who asked can answer.
+    let (_, asked) = e
+        .send(&interaction_numbered(
+            4,
+            2,
+            MEMBER_ID,
+            command("unlink", json!([])),
+        ))
+        .await;
+    let (_, other) = e.send(&press(5, ADMIN_ID, &asked, "Unlink")).await;
+    assert!(
+        text_of(&other).starts_with("That confirmation isn't one I can act on"),
+        "{other}"
+    );
+    assert!(linked());
+    let (_, unlinked) = e.send(&press(6, MEMBER_ID, &asked, "Unlink")).await;
+    assert!(
+        text_of(&unlinked).contains("Unlinked from account ACC-1"),
+        "{unlinked}"
+    );
+    assert!(!linked());
+
+    // A grant repeating the last one asks; "Grant again" pressed twice grants once.
+    e.ledger
+        .link_member(&admin("l2"), MEMBER_ID, "ACC-1")
+        .unwrap();
+    let grant = |n| {
+        interaction_numbered(
+            n,
+            2,
+            ADMIN_ID,
+            json!({"id": "2", "name": "admin", "type": 1, "options": [
+                {"name": "grant", "type": 1, "options": [
+                    {"name": "member", "type": 6, "value": MEMBER_ID},
+                    {"name": "amount", "type": 3, "value": "7.25"},
+                    {"name": "reason", "type": 3, "value": "dup"}
+                ]}
+            ]}),
+        )
+    };
+    let granted = |e: &Endpoint| {
+        e.ledger
+            .lots("ACC-1")
+            .unwrap()
+            .into_iter()
+            .filter(|lot| lot.amount == usd(7_25))
+            .count()
+    };
+    let (_, first) = e.send(&grant(7)).await;
+    assert!(text_of(&first).starts_with("Granted $7.25"), "{first}");
+    let (_, asked) = e.send(&grant(8)).await;
+    assert!(
+        text_of(&asked).contains("was already granted $7.25 (dup)"),
+        "{asked}"
+    );
+    assert_eq!(granted(&e), 1, "asking grants nothing");
+    let (_, yes) = e.send(&press(9, ADMIN_ID, &asked, "Grant again")).await;
+    assert!(text_of(&yes).starts_with("Granted $7.25"), "{yes}");
+    let (_, again) = e.send(&press(10, ADMIN_ID, &asked, "Grant again")).await;
+    assert!(text_of(&again).contains("already answered"), "{again}");
+    let (_, no) = e.send(&press(11, ADMIN_ID, &asked, "Cancel")).await;
+    assert!(text_of(&no).contains("already answered"), "{no}");
+    assert_eq!(granted(&e), 2, "confirmed twice: granted once more");
+}
+
 #[tokio::test]
 async fn a_slow_answer_is_deferred_then_sent_as_a_follow_up() {
     let edits: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();

@@ -457,7 +457,13 @@ fn a_link_code_is_single_use_expires_and_is_stored_only_hashed() {
         user_error(l.redeem_link_code(&Act("kim", now(), "m2"), "kim", &issued.code)),
         UserError::LinkCodeUsed
     );
-    let second = l.issue_link_code(&admin("c2"), "ACC-9").unwrap();
+    // ACC-9 is held by sam now: no code is made for it until sam unlinks.
+    assert_eq!(
+        user_error(l.issue_link_code(&admin("c2"), "ACC-9")),
+        UserError::CodeForLinkedAccount("ACC-9".into())
+    );
+    l.unlink_member(&admin("u1"), "sam", "moving").unwrap();
+    let second = l.issue_link_code(&admin("c3"), "ACC-9").unwrap();
     let late = now() + Duration::hours(25);
     assert_eq!(
         user_error(l.redeem_link_code(&Act("kim", late, "m3"), "kim", &second.code)),

@@ -177,7 +177,7 @@ impl Assistant {
             breakdown.other_method.as_deref(),
             currency,
         );
-        let card = self.order_card(&breakdown, true, asking.style);
+        let card = self.order_card(&breakdown, true, false, asking.style);
         let mut lines = vec![first, card.title, card.description];
         if !card.footer.is_empty() {
             lines.push(card.footer);

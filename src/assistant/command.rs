@@ -98,12 +98,28 @@ const GRANT_MEMBER: OptionSpec = opt(
     "Whose grant it is (checked; suggests their grants)",
     "member:@alice",
 );
+/// A shop account id; see `ledger::is_account_id` for how ids are written.
+const ACCOUNT: OptionSpec = opt(
+    "account",
+    OptionKind::Text,
+    true,
+    "The shop account id, like ACC-1042",
+    "account:ACC-1042",
+);
 const REASON: OptionSpec = opt(
     "reason",
     OptionKind::Text,
     true,
-    "Why (kept in the history)",
+    "Why: the member reads this in their history",
     "reason:\"duplicate\"",
+);
+/// An admin's note on a change: never shown to the member (the reason is).
+const NOTE: OptionSpec = opt(
+    "note",
+    OptionKind::Text,
+    false,
+    "For admins only: never shown to the member",
+    "note:\"dup of #14\"",
 );
 
 /// Every command the assistant understands. The Discord adapter registers these; /help and
@@ -241,16 +257,17 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "reason",
                 OptionKind::Text,
                 false,
-                "Why (shown to the member)",
+                "Why: the member reads this in their history (default: the source)",
                 "reason:\"late delivery\"",
             ),
+            NOTE,
         ],
         admin: true,
     },
     CommandSpec {
         path: "admin revoke",
         description: "Revoke what is left of a grant",
-        options: &[GRANT, REASON, GRANT_MEMBER],
+        options: &[GRANT, REASON, GRANT_MEMBER, NOTE],
         admin: true,
     },
     CommandSpec {
@@ -267,21 +284,26 @@ pub const COMMANDS: &[CommandSpec] = &[
             ),
             REASON,
             GRANT_MEMBER,
+            NOTE,
         ],
         admin: true,
     },
     CommandSpec {
         path: "admin link",
-        description: "Link a member to a shop account (created if new)",
+        description: "Link a member to a shop account",
         options: &[
             MEMBER,
-            opt(
-                "account",
-                OptionKind::Text,
-                true,
-                "The shop account id",
-                "account:ACC-1042",
-            ),
+            ACCOUNT,
+            OptionSpec {
+                choices: &["true", "false"],
+                ..opt(
+                    "create",
+                    OptionKind::Text,
+                    false,
+                    "true to create the account if it doesn't exist yet (default false)",
+                    "create:true",
+                )
+            },
         ],
         admin: true,
     },
@@ -293,20 +315,29 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         path: "admin code",
-        description: "Make a single-use link code for a shop account",
-        options: &[opt(
-            "account",
-            OptionKind::Text,
-            true,
-            "The shop account id",
-            "account:ACC-1042",
-        )],
+        description: "Make a single-use link code for a shop account that no member holds",
+        options: &[ACCOUNT],
         admin: true,
     },
     CommandSpec {
         path: "admin account",
-        description: "A member's credits and grants",
-        options: &[MEMBER],
+        description: "The credits and grants of a member, or of a shop account",
+        options: &[
+            opt(
+                "member",
+                OptionKind::Member,
+                false,
+                "The member (or give account:)",
+                "member:@alice",
+            ),
+            opt(
+                "account",
+                OptionKind::Text,
+                false,
+                "The shop account id (or give member:)",
+                "account:ACC-1042",
+            ),
+        ],
         admin: true,
     },
     CommandSpec {
@@ -333,13 +364,13 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "The return's own id (a retry with it counts once)",
                 "return-id:R-1",
             ),
-            opt(
+            with_autocomplete(opt(
                 "item",
                 OptionKind::Text,
                 false,
-                "Only this item (its SKU); default the whole order",
+                "Only this item: its id or its title (/order shows both); default the whole order",
                 "item:hobbit-ebook",
-            ),
+            )),
             opt(
                 "quantity",
                 OptionKind::Integer { min: 1, max: 1000 },
@@ -382,12 +413,14 @@ pub enum AdminCommand {
         expires: Option<String>,
         source: Source,
         reason: Option<String>,
+        note: Option<String>,
     },
     Revoke {
         grant: LotId,
         reason: String,
         /// When given, the grant must be this member's.
         member: Option<String>,
+        note: Option<String>,
     },
     Expiry {
         grant: LotId,
@@ -395,10 +428,13 @@ pub enum AdminCommand {
         reason: String,
         /// When given, the grant must be this member's.
         member: Option<String>,
+        note: Option<String>,
     },
     Link {
         member: String,
         account: String,
+        /// Create the account when it doesn't exist; without it, a missing account is refused.
+        create: bool,
     },
     Unlink {
         member: String,
@@ -407,7 +443,7 @@ pub enum AdminCommand {
         account: String,
     },
     Account {
-        member: String,
+        of: AccountOf,
     },
     History {
         member: String,
@@ -420,6 +456,13 @@ pub enum AdminCommand {
         quantity: i64,
     },
     Unanswered,
+}
+
+/// Whose account an admin asks about: a member's, or a shop account by its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountOf {
+    Member(String),
+    Account(String),
 }
 
 impl Command {
@@ -570,21 +613,25 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
                 None => Source::Goodwill,
             },
             reason: args.optional("reason"),
+            note: args.optional("note"),
         }),
         "admin revoke" => Command::Admin(AdminCommand::Revoke {
             grant: args.grant()?,
             reason: args.required("reason")?,
             member: args.optional_member("member")?,
+            note: args.optional("note"),
         }),
         "admin expiry" => Command::Admin(AdminCommand::Expiry {
             grant: args.grant()?,
             date: args.required("date")?,
             reason: args.required("reason")?,
             member: args.optional_member("member")?,
+            note: args.optional("note"),
         }),
         "admin link" => Command::Admin(AdminCommand::Link {
             member: args.member("member")?,
             account: args.required("account")?,
+            create: args.yes_no("create")?.unwrap_or(false),
         }),
         "admin unlink" => Command::Admin(AdminCommand::Unlink {
             member: args.member("member")?,
@@ -593,7 +640,11 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
             account: args.required("account")?,
         }),
         "admin account" => Command::Admin(AdminCommand::Account {
-            member: args.member("member")?,
+            of: match (args.optional_member("member")?, args.optional("account")) {
+                (Some(member), None) => AccountOf::Member(member),
+                (None, Some(account)) => AccountOf::Account(account),
+                _ => return Err(UserError::MemberOrAccount),
+            },
         }),
         "admin history" => Command::Admin(AdminCommand::History {
             member: args.member("member")?,
@@ -825,6 +876,21 @@ impl Args<'_> {
         self.optional(name).map(|text| member_id(&text)).transpose()
     }
 
+    /// An option whose choices are true and false (`yes`/`no` typed in the console too).
+    fn yes_no(&self, name: &str) -> Result<Option<bool>, UserError> {
+        match self.optional(name) {
+            None => Ok(None),
+            Some(text) => match text.to_ascii_lowercase().as_str() {
+                "true" | "yes" => Ok(Some(true)),
+                "false" | "no" => Ok(Some(false)),
+                _ => Err(UserError::NotTrueOrFalse {
+                    option: self.option_spec(name).name,
+                    value: text,
+                }),
+            },
+        }
+    }
+
     fn grant(&self) -> Result<LotId, UserError> {
         grant_id(&self.required("grant")?)
     }
@@ -899,6 +965,7 @@ mod tests {
                     expires: Some("90".into()),
                     source: Source::Goodwill,
                     reason: Some("goodwill".into()),
+                    note: None,
                 }),
             ),
             (
@@ -908,6 +975,7 @@ mod tests {
                     grant: 57,
                     reason: "oops".into(),
                     member: None,
+                    note: None,
                 }),
             ),
             (
@@ -923,6 +991,7 @@ mod tests {
                     date: "never".into(),
                     reason: "kind".into(),
                     member: Some("42".into()),
+                    note: None,
                 }),
             ),
             (

@@ -1,6 +1,7 @@
 //! Suggestions while a member types an option (Discord's autocomplete): their recent orders
 //! for `/order id`, FAQ titles for `/faq topic`, live grants for `/admin revoke grant` and
-//! `/admin expiry grant` (admins only: the `member` option's, or any account's by number). Answers must come at once,
+//! `/admin expiry grant` (admins only: the `member` option's, or any account's by number), and
+//! the order's items for `/admin return item` (admins only). Answers must come at once,
 //! so each is one or two indexed reads; failures give no suggestions (logged), never an error.
 //!
 //! Like the rest of the assistant it knows nothing of Discord: it returns (name, value) pairs,
@@ -39,6 +40,7 @@ pub fn suggest(
         ("admin revoke" | "admin expiry", "grant") => {
             grants(assistant, who, now, &typed, other_options)
         }
+        ("admin return", "item") => items(assistant, who, now, &typed, other_options),
         _ => Ok(Vec::new()),
     };
     match found {
@@ -93,6 +95,47 @@ fn topics(assistant: &Assistant, typed: &str) -> Vec<Suggestion> {
         })
         .map(|intent| (intent.title.clone(), intent.id.clone()))
         .collect()
+}
+
+/// The items of the order named in `/admin return order:`, to admins only, whose id or
+/// title contains what was typed: "The Hobbit · hobbit-ebook · ×1"; the value is the id.
+fn items(
+    assistant: &Assistant,
+    who: &Who,
+    now: DateTime<Utc>,
+    typed: &str,
+    other_options: &[(String, String)],
+) -> Result<Vec<Suggestion>> {
+    if !assistant.is_admin(who) {
+        return Ok(Vec::new());
+    }
+    let Some(order) = other_options
+        .iter()
+        .find(|(name, _)| name == "order")
+        .map(|(_, value)| super::command::order_id(value))
+        .filter(|order| !order.is_empty())
+    else {
+        return Ok(Vec::new());
+    };
+    let breakdown = match assistant.ledger().order_breakdown(&order, now) {
+        Ok(breakdown) => breakdown,
+        // An order still being typed: no suggestions yet, and nothing to log.
+        Err(error) if error.as_user().is_some() => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    Ok(breakdown
+        .items
+        .into_iter()
+        .filter(|item| {
+            item.sku.to_lowercase().contains(typed) || item.title.to_lowercase().contains(typed)
+        })
+        .map(|item| {
+            (
+                format!("{} · {} · ×{}", item.title, item.sku, item.quantity),
+                item.sku,
+            )
+        })
+        .collect())
 }
 
 /// Live grants for `/admin revoke grant` and `/admin expiry grant`, whose number starts with

@@ -151,7 +151,97 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
         "close" => format!("account closed: {}", entry.reason),
         other => other.to_string(),
     };
-    format!("{}  {amount}{what}", style.date(entry.at))
+    // Present only in an admin's history (`Ledger::admin_history`).
+    let note = entry
+        .note
+        .as_deref()
+        .map(|note| format!(" · note: {note}"))
+        .unwrap_or_default();
+    format!("{}  {amount}{what}{note}", style.date(entry.at))
+}
+
+/// An admin moved a grant's expiry: "Grant #57 now never expires (it was to expire on
+/// 12 Dec 2026)", "Grant #57 now expires 31 Jan 2027 (was 12 Dec 2026)".
+pub fn expiry_changed(
+    grant: i64,
+    before: Option<DateTime<Utc>>,
+    after: Option<DateTime<Utc>>,
+    style: Style,
+) -> String {
+    let was = match before {
+        Some(at) => format!("was {}", style.date(at)),
+        None => "it never expired before".into(),
+    };
+    match after {
+        Some(at) => format!("Grant #{grant} now expires {} ({was}).", style.date(at)),
+        None => format!("Grant #{grant} now never expires ({was})."),
+    }
+}
+
+/// The warning after an expiry was brought forward.
+pub fn expiry_shortened(member: &str, left: &str) -> String {
+    format!("⚠ That's sooner than before: {member} has less time to spend the {left} left on it.")
+}
+
+/// An order's item as an admin picks it: "hobbit-ebook (The Hobbit)".
+pub fn item_choice(sku: &str, title: &str) -> String {
+    if sku == title {
+        sku.to_string()
+    } else {
+        format!("{sku} ({title})")
+    }
+}
+
+/// Ends every confirmation question.
+pub const CONFIRM_WITHIN: &str = "Confirm within a minute; until then nothing changes.";
+pub const CONFIRMATION_DECLINED: &str = "Cancelled; nothing was changed.";
+
+/// A member's `/unlink`, before it happens.
+pub fn confirm_unlink(account: &str) -> String {
+    format!(
+        "Unlink your Discord account from shop account {account}? Its credits stay on the account, but only an admin can link you again."
+    )
+}
+
+/// A grant above the configured amount, before it happens.
+pub fn confirm_large_grant(amount: &str, member: &str, above: &str) -> String {
+    format!("Grant {amount} to {member}? That's more than {above}, so I'm checking first.")
+}
+
+/// A grant like one made minutes ago, before it happens.
+pub fn confirm_repeat_grant(
+    amount: &str,
+    reason: &str,
+    member: &str,
+    earlier: i64,
+    minutes_ago: i64,
+) -> String {
+    let when = match minutes_ago {
+        ..=0 => "just now".to_string(),
+        n => format!("{} ago", crate::words::count(n as u32, "minute")),
+    };
+    format!(
+        "{member} was already granted {amount} ({reason}) {when} (grant #{earlier}). Grant the same again?"
+    )
+}
+
+/// A revoke above the configured amount, before it happens.
+pub fn confirm_large_revoke(grant: i64, amount: &str, member: &str, above: &str) -> String {
+    format!(
+        "Revoke grant #{grant}, taking back {amount} from {member}? That's more than {above}, so I'm checking first."
+    )
+}
+
+/// Tells the admin, after a grant, revoke or expiry change, which words the member will read.
+pub fn who_reads_what(member: &str, reason: &str, note: Option<&str>) -> String {
+    match note {
+        Some(_) => format!(
+            "{member} sees the reason “{reason}” in their history; your note is for admins only (/admin history shows it)."
+        ),
+        None => format!(
+            "{member} sees the reason “{reason}” in their history. For words only admins read, add note:…"
+        ),
+    }
 }
 
 /// The ledger's detail of an expiry change, "<RFC 3339 or never> -> <RFC 3339 or never>",
@@ -398,10 +488,50 @@ pub fn no_credits(account: &str) -> String {
     )
 }
 
-/// An admin looking at a member's account that has no credits.
-pub fn member_has_no_credits(account: &str, member: &str) -> String {
+/// An admin looking at an account that has no credits; `member` holds it, if anyone does.
+pub fn member_has_no_credits(account: &str, member: Option<&str>) -> String {
+    match member {
+        Some(member) => format!(
+            "Account {account} has no credits right now. To give {member} some, use /admin grant member:{member} amount:…"
+        ),
+        None => format!(
+            "Account {account} has no credits right now, and no member is linked to it: link one with /admin link member:… account:{account}"
+        ),
+    }
+}
+
+/// The title of an admin's view of an account: whose it is, when a member holds it.
+pub fn account_card_title(account: &str, member: Option<&str>) -> String {
+    match member {
+        Some(member) => format!("Credits of {member} · account {account}"),
+        None => format!("Credits of account {account} · no member linked"),
+    }
+}
+
+/// The footer of an admin's view of an account.
+pub fn admin_account_footer(member: Option<&str>) -> String {
+    match member {
+        Some(member) => format!(
+            "Grant numbers are for /admin revoke and /admin expiry · /admin history member:{member}"
+        ),
+        None => "Grant numbers are for /admin revoke and /admin expiry".into(),
+    }
+}
+
+/// An admin linked a member to an account.
+pub fn linked(member: &str, account: &str, created: bool) -> String {
+    if created {
+        format!("Linked {member} to account {account} (a new account, created as you asked).")
+    } else {
+        format!("Linked {member} to account {account}.")
+    }
+}
+
+/// A link code made for an account another member held before: its redeemer will read that
+/// member's history, so the admin is told before handing the code out.
+pub fn code_shows_earlier_history(account: &str, earlier: &str) -> String {
     format!(
-        "Account {account} has no credits right now. To give {member} some, use /admin grant member:{member} amount:…"
+        "Note: account {account} was linked to {earlier} before. Whoever redeems this code sees the account's whole history and orders, including from that time, so give it only to the account's owner."
     )
 }
 
@@ -491,6 +621,7 @@ mod tests {
             actor: "admin".into(),
             reason: "test".into(),
             at: at(1, 0),
+            note: None,
         };
         let usd = Currency::usd();
         assert_eq!(

@@ -21,11 +21,11 @@ use std::sync::Mutex;
 
 use super::rules::{self, LineToPay, ReturnedCredit, SpendableLot, SpentAllocation};
 use super::{
-    Account, Act, Allocation, Balance, CreditChoice, ExpiredLotPolicy, Expiry, GrantRequest,
-    HistoryEntry, HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind, LedgerSettings, Link, Lot,
-    LotId, LotShare, OrderBreakdown, OrderReceipt, OrderRequest, OrderSummary, ReturnReceipt,
-    ReturnRequest, ReturnScope, ReturnedItem, Source, SweepReport, TransferAnswer, When,
-    whole_seconds,
+    Account, Act, Allocation, Balance, Confirmation, CreditChoice, ExpiredLotPolicy, Expiry,
+    GrantRequest, HistoryEntry, HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind,
+    LedgerSettings, Link, Lot, LotId, LotShare, OrderBreakdown, OrderReceipt, OrderRequest,
+    OrderSummary, ReturnReceipt, ReturnRequest, ReturnScope, ReturnedItem, Source, SweepReport,
+    TransferAnswer, When, whole_seconds,
 };
 use crate::config::DatabaseConfig;
 use crate::db;
@@ -180,8 +180,22 @@ impl Ledger {
         )
     }
 
-    /// Links a member to an account (created if it does not exist yet). Admins only.
+    /// Links a member to an account, created if it does not exist yet (setup, the demo and
+    /// imports, which name accounts the shop already has). Admins in chat use
+    /// `link_member_to`, which creates one only when asked to.
     pub fn link_member(&self, act: &Act, member_id: &str, account_id: &str) -> Result<Link> {
+        self.link_member_to(act, member_id, account_id, true)
+    }
+
+    /// Links a member to an account. Without `create`, an account that doesn't exist is
+    /// refused (`UnknownAccount`), so a typing slip never opens a new, empty account.
+    pub fn link_member_to(
+        &self,
+        act: &Act,
+        member_id: &str,
+        account_id: &str,
+        create: bool,
+    ) -> Result<Link> {
         check_id("The member", member_id)?;
         check_id("The account id", account_id)?;
         let request = (member_id, account_id);
@@ -191,7 +205,9 @@ impl Ledger {
             &request,
             UserError::IdempotencyConflict,
             |tx, journal| {
-                ensure_account(tx, journal, account_id, account_id)?;
+                if create {
+                    ensure_account(tx, journal, account_id, account_id)?;
+                }
                 link(
                     tx,
                     journal,
@@ -239,6 +255,11 @@ impl Ledger {
             UserError::IdempotencyConflict,
             |tx, journal| {
                 require_open_account(tx, account_id)?;
+                // Whoever redeems a code sees the account's history: while a member holds
+                // the account, a code would hand it to someone else once they unlink.
+                if account_holder(tx, account_id)?.is_some() {
+                    return Err(UserError::CodeForLinkedAccount(account_id.to_string()).into());
+                }
                 tx.execute(
                     "INSERT INTO link_codes (code_hash, account_id, created_at, created_by, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -268,33 +289,37 @@ impl Ledger {
             &request,
             UserError::IdempotencyConflict,
             |tx, journal| {
-                let found: Option<(String, i64, Option<i64>)> = tx
+                let found: Option<(String, i64, Option<i64>, Option<i64>)> = tx
                 .query_row(
-                    "SELECT account_id, expires_at, used_at FROM link_codes WHERE code_hash = ?1",
+                    "SELECT account_id, expires_at, used_at, voided_at FROM link_codes WHERE code_hash = ?1",
                     [&hash],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
                 )
                 .optional()?;
-                let (account_id, expires_at, used_at) = found.ok_or(UserError::LinkCodeUnknown)?;
+                let (account_id, expires_at, used_at, voided_at) =
+                    found.ok_or(UserError::LinkCodeUnknown)?;
                 if used_at.is_some() {
                     return Err(UserError::LinkCodeUsed.into());
+                }
+                if voided_at.is_some() {
+                    return Err(UserError::LinkCodeVoided.into());
                 }
                 if expires_at <= ts(act.now) {
                     return Err(UserError::LinkCodeExpired.into());
                 }
-                let link = link(
+                // Used up before linking, which voids the account's other open codes.
+                tx.execute(
+                    "UPDATE link_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
+                    params![ts(act.now), member_id, hash],
+                )?;
+                link(
                     tx,
                     journal,
                     member_id,
                     &account_id,
                     "redeemed a link code",
                     true,
-                )?;
-                tx.execute(
-                    "UPDATE link_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
-                    params![ts(act.now), member_id, hash],
-                )?;
-                Ok(link)
+                )
             },
         )
     }
@@ -317,6 +342,20 @@ impl Ledger {
                     |row| row.get(0),
                 )
                 .optional()?)
+        })
+    }
+
+    /// The member who most recently unlinked from an account, if any did.
+    pub fn previous_member(&self, account_id: &str) -> Result<Option<String>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT member_id FROM journal WHERE account_id = ?1 AND kind = 'unlink'
+                     ORDER BY at DESC, id DESC LIMIT 1",
+                )?
+                .query_row([account_id], |r| r.get(0))
+                .optional()?
+                .flatten())
         })
     }
 
@@ -495,6 +534,119 @@ impl Ledger {
                 lot(tx, lot_id)
             },
         )
+    }
+
+    /// Attaches an admin-only note to the change carried out under `act.key` (a grant, a
+    /// revoke, an expiry change). Kept out of the journal's `reason`, which the member reads:
+    /// only `admin_history` shows notes. Its own key is the change's key + `:note`, so a
+    /// retried request writes it once; a retry after a failure in between completes it.
+    pub fn add_note(&self, act: &Act, note: &str) -> Result<()> {
+        check_note(note)?;
+        let note_act = Act {
+            key: format!("{}:note", act.key),
+            ..act.clone()
+        };
+        self.keyed(
+            "note",
+            &note_act,
+            &(&act.key, note),
+            UserError::IdempotencyConflict,
+            |tx, _journal| {
+                let changed = tx
+                    .prepare_cached("SELECT 1 FROM operations WHERE idem_key = ?1")?
+                    .exists([&act.key])?;
+                if !changed {
+                    return Err(Error::internal(
+                        "writing an admin note",
+                        format!("no change was made under the key {}", act.key),
+                    ));
+                }
+                tx.execute(
+                    "INSERT INTO admin_notes (op_key, note, actor, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![act.key, note.trim(), act.actor, ts(act.now)],
+                )?;
+                Ok(())
+            },
+        )
+    }
+
+    /// The latest grant to an account of `amount` for `reason` made after `since`, if any
+    /// (a repeated grant is confirmed first).
+    pub fn recent_grant_like(
+        &self,
+        account_id: &str,
+        amount: Credits,
+        reason: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Lot>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(&format!(
+                    "SELECT {LOT_COLUMNS} FROM lots l WHERE l.account_id = ?1 AND l.amount = ?2
+                     AND l.reason = ?3 AND l.granted_at > ?4 ORDER BY l.id DESC LIMIT 1"
+                ))?
+                .query_row(
+                    params![account_id, amount.minor(), reason.trim(), ts(since)],
+                    lot_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    // ----- confirmations ------------------------------------------------------------------
+
+    /// Stores a change waiting for `asker` to confirm it until `expires_at`. The same id
+    /// again (a retried request) keeps the first.
+    pub fn ask_confirmation(
+        &self,
+        id: &str,
+        asker: &str,
+        request: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO confirmations (id, asker, request, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, asker, request, ts(now), ts(expires_at)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A stored confirmation, if there is one with this id.
+    pub fn confirmation(&self, id: &str) -> Result<Option<Confirmation>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT id, asker, request, expires_at, decision FROM confirmations WHERE id = ?1",
+                )?
+                .query_row([id], |r| {
+                    Ok(Confirmation {
+                        id: r.get(0)?,
+                        asker: r.get(1)?,
+                        request: r.get(2)?,
+                        expires_at: at(r.get(3)?),
+                        decision: r.get::<_, Option<String>>(4)?.map(|d| d == "yes"),
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    /// Records the answer to a confirmation: true when this call decided it, false when it
+    /// had been answered already or had expired at `now` (then nothing changes). One
+    /// conditional write, so of two presses at once exactly one decides.
+    pub fn decide_confirmation(&self, id: &str, accept: bool, now: DateTime<Utc>) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE confirmations SET decided_at = ?1, decision = ?2
+                 WHERE id = ?3 AND decided_at IS NULL AND expires_at > ?1",
+                params![ts(now), if accept { "yes" } else { "no" }, id],
+            )?;
+            Ok(changed == 1)
+        })
     }
 
     /// Writes an explicit expiry entry for every lot that has expired at `now` with something
@@ -987,8 +1139,26 @@ impl Ledger {
         })
     }
 
-    /// An account's journal, newest first; `page` is 1-based.
+    /// An account's journal, newest first, as its member reads it (no admin notes);
+    /// `page` is 1-based.
     pub fn history(&self, account_id: &str, page: u32, per_page: u32) -> Result<HistoryPage> {
+        self.history_page(account_id, page, per_page, false)
+    }
+
+    /// An account's journal as admins read it: with the notes they wrote on each change.
+    pub fn admin_history(&self, account_id: &str, page: u32, per_page: u32) -> Result<HistoryPage> {
+        self.history_page(account_id, page, per_page, true)
+    }
+
+    /// The notes are read only when `with_notes` is set, so the member's history can't
+    /// carry one whatever the caller does with the entries.
+    fn history_page(
+        &self,
+        account_id: &str,
+        page: u32,
+        per_page: u32,
+        with_notes: bool,
+    ) -> Result<HistoryPage> {
         let per_page = per_page.clamp(1, 100);
         let page = page.max(1);
         self.read(|tx| {
@@ -999,13 +1169,15 @@ impl Ledger {
                 |r| r.get(0),
             )?;
             let mut stmt = tx.prepare_cached(
-                "SELECT j.id, j.kind, j.amount, j.lot_id, o.external_id, j.detail, j.actor, j.reason, j.at
+                "SELECT j.id, j.kind, j.amount, j.lot_id, o.external_id, j.detail, j.actor, j.reason, j.at,
+                    CASE WHEN ?4 AND j.kind IN ('grant', 'revoke', 'expiry_change')
+                         THEN (SELECT n.note FROM admin_notes n WHERE n.op_key = j.op_key) END
                  FROM journal j LEFT JOIN orders o ON o.id = j.order_id
                  WHERE j.account_id = ?1 ORDER BY j.at DESC, j.id DESC LIMIT ?2 OFFSET ?3",
             )?;
             let entries = stmt
                 .query_map(
-                    params![account_id, per_page, i64::from(page - 1) * i64::from(per_page)],
+                    params![account_id, per_page, i64::from(page - 1) * i64::from(per_page), with_notes],
                     |r| {
                         Ok(HistoryEntry {
                             id: r.get(0)?,
@@ -1017,6 +1189,7 @@ impl Ledger {
                             actor: r.get(6)?,
                             reason: r.get(7)?,
                             at: at(r.get(8)?),
+                            note: r.get(9)?,
                         })
                     },
                 )?
@@ -1509,7 +1682,7 @@ fn order_items(tx: &Transaction, order_id: i64) -> Result<Vec<StoredItem>> {
 }
 
 fn account(tx: &Transaction, account_id: &str) -> Result<Account> {
-    Ok(tx
+    let found = tx
         .prepare_cached("SELECT id, display_name, created_at, closed FROM accounts WHERE id = ?1")?
         .query_row([account_id], |r| {
             Ok(Account {
@@ -1519,8 +1692,33 @@ fn account(tx: &Transaction, account_id: &str) -> Result<Account> {
                 closed: r.get(3)?,
             })
         })
-        .optional()?
-        .ok_or_else(|| UserError::UnknownAccount(account_id.to_string()))?)
+        .optional()?;
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    // Account ids are compared ignoring case: `acc-2001` beside `ACC-2001` is refused naming
+    // the one that exists, never taken for a different (or a new) account. Only on a miss,
+    // so the primary key serves every ordinary lookup.
+    let existing: Option<String> = tx
+        .prepare_cached("SELECT id FROM accounts WHERE id = ?1 COLLATE NOCASE LIMIT 1")?
+        .query_row([account_id], |r| r.get(0))
+        .optional()?;
+    Err(match existing {
+        Some(existing) => UserError::AccountLookAlike {
+            typed: account_id.to_string(),
+            existing,
+        },
+        None => UserError::UnknownAccount(account_id.to_string()),
+    }
+    .into())
+}
+
+/// The member holding an account, if any.
+fn account_holder(tx: &Transaction, account_id: &str) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT member_id FROM links WHERE account_id = ?1")?
+        .query_row([account_id], |r| r.get(0))
+        .optional()?)
 }
 
 fn require_account(tx: &Transaction, account_id: &str) -> Result<()> {
@@ -1563,6 +1761,9 @@ fn ensure_account(
         })?
     {
         return Ok(existing);
+    }
+    if !super::is_account_id(account_id) {
+        return Err(UserError::AccountIdNotValid(account_id.to_string()).into());
     }
     let name = or_default(display_name, account_id);
     tx.execute(
@@ -1609,16 +1810,15 @@ fn link(
     }
     // A closed account takes no new member, whether an admin links it or a code does.
     require_open_account(tx, account_id)?;
-    let holder: Option<String> = tx
-        .query_row(
-            "SELECT member_id FROM links WHERE account_id = ?1",
-            [account_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if holder.is_some() {
+    if account_holder(tx, account_id)?.is_some() {
         return Err(UserError::AccountAlreadyLinked(account_id.to_string()).into());
     }
+    // Codes made before this link are void: one redeemed after this member unlinks would
+    // show its redeemer this member's history.
+    tx.execute(
+        "UPDATE link_codes SET voided_at = ?1 WHERE account_id = ?2 AND used_at IS NULL AND voided_at IS NULL",
+        params![ts(journal.act.now), account_id],
+    )?;
     tx.execute(
         "INSERT INTO links (member_id, account_id, linked_at, linked_by) VALUES (?1, ?2, ?3, ?4)",
         params![
@@ -1716,6 +1916,11 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
         | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
+}
+
+/// An admin's note: free text like a reason, and not empty (no note is no call).
+pub fn check_note(note: &str) -> Result<(), UserError> {
+    check_text("The note", note)
 }
 
 fn check_optional_text(field: &'static str, value: &str) -> Result<(), UserError> {

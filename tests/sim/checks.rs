@@ -18,6 +18,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use creditbot::ledger::Ledger;
 use creditbot::money::Credits;
 
+/// A journal entry as `after_change` reads it: id, kind, account, lot, amount (minor units)
+/// and the lot's own account.
+type NewEntry = (i64, String, String, Option<i64>, i64, Option<String>);
+
 /// Journal kinds that move money, and the sign every one of their entries must have.
 const MONEY_KINDS: &[(&str, Sign)] = &[
     ("grant", Sign::Positive),
@@ -224,7 +228,7 @@ impl Checker {
     ) -> Result<(), String> {
         let mut touched_lots = BTreeSet::new();
         let mut touched_accounts: BTreeSet<String> = also.iter().cloned().collect();
-        let entries: Vec<(i64, String, String, Option<i64>, i64, Option<String>)> = self
+        let entries: Vec<NewEntry> = self
             .conn
             .prepare_cached(
                 "SELECT j.id, j.kind, j.account_id, j.lot_id, j.amount, l.account_id

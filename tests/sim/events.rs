@@ -303,6 +303,8 @@ impl Plan {
                         vec![
                             ("member", format!("<@{}>", member_id(member))),
                             ("account", account_id(member)),
+                            // Some accounts aren't open yet: the admin says to create them.
+                            ("create", "true".into()),
                         ],
                     ),
                 });
@@ -495,13 +497,17 @@ impl Plan {
                 }
                 ("admin expiry", options)
             }
-            3 => (
-                "admin link",
-                vec![
+            3 => {
+                let mut options = vec![
                     ("member", member),
                     ("account", account_id(rng.index(ACCOUNTS))),
-                ],
-            ),
+                ];
+                // Without create:true a link to an account not yet open is refused.
+                if rng.percent(50) {
+                    options.push(("create", "true".into()));
+                }
+                ("admin link", options)
+            }
             4 => ("admin unlink", vec![("member", member)]),
             5 => (
                 "admin code",
