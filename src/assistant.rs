@@ -22,8 +22,8 @@ use crate::error::{Error, Result, UserError};
 use crate::faq::{self, Faq};
 pub use crate::grammar::parse_expiry;
 use crate::ledger::{
-    Account, Act, Balance, Expiry, GrantRequest, Ledger, ReturnLine, ReturnRequest, ReturnScope,
-    is_account_id,
+    Account, Act, Balance, Expiry, GrantRequest, Ledger, LotReceipt, ReturnLine, ReturnRequest,
+    ReturnScope, is_account_id,
 };
 use crate::money::{AmountSyntax, Credits};
 pub use command::{AccountOf, AdminCommand, COMMANDS, Command, CommandSpec};
@@ -470,7 +470,7 @@ impl Assistant {
                         );
                     }
                 }
-                let lot = self.ledger.grant(
+                let receipt = self.ledger.grant_with_receipt(
                     &act("grant"),
                     &GrantRequest {
                         account_id: account.id.clone(),
@@ -481,7 +481,7 @@ impl Assistant {
                     },
                 )?;
                 self.add_note(&act("grant"), note.as_deref())?;
-                let balance = self.ledger.balance(&account.id, now)?;
+                let lot = &receipt.lot;
                 let expires = match lot.expires_at {
                     Some(at) => format!("expires {}", style.date(at)),
                     None => "never expires".into(),
@@ -491,7 +491,7 @@ impl Assistant {
                     currency.format(lot.amount),
                     style.member(&member),
                     lot.id,
-                    currency.format(balance.available),
+                    currency.format(self.balance_after(&receipt, now)?),
                     text::who_reads_what(&style.member(&member), &reason, note.as_deref()),
                 )))
             }
@@ -504,37 +504,39 @@ impl Assistant {
                 let before = self.ledger.lot(grant)?;
                 self.check_grant_member(&before, member.as_deref(), style)?;
                 check_note(note.as_deref())?;
-                // Expired credit counts as nothing left whether or not a sweep has written it
-                // off yet, so whether this asks first never depends on when the sweep ran.
-                if !before.remaining.is_positive() || !before.is_live(now) {
-                    return Err(UserError::GrantNothingLeft(grant).into());
+                // A retried request replays what it did, without checking or asking again.
+                if !self.ledger.has_operation(&act("revoke").key)? {
+                    // Expired credit counts as nothing left whether or not a sweep has
+                    // written it off yet, so whether this asks first never depends on when
+                    // the sweep ran.
+                    if !before.remaining.is_positive() || !before.is_live(now) {
+                        return Err(UserError::GrantNothingLeft(grant).into());
+                    }
+                    if !confirmed && before.remaining > self.confirm.revoke_above {
+                        return self.ask(
+                            request,
+                            text::confirm_large_revoke(
+                                grant,
+                                &currency.format(before.remaining),
+                                &self.holder_of(&before.account_id, style)?,
+                                &currency.format(self.confirm.revoke_above),
+                            ),
+                            "Revoke",
+                            "Cancel",
+                        );
+                    }
                 }
-                if !confirmed
-                    && before.remaining > self.confirm.revoke_above
-                    && !self.ledger.has_operation(&act("revoke").key)?
-                {
-                    return self.ask(
-                        request,
-                        text::confirm_large_revoke(
-                            grant,
-                            &currency.format(before.remaining),
-                            &self.holder_of(&before.account_id, style)?,
-                            &currency.format(self.confirm.revoke_above),
-                        ),
-                        "Revoke",
-                        "Cancel",
-                    );
-                }
-                let lot = self.ledger.revoke(&act("revoke"), grant, &reason)?;
+                // The figures come from the revoke's own transaction: an order landing
+                // between a read and the revoke can't make the reply misstate them.
+                let receipt = self.ledger.revoke(&act("revoke"), grant, &reason)?;
                 self.add_note(&act("revoke"), note.as_deref())?;
-                let balance = self.ledger.balance(&lot.account_id, now)?;
+                let account = &receipt.lot.account_id;
                 Ok(Reply::private(format!(
-                    "Revoked grant #{grant}: {} taken back ({reason}). Account {} now has {}.\n{}",
-                    currency.format(before.remaining - lot.remaining),
-                    lot.account_id,
-                    currency.format(balance.available),
+                    "Revoked grant #{grant}: {} taken back ({reason}). Account {account} now has {}.\n{}",
+                    currency.format(receipt.taken()),
+                    currency.format(self.balance_after(&receipt, now)?),
                     text::who_reads_what(
-                        &self.holder_of(&lot.account_id, style)?,
+                        &self.holder_of(account, style)?,
                         reason.trim(),
                         note.as_deref()
                     ),
@@ -559,18 +561,20 @@ impl Assistant {
                 self.check_grant_member(&before, member.as_deref(), style)?;
                 self.check_expiry_can_change(&before, now, style)?;
                 check_note(note.as_deref())?;
-                let lot = self
-                    .ledger
-                    .change_expiry(&act("expiry"), grant, expires_at, &reason)?;
+                let receipt =
+                    self.ledger
+                        .change_expiry(&act("expiry"), grant, expires_at, &reason)?;
+                // What the date was and is, as the change itself saw them.
+                let (lot, was) = (&receipt.lot, receipt.before.as_ref().unwrap_or(&before));
                 self.add_note(&act("expiry"), note.as_deref())?;
                 let holder = self.holder_of(&lot.account_id, style)?;
                 let mut lines = vec![text::expiry_changed(
                     grant,
-                    before.expires_at,
+                    was.expires_at,
                     lot.expires_at,
                     style,
                 )];
-                let shortened = match (before.expires_at, lot.expires_at) {
+                let shortened = match (was.expires_at, lot.expires_at) {
                     (None, Some(_)) => true,
                     (Some(was), Some(now_at)) => now_at < was,
                     _ => false,
@@ -820,6 +824,15 @@ impl Assistant {
         // What was stored answers, so two copies of one request racing read the same question.
         self.question_asked_by(request)?
             .ok_or_else(|| Error::internal("asking for a confirmation", "it was not stored"))
+    }
+
+    /// What the account could spend right after a change, from the change's receipt (a
+    /// grant first written by a batch import stored none: then it is read now).
+    fn balance_after(&self, receipt: &LotReceipt, now: DateTime<Utc>) -> Result<Credits> {
+        match receipt.balance_after {
+            Some(balance) => Ok(balance),
+            None => Ok(self.ledger.balance(&receipt.lot.account_id, now)?.available),
+        }
     }
 
     /// The question `request` asked, if it asked one: the same words and buttons each time.

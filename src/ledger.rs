@@ -249,6 +249,33 @@ impl Lot {
     }
 }
 
+/// A change to one grant as the change's own transaction saw it: the grant after it, the
+/// grant before it (none for a new grant) and what the account could spend right after.
+/// Replies to admins take their figures from here, never from a second read that another
+/// write (an order, say) could have moved in between.
+///
+/// Stored as the change's idempotent result, so a retry answers with the first figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotReceipt {
+    #[serde(flatten)]
+    pub lot: Lot,
+    #[serde(default)]
+    pub before: Option<Lot>,
+    /// `None` only when replaying a grant first written by `grant_batch`, which stores the
+    /// bare lot.
+    #[serde(default)]
+    pub balance_after: Option<Credits>,
+}
+
+impl LotReceipt {
+    /// Credit the change took off the grant (a revoke: everything that was left).
+    pub fn taken(&self) -> Credits {
+        self.before.as_ref().map_or(Credits::ZERO, |before| {
+            before.remaining - self.lot.remaining
+        })
+    }
+}
+
 /// How much of their credits the member chose to use on an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CreditChoice {

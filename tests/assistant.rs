@@ -2070,6 +2070,60 @@ fn a_large_revoke_asks_first() {
     );
 }
 
+/// Issue 11: a revoke's reply once said "$88.00 taken back" when the journal recorded $26.50,
+/// because its figures were read beside the write. Orders now spend the grant while the
+/// revoke runs; every reply must name exactly what the journal's revoke entry took.
+#[test]
+fn a_revoke_reply_names_what_its_own_write_took_under_concurrent_orders() {
+    let w = world();
+    let orders = reopen(&w.ledger);
+    for round in 0..12 {
+        let lot = w
+            .ledger
+            .grant(
+                &admin(&format!("race-{round}")),
+                &grant_request("ACC-2", 45_00, Expiry::Never),
+            )
+            .unwrap()
+            .id;
+        let reply = std::thread::scope(|scope| {
+            let spender = scope.spawn(|| {
+                for n in 0..8 {
+                    // Refused once the grant is gone: what matters is that some land meanwhile.
+                    let _ = orders.record_order(
+                        "shop",
+                        now(),
+                        &order(
+                            &format!("race-{round}-{n}"),
+                            "ACC-2",
+                            vec![digital("zine", 1_50, 1)],
+                        ),
+                    );
+                }
+            });
+            let reply = w.text(ADMIN, &format!("/admin revoke grant:{lot} reason:race"));
+            spender.join().unwrap();
+            reply
+        });
+        let journal = w.ledger.history("ACC-2", 1, 100).unwrap();
+        let revoke = journal
+            .entries
+            .iter()
+            .find(|e| e.kind == "revoke" && e.lot_id == Some(lot))
+            .unwrap_or_else(|| panic!("no revoke entry: {reply}"));
+        let taken = usd_text(-revoke.amount.minor());
+        assert!(
+            reply.contains(&format!("{taken} taken back")),
+            "round {round}: the journal took {taken}, the reply says: {reply}"
+        );
+    }
+}
+
+/// `cents` as the replies write dollars: `$12.50`.
+fn usd_text(cents: i64) -> String {
+    format!("${}.{:02}", cents / 100, cents % 100)
+}
+
 /// Found by the simulation: a revoke that asked first, retried after the grant had shrunk
 /// below the threshold, must ask the same question again, not revoke unasked.
 #[test]

@@ -486,11 +486,11 @@ fn revoke_and_expiry_changes_are_audited() {
     let moved = l
         .change_expiry(&admin("e1"), lot.id, Some(day(12, 31)), "holiday extension")
         .unwrap();
-    assert_eq!(moved.expires_at, Some(day(12, 31)));
+    assert_eq!(moved.lot.expires_at, Some(day(12, 31)));
     let revoked = l
         .revoke(&admin("r1"), lot.id, "granted by mistake")
         .unwrap();
-    assert_eq!(revoked.remaining, Credits::ZERO);
+    assert_eq!(revoked.lot.remaining, Credits::ZERO);
     assert_eq!(
         user_error(l.revoke(&admin("r2"), lot.id, "again")),
         UserError::GrantNothingLeft(lot.id)
@@ -889,7 +889,7 @@ fn moving_the_date_of_an_expired_lot_does_not_bring_its_credit_back() {
             "extension",
         )
         .unwrap();
-    assert_eq!(moved.remaining, Credits::ZERO);
+    assert_eq!(moved.lot.remaining, Credits::ZERO);
     assert_eq!(l.balance("A", later).unwrap().available, Credits::ZERO);
     assert_eq!(l.history("A", 1, 10).unwrap().entries[1].kind, "expire");
 }

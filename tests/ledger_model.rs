@@ -375,9 +375,16 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
                 "test",
             );
             if target.remaining > 0 && model.live(&target) {
-                assert_eq!(result.unwrap().remaining, Credits::ZERO);
+                let receipt = result.unwrap();
+                assert_eq!(receipt.lot.remaining, Credits::ZERO);
                 model.lots[index].remaining = 0;
                 model.lots[index].revoked = true;
+                // The reply's figures come from the write: what it took, what is left.
+                assert_eq!(receipt.taken(), Credits::from_minor(target.remaining));
+                assert_eq!(
+                    receipt.balance_after,
+                    Some(Credits::from_minor(model.balance(target.account)))
+                );
             } else {
                 assert_eq!(
                     user_error(result),
@@ -401,12 +408,21 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
                     "test",
                 )
                 .unwrap();
-            assert_eq!(changed.expires_at, new_expiry);
+            assert_eq!(changed.lot.expires_at, new_expiry);
+            assert_eq!(
+                changed.before.map(|before| before.expires_at),
+                Some(model.lots[index].expires_at)
+            );
             // Expired credit stays expired when the date moves.
             if !model.live(&model.lots[index]) {
                 model.lots[index].remaining = 0;
             }
             model.lots[index].expires_at = new_expiry;
+            let account = model.lots[index].account;
+            assert_eq!(
+                changed.balance_after,
+                Some(Credits::from_minor(model.balance(account)))
+            );
         }
         Step::Sweep { hours_ahead } => {
             // A sweep may run ahead of the clock (`creditbot sweep --now` on a later time).

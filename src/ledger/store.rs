@@ -23,9 +23,9 @@ use super::rules::{self, LineToPay, ReturnedCredit, SpendableLot, SpentAllocatio
 use super::{
     Account, Act, Allocation, Balance, Confirmation, CreditChoice, ExpiredLotPolicy, Expiry,
     GrantRequest, HistoryEntry, HistoryPage, IssuedLinkCode, ItemBreakdown, ItemKind,
-    LedgerSettings, Link, Lot, LotId, LotShare, OrderBreakdown, OrderReceipt, OrderRequest,
-    OrderSummary, ReturnReceipt, ReturnRequest, ReturnScope, ReturnedItem, Source, SweepReport,
-    TransferAnswer, When, whole_seconds,
+    LedgerSettings, Link, Lot, LotId, LotReceipt, LotShare, OrderBreakdown, OrderReceipt,
+    OrderRequest, OrderSummary, ReturnReceipt, ReturnRequest, ReturnScope, ReturnedItem, Source,
+    SweepReport, TransferAnswer, When, whole_seconds,
 };
 use crate::config::DatabaseConfig;
 use crate::db;
@@ -382,13 +382,23 @@ impl Ledger {
 
     /// Grants a new lot of credits to an account.
     pub fn grant(&self, act: &Act, request: &GrantRequest) -> Result<Lot> {
+        self.grant_with_receipt(act, request)
+            .map(|receipt| receipt.lot)
+    }
+
+    /// Grants a new lot and tells what the account can spend right after, as the grant's
+    /// own transaction saw it (an admin's reply says "their balance is now …" from this).
+    pub fn grant_with_receipt(&self, act: &Act, request: &GrantRequest) -> Result<LotReceipt> {
         self.check_grant_request(request)?;
         self.keyed(
             "grant",
             act,
             request,
             UserError::IdempotencyConflict,
-            |tx, journal| self.write_grant(tx, journal, act, request),
+            |tx, journal| {
+                let lot = self.write_grant(tx, journal, act, request)?;
+                lot_receipt(tx, None, lot.id, act.now)
+            },
         )
     }
 
@@ -461,7 +471,9 @@ impl Ledger {
     }
 
     /// Revokes what is left of a lot.
-    pub fn revoke(&self, act: &Act, lot_id: LotId, reason: &str) -> Result<Lot> {
+    /// The receipt tells how much was taken back and what the account has left, as the
+    /// revoke's own transaction saw it.
+    pub fn revoke(&self, act: &Act, lot_id: LotId, reason: &str) -> Result<LotReceipt> {
         check_text("The reason", reason)?;
         self.keyed(
             "revoke",
@@ -481,7 +493,7 @@ impl Ledger {
                     tx,
                     Entry::new("revoke", &lot.account_id, reason).lot(lot_id, delta),
                 )?;
-                self::lot(tx, lot_id)
+                lot_receipt(tx, Some(lot), lot_id, act.now)
             },
         )
     }
@@ -493,7 +505,7 @@ impl Ledger {
         lot_id: LotId,
         expires_at: Option<DateTime<Utc>>,
         reason: &str,
-    ) -> Result<Lot> {
+    ) -> Result<LotReceipt> {
         check_text("The reason", reason)?;
         let expires_at = expires_at.map(whole_seconds);
         let request = (lot_id, expires_at, reason);
@@ -531,7 +543,7 @@ impl Ledger {
                             expiry_text(expires_at)
                         )),
                 )?;
-                lot(tx, lot_id)
+                lot_receipt(tx, Some(before), lot_id, act.now)
             },
         )
     }
@@ -957,23 +969,7 @@ impl Ledger {
 
     /// What an account can spend at `now`, with its live lots in spending order.
     pub fn balance(&self, account_id: &str, now: DateTime<Utc>) -> Result<Balance> {
-        let now = whole_seconds(now);
-        self.read(|tx| {
-            require_account(tx, account_id)?;
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {LOT_COLUMNS} FROM lots l WHERE l.account_id = ?1 AND l.remaining > 0
-                 AND (l.expires_at IS NULL OR l.expires_at > ?2) AND l.granted_at <= ?2"
-            ))?;
-            let mut lots: Vec<Lot> = stmt
-                .query_map(params![account_id, ts(now)], lot_from_row)?
-                .collect::<rusqlite::Result<_>>()?;
-            lots.sort_by_key(|l| rules::spending_key(l.expires_at, l.granted_at, l.id));
-            Ok(Balance {
-                account_id: account_id.to_string(),
-                available: lots.iter().map(|l| l.remaining).sum(),
-                lots,
-            })
-        })
+        self.read(|tx| balance_in(tx, account_id, whole_seconds(now)))
     }
 
     /// Every lot of an account, spent, expired and revoked ones too, newest first.
@@ -1550,6 +1546,41 @@ fn lot_from_row(row: &Row) -> rusqlite::Result<Lot> {
 /// A stored source name; one written by a newer version reads as `admin` rather than failing.
 fn source_from(text: &str) -> Source {
     Source::parse(text).unwrap_or(Source::Admin)
+}
+
+/// What an account can spend at `now`, read inside the caller's transaction (a write's
+/// receipt reads it before committing, so no other write can come between).
+fn balance_in(tx: &Transaction, account_id: &str, now: DateTime<Utc>) -> Result<Balance> {
+    require_account(tx, account_id)?;
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {LOT_COLUMNS} FROM lots l WHERE l.account_id = ?1 AND l.remaining > 0
+         AND (l.expires_at IS NULL OR l.expires_at > ?2) AND l.granted_at <= ?2"
+    ))?;
+    let mut lots: Vec<Lot> = stmt
+        .query_map(params![account_id, ts(now)], lot_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    lots.sort_by_key(|l| rules::spending_key(l.expires_at, l.granted_at, l.id));
+    Ok(Balance {
+        account_id: account_id.to_string(),
+        available: lots.iter().map(|l| l.remaining).sum(),
+        lots,
+    })
+}
+
+/// The receipt of a change to `lot_id`, read inside the change's transaction.
+fn lot_receipt(
+    tx: &Transaction,
+    before: Option<Lot>,
+    lot_id: LotId,
+    now: DateTime<Utc>,
+) -> Result<LotReceipt> {
+    let lot = lot(tx, lot_id)?;
+    let balance_after = Some(balance_in(tx, &lot.account_id, now)?.available);
+    Ok(LotReceipt {
+        lot,
+        before,
+        balance_after,
+    })
 }
 
 fn lot(tx: &Transaction, lot_id: LotId) -> Result<Lot> {
