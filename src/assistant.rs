@@ -93,6 +93,7 @@ pub struct Assistant {
     ledger: Arc<Ledger>,
     faq: Arc<Faq>,
     admins: Admins,
+    reminders: crate::reminders::Settings,
 }
 
 impl Assistant {
@@ -101,7 +102,18 @@ impl Assistant {
             ledger,
             faq,
             admins,
+            reminders: crate::reminders::Settings::default(),
         }
+    }
+
+    /// The same assistant with `[reminders]` from the config (defaults otherwise).
+    pub fn with_reminders(mut self, reminders: crate::reminders::Settings) -> Self {
+        self.reminders = reminders;
+        self
+    }
+
+    pub fn reminder_settings(&self) -> &crate::reminders::Settings {
+        &self.reminders
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -282,7 +294,14 @@ impl Assistant {
             Command::History { page } => {
                 let account = self.own_account(request)?;
                 Ok(Reply::card(
-                    self.history_card(&account.id, page, "Your credit history", "/history", style)?,
+                    self.history_card(
+                        &account.id,
+                        page,
+                        now,
+                        "Your credit history",
+                        "/history",
+                        style,
+                    )?,
                     true,
                 ))
             }
@@ -356,6 +375,27 @@ impl Assistant {
                 self.help_card(self.is_admin(&request.who)),
                 true,
             )),
+            Command::Reminders { change } => {
+                use crate::reminders::text as words;
+                let member = &request.who.user_id;
+                let mut out = match change {
+                    None => {
+                        let setting = self.ledger.member_reminders(member)?;
+                        let thresholds = self.reminders.thresholds(&setting);
+                        words::setting(&setting, &thresholds, self.reminders.enabled, style)
+                    }
+                    Some(change) => {
+                        let setting = self.ledger.set_member_reminders(member, change, now)?;
+                        let thresholds = self.reminders.thresholds(&setting);
+                        words::changed(&setting, &thresholds)
+                    }
+                };
+                if self.ledger.account_for_member(member)?.is_none() {
+                    out.push('\n');
+                    out.push_str(text::not_linked_hint());
+                }
+                Ok(Reply::private(out))
+            }
             Command::Admin(_) => unreachable!("handled above"),
         }
     }
@@ -528,7 +568,7 @@ impl Assistant {
                 );
                 let next = format!("/admin history member:{member}");
                 Ok(Reply::card(
-                    self.history_card(&account.id, page, &title, &next, style)?,
+                    self.history_card(&account.id, page, now, &title, &next, style)?,
                     true,
                 ))
             }
@@ -608,6 +648,22 @@ impl Assistant {
                     ));
                 }
                 Ok(Reply::private(lines.join("\n")))
+            }
+            AdminCommand::Reminders => {
+                let last = self.ledger.last_reminder_run()?;
+                let settings = &self.reminders;
+                let every = chrono::Duration::from_std(settings.every).unwrap_or_default();
+                let next = last.as_ref().map(|run| (run.started_at + every).max(now));
+                let due = crate::reminders::plan_run(&self.ledger, settings, now)?;
+                Ok(Reply::private(crate::reminders::text::admin_status(
+                    last.as_ref(),
+                    next,
+                    due.messages.len(),
+                    settings.enabled,
+                    &settings.days_before,
+                    style,
+                    now,
+                )))
             }
             AdminCommand::Unanswered => {
                 let rows = self.ledger.unanswered(50)?;
@@ -744,6 +800,7 @@ impl Assistant {
             }),
             expiring_within_30_days: soon.is_positive().then(|| currency.format(soon)),
             recent_orders,
+            never_expiring: text::never_expiring(&balance, currency),
         })
     }
 
@@ -852,6 +909,10 @@ impl Assistant {
                 crate::words::count(days, "day")
             ));
         }
+        if let Some(never) = text::never_expiring(balance, currency) {
+            out.push('\n');
+            out.push_str(&never);
+        }
         out.push_str("\nExpired credits can't be spent; the soonest-expiring credits are used first when you buy.");
         out
     }
@@ -953,12 +1014,15 @@ impl Assistant {
         &self,
         account_id: &str,
         page: u32,
+        now: DateTime<Utc>,
         title: &str,
         next_command: &str,
         style: Style,
     ) -> Result<Card> {
         let currency = self.ledger.currency();
-        let history = self.ledger.history(account_id, page, HISTORY_PER_PAGE)?;
+        let history = self
+            .ledger
+            .history_at(account_id, now, page, HISTORY_PER_PAGE)?;
         if history.page > history.pages {
             return Err(UserError::NoSuchPage {
                 page: history.page,

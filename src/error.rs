@@ -213,6 +213,12 @@ pub enum UserError {
     TimeTooFarBack { days: u32 },
     #[error("That time is before account {0} was opened.")]
     TimeBeforeAccount(String),
+    #[error(
+        "set:off and days: don't go together: /reminders off stops reminders, /reminders days:3 chooses when they come."
+    )]
+    RemindersOffWithDays,
+    #[error("\"{0}\" isn't on or off; try /reminders off, /reminders on or /reminders days:3.")]
+    RemindersSetUnknown(String),
 }
 
 fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {

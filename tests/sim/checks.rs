@@ -224,6 +224,7 @@ impl Checker {
     ) -> Result<(), String> {
         let mut touched_lots = BTreeSet::new();
         let mut touched_accounts: BTreeSet<String> = also.iter().cloned().collect();
+        #[allow(clippy::type_complexity)]
         let entries: Vec<(i64, String, String, Option<i64>, i64, Option<String>)> = self
             .conn
             .prepare_cached(
