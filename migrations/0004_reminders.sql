@@ -18,6 +18,10 @@ BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 -- History reads an account's entries by effective time.
 CREATE INDEX journal_by_account_effective ON journal(account_id, coalesce(effective_at, at), id);
 
+-- Closed accounts, few: a reminder run leaves their grants out with one look here instead of
+-- a probe of `accounts` per grant.
+CREATE INDEX accounts_closed ON accounts(id) WHERE closed = 1;
+
 -- A member's reminder setting. No row: reminders on, at the configured days.
 CREATE TABLE reminder_settings (
     member_id      TEXT PRIMARY KEY,

@@ -138,41 +138,45 @@ pub struct Plan {
 }
 
 /// Plans a run at `now` from the ledger's candidates.
-pub fn plan(candidates: Vec<ReminderCandidate>, settings: &Settings, now: DateTime<Utc>) -> Plan {
-    let mut by_member: BTreeMap<String, (String, Vec<DueGrant>, Option<SkipReason>)> =
-        BTreeMap::new();
-    let mut thresholds_of: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    for c in candidates {
-        let thresholds = thresholds_of
-            .entry(c.member_id.clone())
-            .or_insert_with(|| settings.thresholds(&c.setting));
-        let Some(threshold) = crossed_threshold(thresholds, c.expires_at, now) else {
-            continue;
-        };
-        if c.reminded_at_days.is_some_and(|done| done <= threshold) {
-            continue;
-        }
-        let skip = if !c.setting.enabled {
+pub fn plan(
+    mut candidates: Vec<ReminderCandidate>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Plan {
+    // One member's grants next to each other, then one pass.
+    candidates.sort_unstable_by(|a, b| a.member_id.cmp(&b.member_id));
+    let mut plan = Plan::default();
+    let mut rest = candidates.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let thresholds = settings.thresholds(&first.setting);
+        let skip = if !first.setting.enabled {
             Some(SkipReason::TurnedOff)
-        } else if c.setting.undeliverable.is_some() {
+        } else if first.setting.undeliverable.is_some() {
             Some(SkipReason::CantDm)
         } else {
             None
         };
-        let entry = by_member
-            .entry(c.member_id)
-            .or_insert_with(|| (c.account_id.clone(), Vec::new(), skip));
-        entry.1.push(DueGrant {
-            lot_id: c.lot_id,
-            threshold_days: threshold,
-            remaining: c.remaining,
-            source: c.source,
-            reason: c.reason,
-            expires_at: c.expires_at,
-        });
-    }
-    let mut plan = Plan::default();
-    for (member_id, (account_id, mut grants, skip)) in by_member {
+        let (member_id, account_id) = (first.member_id.clone(), first.account_id.clone());
+        let mut grants = Vec::new();
+        let mut next = Some(first);
+        while let Some(c) = next {
+            if let Some(threshold) = crossed_threshold(&thresholds, c.expires_at, now)
+                && c.reminded_at_days.is_none_or(|done| done > threshold)
+            {
+                grants.push(DueGrant {
+                    lot_id: c.lot_id,
+                    threshold_days: threshold,
+                    remaining: c.remaining,
+                    source: c.source,
+                    reason: c.reason,
+                    expires_at: c.expires_at,
+                });
+            }
+            next = rest.next_if(|n| n.member_id == member_id);
+        }
+        if grants.is_empty() {
+            continue;
+        }
         match skip {
             Some(reason) => plan.skipped.push((member_id, reason)),
             None => {

@@ -421,3 +421,15 @@ async fn messages_are_paced_within_max_per_minute() {
     // 4 messages, 3 gaps of 60 s / 30 = 2 s between them.
     assert_eq!(*waits.0.lock().unwrap(), vec![Wait::from_secs(2); 3]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_account_gets_no_reminders() {
+    let l = setup();
+    l.close_account(&admin_at("close", before(10)), "A", "left the shop")
+        .unwrap();
+    let deliver = Arc::new(Recorder::default());
+    let run = runner(reopen(&l), Arc::clone(&deliver), Arc::default());
+    let report = run.run(before(7)).await.unwrap();
+    assert_eq!((report.sent, report.skipped, report.failed), (0, 0, 0));
+    assert!(deliver.sent().is_empty());
+}

@@ -157,7 +157,7 @@ impl Ledger {
                    AND l.granted_at <= ?1 AND l.revoked = 0"
             ))?;
             let rows = stmt.query_map(params![ts(now), ts(horizon)], candidate_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            without_closed_accounts(tx, rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -190,7 +190,6 @@ const CANDIDATE_SELECT: &str = "SELECT l.id, l.account_id, k.member_id, l.remain
         (SELECT min(r.threshold_days) FROM reminders r WHERE r.lot_id = l.id)
      FROM lots l
      JOIN links k ON k.account_id = l.account_id
-     JOIN accounts a ON a.id = l.account_id AND a.closed = 0
      LEFT JOIN reminder_settings s ON s.member_id = k.member_id";
 
 fn candidate_from_row(r: &rusqlite::Row) -> rusqlite::Result<ReminderCandidate> {
@@ -239,6 +238,14 @@ impl Ledger {
                 )
                 .optional()?;
             if linked.as_deref() != Some(account_id) {
+                return Ok(Vec::new());
+            }
+            let closed: bool = tx.query_row(
+                "SELECT closed FROM accounts WHERE id = ?1",
+                [account_id],
+                |r| r.get(0),
+            )?;
+            if closed {
                 return Ok(Vec::new());
             }
             let setting = member_setting(tx, member_id)?;
@@ -387,6 +394,22 @@ impl Ledger {
                 .collect::<rusqlite::Result<_>>()?)
         })
     }
+}
+
+/// Leaves out the grants of closed accounts (by the small `accounts_closed` index, rather
+/// than a probe of `accounts` per grant).
+fn without_closed_accounts(
+    tx: &Transaction,
+    mut candidates: Vec<ReminderCandidate>,
+) -> Result<Vec<ReminderCandidate>> {
+    let closed: std::collections::HashSet<String> = tx
+        .prepare_cached("SELECT id FROM accounts INDEXED BY accounts_closed WHERE closed = 1")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !closed.is_empty() {
+        candidates.retain(|c| !closed.contains(&c.account_id));
+    }
+    Ok(candidates)
 }
 
 fn member_setting(tx: &Transaction, member_id: &str) -> Result<MemberReminders> {
