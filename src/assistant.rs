@@ -97,6 +97,7 @@ pub struct Assistant {
     faq: Arc<Faq>,
     admins: Admins,
     confirm: ConfirmSettings,
+    reminders: crate::reminders::Settings,
 }
 
 impl Assistant {
@@ -108,6 +109,7 @@ impl Assistant {
             faq,
             admins,
             confirm,
+            reminders: crate::reminders::Settings::default(),
         }
     }
 
@@ -115,6 +117,16 @@ impl Assistant {
     pub fn with_confirm(mut self, confirm: ConfirmSettings) -> Self {
         self.confirm = confirm;
         self
+    }
+
+    /// The same assistant with `[reminders]` from the config (defaults otherwise).
+    pub fn with_reminders(mut self, reminders: crate::reminders::Settings) -> Self {
+        self.reminders = reminders;
+        self
+    }
+
+    pub fn reminder_settings(&self) -> &crate::reminders::Settings {
+        &self.reminders
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -319,6 +331,7 @@ impl Assistant {
                     self.history_card(
                         &account.id,
                         page,
+                        now,
                         "Your credit history",
                         "/history",
                         style,
@@ -402,6 +415,27 @@ impl Assistant {
                 self.help_card(self.is_admin(&request.who)),
                 true,
             )),
+            Command::Reminders { change } => {
+                use crate::reminders::text as words;
+                let member = &request.who.user_id;
+                let mut out = match change {
+                    None => {
+                        let setting = self.ledger.member_reminders(member)?;
+                        let thresholds = self.reminders.thresholds(&setting);
+                        words::setting(&setting, &thresholds, self.reminders.enabled, style)
+                    }
+                    Some(change) => {
+                        let setting = self.ledger.set_member_reminders(member, change, now)?;
+                        let thresholds = self.reminders.thresholds(&setting);
+                        words::changed(&setting, &thresholds)
+                    }
+                };
+                if self.ledger.account_for_member(member)?.is_none() {
+                    out.push('\n');
+                    out.push_str(text::not_linked_hint());
+                }
+                Ok(Reply::private(out))
+            }
             Command::Admin(_) => unreachable!("handled above"),
         }
     }
@@ -685,7 +719,7 @@ impl Assistant {
                 );
                 let next = format!("/admin history member:{member}");
                 Ok(Reply::card(
-                    self.history_card(&account.id, page, &title, &next, style, true)?,
+                    self.history_card(&account.id, page, now, &title, &next, style, true)?,
                     true,
                 ))
             }
@@ -769,6 +803,22 @@ impl Assistant {
                     ));
                 }
                 Ok(Reply::private(lines.join("\n")))
+            }
+            AdminCommand::Reminders => {
+                let last = self.ledger.last_reminder_run()?;
+                let settings = &self.reminders;
+                let every = chrono::Duration::from_std(settings.every).unwrap_or_default();
+                let next = last.as_ref().map(|run| (run.started_at + every).max(now));
+                let due = crate::reminders::plan_run(&self.ledger, settings, now)?;
+                Ok(Reply::private(crate::reminders::text::admin_status(
+                    last.as_ref(),
+                    next,
+                    due.messages.len(),
+                    settings.enabled,
+                    &settings.days_before,
+                    style,
+                    now,
+                )))
             }
             AdminCommand::Unanswered => {
                 let rows = self.ledger.unanswered(50)?;
@@ -1052,6 +1102,7 @@ impl Assistant {
             }),
             expiring_within_30_days: soon.is_positive().then(|| currency.format(soon)),
             recent_orders,
+            never_expiring: text::never_expiring(&balance, currency),
         })
     }
 
@@ -1159,6 +1210,10 @@ impl Assistant {
                 "\nNothing expires within {}.",
                 crate::words::count(days, "day")
             ));
+        }
+        if let Some(never) = text::never_expiring(balance, currency) {
+            out.push('\n');
+            out.push_str(&never);
         }
         out.push_str("\nExpired credits can't be spent; the soonest-expiring credits are used first when you buy.");
         out
@@ -1274,6 +1329,7 @@ impl Assistant {
         &self,
         account_id: &str,
         page: u32,
+        now: DateTime<Utc>,
         title: &str,
         next_command: &str,
         style: Style,
@@ -1282,9 +1338,10 @@ impl Assistant {
         let currency = self.ledger.currency();
         let history = if admin {
             self.ledger
-                .admin_history(account_id, page, HISTORY_PER_PAGE)?
+                .admin_history_at(account_id, now, page, HISTORY_PER_PAGE)?
         } else {
-            self.ledger.history(account_id, page, HISTORY_PER_PAGE)?
+            self.ledger
+                .history_at(account_id, now, page, HISTORY_PER_PAGE)?
         };
         if history.page > history.pages {
             return Err(UserError::NoSuchPage {

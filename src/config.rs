@@ -21,11 +21,20 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub http: HttpConfig,
     pub confirm: ConfirmConfig,
+    pub reminders: RemindersConfig,
 }
 
 /// The sections a `CREDITBOT_<SECTION>_<KEY>` environment variable may set.
-const SECTIONS: [&str; 8] = [
-    "database", "credits", "returns", "ledger", "faq", "discord", "http", "confirm",
+const SECTIONS: [&str; 9] = [
+    "database",
+    "credits",
+    "returns",
+    "ledger",
+    "faq",
+    "discord",
+    "http",
+    "confirm",
+    "reminders",
 ];
 
 /// A secret (token, key) whose `Debug` never shows it, so it can't reach a log by accident.
@@ -224,6 +233,77 @@ impl Default for ConfirmConfig {
     }
 }
 
+/// `[reminders]`: private messages to linked members before their credit expires.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemindersConfig {
+    /// Send reminders at all (`run` and `serve` with a token; `creditbot remind`).
+    pub enabled: bool,
+    /// Remind this many days before a grant expires, once per grant and number.
+    pub days_before: Vec<u32>,
+    /// How often `run` and `serve` look for reminders to send.
+    pub run_every_minutes: u32,
+    /// At most this many messages a minute.
+    pub max_per_minute: u32,
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        RemindersConfig {
+            enabled: true,
+            days_before: vec![7, 1],
+            run_every_minutes: 60,
+            max_per_minute: 50,
+        }
+    }
+}
+
+/// The most days before an expiry a reminder may come (config and `/reminders days:`).
+pub const MAX_REMINDER_DAYS: u32 = 60;
+
+impl RemindersConfig {
+    /// Checks the section; `origin` names the file in errors.
+    pub fn check(&self, origin: &Path) -> Result<(), ConfigError> {
+        let invalid = |key, message: String| ConfigError::Invalid {
+            path: origin.to_path_buf(),
+            key,
+            message,
+        };
+        if let Some(bad) = self
+            .days_before
+            .iter()
+            .find(|d| **d == 0 || **d > MAX_REMINDER_DAYS)
+        {
+            return Err(invalid(
+                "reminders.days_before",
+                format!("each between 1 and {MAX_REMINDER_DAYS}, not {bad}"),
+            ));
+        }
+        if self.enabled && self.days_before.is_empty() {
+            return Err(invalid(
+                "reminders.days_before",
+                "needs at least one number of days (or set enabled = false)".into(),
+            ));
+        }
+        if !(1..=10_080).contains(&self.run_every_minutes) {
+            return Err(invalid(
+                "reminders.run_every_minutes",
+                format!(
+                    "between 1 and 10080 (a week), not {}",
+                    self.run_every_minutes
+                ),
+            ));
+        }
+        if !(1..=3_000).contains(&self.max_per_minute) {
+            return Err(invalid(
+                "reminders.max_per_minute",
+                format!("between 1 and 3000, not {}", self.max_per_minute),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The longest expiry or reissue period, in days: the same 100 years an admin may type.
 pub const MAX_DAYS: u32 = 36_500;
 /// The longest a link code may stay valid, in hours.
@@ -304,6 +384,7 @@ impl Config {
             .map_err(|e: toml::de::Error| parse_error(e.message().to_string()))?;
         config.ledger_settings(origin)?;
         config.confirm_settings(origin)?;
+        config.reminders.check(origin)?;
         Ok(config)
     }
 
@@ -432,6 +513,7 @@ mod tests {
         assert_eq!(config.credits.currency, "USD");
         assert_eq!(config.returns.reissue_days, 30);
         assert_eq!(config.confirm, ConfirmConfig::default());
+        assert_eq!(config.reminders, RemindersConfig::default());
     }
 
     #[test]
@@ -448,6 +530,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("confirm.revoke_above"), "{err}");
+    }
+
+    #[test]
+    fn reminder_days_out_of_range_are_refused_naming_the_key() {
+        let err = Config::parse("[reminders]\ndays_before = [7, 0]\n", Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reminders.days_before"), "{err}");
+        let err = Config::parse("[reminders]\nmax_per_minute = 0\n", Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reminders.max_per_minute"), "{err}");
+        let ok = Config::parse(
+            "[reminders]\nenabled = false\ndays_before = [14, 3]\nrun_every_minutes = 15\n",
+            Path::new("b.toml"),
+        )
+        .unwrap();
+        assert_eq!(ok.reminders.days_before, vec![14, 3]);
+        assert!(!ok.reminders.enabled);
     }
 
     #[test]

@@ -132,6 +132,28 @@ pub fn run(assistant: &Assistant, session: &Session) -> std::io::Result<()> {
     }
 }
 
+/// The expiry reminder the session's member would get now, as the console shows it when it
+/// starts (nothing is recorded: the console is not a delivery). `None` when nothing is due,
+/// reminders are off, or the database can't say.
+pub fn due_reminder(assistant: &Assistant, session: &Session) -> Option<String> {
+    let settings = assistant.reminder_settings();
+    if !settings.enabled {
+        return None;
+    }
+    let now = session.now.unwrap_or_else(Utc::now);
+    let ledger = assistant.ledger();
+    let due = crate::reminders::due_for_member(ledger, settings, &session.member, now).ok()??;
+    Some(format!(
+        "Reminder: {}\n",
+        crate::reminders::text::message(
+            &due.grants,
+            ledger.currency(),
+            crate::assistant::Style::Plain,
+            now
+        )
+    ))
+}
+
 /// Runs the console over piped input, writing a transcript to `out`. A line that isn't
 /// UTF-8 is answered with what is wrong with it, and the session goes on.
 pub fn run_piped(
@@ -140,6 +162,9 @@ pub fn run_piped(
     input: impl BufRead,
     mut out: impl Write,
 ) -> std::io::Result<()> {
+    if let Some(reminder) = due_reminder(assistant, session) {
+        write!(out, "{reminder}")?;
+    }
     let mut pending = Vec::new();
     for next in Lines::new(input) {
         let (number, line) = next?;
@@ -169,6 +194,9 @@ fn run_terminal(assistant: &Assistant, session: &Session) -> std::io::Result<()>
     use rustyline::error::ReadlineError;
     let mut editor = rustyline::DefaultEditor::new().map_err(std::io::Error::other)?;
     println!("{}", session.banner());
+    if let Some(reminder) = due_reminder(assistant, session) {
+        print!("{reminder}");
+    }
     let mut number = 0;
     let mut pending = Vec::new();
     loop {

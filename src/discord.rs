@@ -423,6 +423,84 @@ fn strip_mention(content: &str, bot_id: u64) -> String {
         .join(" ")
 }
 
+/// Private messages through serenity, for the reminders of the gateway bot: open the DM
+/// channel, send. Through `[discord] api_base` like the rest of the bot.
+pub struct SerenityDms {
+    http: Arc<serenity::http::Http>,
+}
+
+impl SerenityDms {
+    pub fn new(api_base: &str, token: &str) -> Self {
+        let base = api_base.trim_end_matches('/');
+        let mut http = HttpBuilder::new(token);
+        if base != DISCORD_API {
+            http = http.proxy(base).ratelimiter_disabled(true);
+        }
+        SerenityDms {
+            http: Arc::new(http.build()),
+        }
+    }
+}
+
+/// What a serenity error means for a retry.
+fn dm_error(error: serenity::Error) -> crate::reminders::SendError {
+    use crate::reminders::SendError;
+    use serenity::http::HttpError;
+    match error {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+            let body = serde_json::json!({
+                "code": response.error.code,
+                "message": response.error.message,
+            });
+            crate::dm::classify(response.status_code.as_u16(), &body, None)
+        }
+        serenity::Error::Http(HttpError::Request(error)) => {
+            SendError::Transient(format!("no answer from Discord ({error})"))
+        }
+        other => SendError::Permanent(other.to_string()),
+    }
+}
+
+impl crate::reminders::Deliver for SerenityDms {
+    fn send<'a>(
+        &'a self,
+        member_id: &'a str,
+        text: &'a str,
+        nonce: &'a str,
+    ) -> crate::reminders::BoxFuture<'a, Result<(), crate::reminders::SendError>> {
+        use serenity::all::{CreateAllowedMentions, CreateMessage, Nonce};
+        Box::pin(async move {
+            let user = member_id
+                .parse::<u64>()
+                .ok()
+                .filter(|id| *id != 0)
+                .map(UserId::new)
+                .ok_or_else(|| {
+                    crate::reminders::SendError::Permanent(format!(
+                        "{member_id} isn't a Discord user id"
+                    ))
+                })?;
+            let channel = user
+                .create_dm_channel(&*self.http)
+                .await
+                .map_err(dm_error)?;
+            channel
+                .id
+                .send_message(
+                    &*self.http,
+                    CreateMessage::new()
+                        .content(text)
+                        .nonce(Nonce::String(nonce.to_string()))
+                        .enforce_nonce(true)
+                        .allowed_mentions(CreateAllowedMentions::new()),
+                )
+                .await
+                .map_err(dm_error)?;
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

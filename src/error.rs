@@ -293,6 +293,12 @@ pub enum UserError {
         "That confirmation has expired (they last a minute), so nothing was changed. Run the command again if you still want it."
     )]
     ConfirmationExpired,
+    #[error(
+        "set:off and days: don't go together: /reminders off stops reminders, /reminders days:3 chooses when they come."
+    )]
+    RemindersOffWithDays,
+    #[error("\"{0}\" isn't on or off; try /reminders off, /reminders on or /reminders days:3.")]
+    RemindersSetUnknown(String),
 }
 
 fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {

@@ -17,6 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::money::{Credits, Currency};
 
 pub use store::Ledger;
+pub use store::reminders::{
+    DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderOutcome,
+    ReminderRunRecord,
+};
 
 /// A lot's database id, shown to admins as "grant #57".
 pub type LotId = i64;
@@ -509,9 +513,13 @@ pub struct HistoryEntry {
     pub detail: Option<String>,
     pub actor: String,
     pub reason: String,
+    /// When it took effect: for a sweep's expiry entry, the grant's expiry.
     pub at: DateTime<Utc>,
     /// An admin's note on the change: only in `Ledger::admin_history`, never the member's.
     pub note: Option<String>,
+    /// When it was written to the journal; `None` for an expiry no sweep has written yet
+    /// (credit that expired at `at` and is already gone from the balance).
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

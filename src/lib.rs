@@ -24,6 +24,7 @@ pub mod demo;
 #[cfg(feature = "discord")]
 pub mod discord;
 pub mod discord_api;
+pub mod dm;
 pub mod error;
 pub mod export;
 pub mod faq;
@@ -34,6 +35,7 @@ pub mod ledger;
 pub mod lines;
 pub mod money;
 pub mod offload;
+pub mod reminders;
 pub mod shutdown;
 pub mod sweeper;
 pub mod wire;

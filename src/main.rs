@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use creditbot::assistant::{Admins, Assistant};
+use creditbot::assistant::{Admins, Assistant, Style};
 use creditbot::config::Config;
 use creditbot::console::{self, Session};
 use creditbot::faq::{self, Faq};
 use creditbot::ledger::{ExpiredLotPolicy, Ledger};
 use creditbot::sweeper::{SWEEP_EVERY, sweep_periodically};
-use creditbot::{db, demo, export, import, shutdown};
+use creditbot::{db, demo, export, import, reminders, shutdown};
 
 #[derive(Parser)]
 #[command(
@@ -57,6 +57,15 @@ enum Command {
         /// on test copies only.
         #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
+    },
+    /// Expiry reminders due now: print them, or send them when a Discord token is configured.
+    Remind {
+        /// Plan as of this time (default now).
+        #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+        /// Only print what would be sent; record and send nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Create or upgrade the database, then exit.
     Migrate,
@@ -153,6 +162,7 @@ impl Command {
             | Command::Import { .. } => true,
             Command::Console { .. } => !explicit_db,
             Command::Sweep { .. }
+            | Command::Remind { .. }
             | Command::Export { .. }
             | Command::Backup { .. }
             | Command::Faq { .. } => false,
@@ -235,6 +245,15 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
         Command::Serve => {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
+            if config.discord.token.is_set() {
+                let deliver = Arc::new(creditbot::dm::RestDms::new(
+                    &config.discord.api_base,
+                    config.discord.token.expose(),
+                ));
+                if let Some(runner) = reminder_runner(&config, Arc::clone(&ledger), deliver) {
+                    runtime.spawn(runner.run_periodically());
+                }
+            }
             let assistant = Arc::new(assistant(&config, ledger, None, false)?);
             let result = runtime.block_on(creditbot::http::serve(&config, assistant));
             runtime.shutdown_timeout(shutdown::RUNTIME_GRACE);
@@ -249,6 +268,9 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 report.lots,
                 ledger.currency().format(report.amount)
             );
+        }
+        Command::Remind { now: at, dry_run } => {
+            return remind(&config, ledger, at.unwrap_or(now), dry_run);
         }
         Command::Migrate => {
             println!(
@@ -454,7 +476,90 @@ fn assistant(
     let confirm = config
         .confirm_settings(std::path::Path::new("bot.toml"))
         .map_err(|e| e.to_string())?;
-    Ok(Assistant::new(ledger, Arc::new(faq), admins).with_confirm(confirm))
+    Ok(Assistant::new(ledger, Arc::new(faq), admins)
+        .with_confirm(confirm)
+        .with_reminders(reminders::Settings::from(&config.reminders)))
+}
+
+/// The reminder runner of a long-running transport, when reminders are on.
+fn reminder_runner(
+    config: &Config,
+    ledger: Arc<Ledger>,
+    deliver: Arc<dyn reminders::Deliver>,
+) -> Option<reminders::Runner> {
+    let settings = reminders::Settings::from(&config.reminders);
+    if !settings.enabled {
+        tracing::info!("expiry reminders are off ([reminders] enabled = false)");
+        return None;
+    }
+    Some(reminders::Runner {
+        ledger,
+        settings,
+        deliver,
+        pause: Arc::new(reminders::Sleep),
+        counters: Some(reminders::Counters::process().clone()),
+    })
+}
+
+/// `creditbot remind`: prints the reminders due at `now`; sends them (recording each, so none
+/// is sent twice) when a token is configured and this isn't a dry run.
+fn remind(config: &Config, ledger: Arc<Ledger>, now: DateTime<Utc>, dry_run: bool) -> Outcome {
+    let settings = reminders::Settings::from(&config.reminders);
+    let currency = ledger.currency().clone();
+    let plan = reminders::plan_run(&ledger, &settings, now).map_err(|e| e.to_string())?;
+    for message in &plan.messages {
+        println!(
+            "To {} (account {}):\n{}\n",
+            message.member_id,
+            message.account_id,
+            reminders::text::message(&message.grants, &currency, Style::Plain, now)
+        );
+    }
+    for (member, reason) in &plan.skipped {
+        println!("Skipped {member}: {}", reason.as_str());
+    }
+    let due = plan.messages.len();
+    let sending = !dry_run && settings.enabled && config.discord.token.is_set();
+    if !sending {
+        let why = if dry_run {
+            "dry run"
+        } else if !settings.enabled {
+            "[reminders] enabled = false"
+        } else {
+            "no Discord token configured"
+        };
+        println!(
+            "{} due; nothing sent ({why}).",
+            creditbot::words::count(due as u32, "reminder message")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let runner = reminders::Runner {
+        ledger,
+        settings,
+        deliver: Arc::new(creditbot::dm::RestDms::new(
+            &config.discord.api_base,
+            config.discord.token.expose(),
+        )),
+        pause: Arc::new(reminders::Sleep),
+        counters: None,
+    };
+    let report = runtime
+        .block_on(runner.run(now))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Sent {}, skipped {}, failed {}.",
+        report.sent, report.skipped, report.failed
+    );
+    for (member, reason) in &report.failures {
+        println!("  failed {member}: {reason}");
+    }
+    Ok(if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The Discord bot on a tokio runtime, until SIGINT or SIGTERM. The ledger is dropped (and
@@ -466,6 +571,13 @@ fn run_discord(config: &Config, ledger: Arc<Ledger>) -> Outcome {
         .build()
         .map_err(|e| format!("can't start the async runtime: {e}"))?;
     runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
+    let deliver = Arc::new(creditbot::discord::SerenityDms::new(
+        &config.discord.api_base,
+        config.discord.token.expose(),
+    ));
+    if let Some(runner) = reminder_runner(config, Arc::clone(&ledger), deliver) {
+        runtime.spawn(runner.run_periodically());
+    }
     let assistant = Arc::new(assistant(config, ledger, None, false)?);
     let result = runtime.block_on(creditbot::discord::run(config, assistant));
     runtime.shutdown_timeout(shutdown::RUNTIME_GRACE);

@@ -758,7 +758,10 @@ pub fn history_entry_json(entry: &HistoryEntry, currency: &Currency) -> Value {
         "detail": entry.detail,
         "actor": entry.actor,
         "reason": entry.reason,
+        // When it took effect; `recorded_at` is when it was written (null: an expiry no sweep
+        // has written yet).
         "at": entry.at,
+        "recorded_at": entry.recorded_at,
     })
 }
 

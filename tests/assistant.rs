@@ -895,7 +895,7 @@ fn a_badly_written_command_gets_an_example_of_that_command() {
         (
             ADMIN,
             "/admin",
-            "/admin needs a subcommand: /admin grant, /admin revoke, /admin expiry, /admin link, /admin unlink, /admin code, /admin account, /admin history, /admin return, /admin unanswered. /help shows their options.",
+            "/admin needs a subcommand: /admin grant, /admin revoke, /admin expiry, /admin link, /admin unlink, /admin code, /admin account, /admin history, /admin return, /admin unanswered, /admin reminders. /help shows their options.",
         ),
         (
             ADMIN,
@@ -2188,4 +2188,99 @@ fn the_console_answers_a_confirmation_with_yes_or_no() {
         creditbot::console::answer_line(&w.assistant, &session, 4, "yes", &mut pending).unwrap();
     assert!(yes.starts_with("Unlinked from account ACC-1"), "{yes}");
     assert!(w.ledger.account_for_member("alice").unwrap().is_none());
+}
+
+#[test]
+fn reminders_show_the_setting_and_turn_off_on_and_move() {
+    let w = world();
+    let shown = w.text("alice", "/reminders");
+    assert!(
+        shown.starts_with("Expiry reminders are on: a private message 7 days and 1 day before"),
+        "{shown}"
+    );
+    let off = w.text("alice", "/reminders off");
+    assert!(off.starts_with("Done — no more expiry reminders."), "{off}");
+    assert!(!w.ledger.member_reminders("alice").unwrap().enabled);
+    assert!(
+        w.text("alice", "/reminders")
+            .starts_with("Expiry reminders are off")
+    );
+    let on = w.text("alice", "/reminders on");
+    assert!(on.contains("7 days and 1 day"), "{on}");
+    let three = w.text("alice", "/reminders days:3");
+    assert!(three.contains("3 days and 1 day before"), "{three}");
+    assert_eq!(
+        w.ledger.member_reminders("alice").unwrap().days_before,
+        Some(3)
+    );
+    // Another member's setting is theirs alone.
+    assert!(w.ledger.member_reminders("bob").unwrap().enabled);
+    assert_eq!(w.ledger.member_reminders("bob").unwrap().days_before, None);
+}
+
+#[test]
+fn reminders_refuse_days_out_of_range_and_unknown_settings() {
+    let w = world();
+    let text = w.refused("alice", "/reminders days:61");
+    assert!(text.contains("61"), "{text}");
+    let text = w.refused("alice", "/reminders set:maybe");
+    assert!(text.contains("isn't on or off"), "{text}");
+    let text = w.refused("alice", "/reminders set:off days:3");
+    assert!(text.contains("don't go together"), "{text}");
+}
+
+#[test]
+fn admin_reminders_shows_the_last_run_and_what_is_due_only_to_admins() {
+    let w = world();
+    let refused = w.refused("alice", "/admin reminders");
+    assert!(
+        refused.starts_with("Only creditbot admins can see reminder runs"),
+        "{refused}"
+    );
+    let status = w.text(ADMIN, "/admin reminders");
+    assert!(
+        status.starts_with("No reminder run has sent anything yet."),
+        "{status}"
+    );
+    // alice's $10.01 expires on 12 Dec: within 7 days on 6 Dec.
+    let run = w.ledger.start_reminder_run(now()).unwrap();
+    w.ledger
+        .finish_reminder_run(
+            run,
+            now(),
+            (3, 1, 1),
+            &serde_json::json!({
+                "skipped": { "reminders turned off": 1 },
+                "failed": [{ "member": "carol", "reason": "Discord can't DM them (50007)" }],
+            }),
+        )
+        .unwrap();
+    let status = w.text(ADMIN, "/admin reminders");
+    assert!(
+        status.starts_with("Last run 26 Nov 2026 (today): 3 sent, 1 skipped, 1 failed."),
+        "{status}"
+    );
+    assert!(
+        status.contains("skipped 1: reminders turned off"),
+        "{status}"
+    );
+    assert!(
+        status.contains("failed @carol: Discord can't DM them (50007)"),
+        "{status}"
+    );
+    assert!(status.contains("Next run 26 Nov 2026"), "{status}");
+    assert!(status.contains("0 messages due now"), "{status}");
+}
+
+#[test]
+fn expiry_answers_say_which_credits_never_expire() {
+    let w = world();
+    let expiry = w.text("alice", "/expiry");
+    assert!(
+        expiry.contains("$12.50 promotion and $0.01 promotion never expire."),
+        "{expiry}"
+    );
+    let faq = w.text("alice", "do my credits expire?");
+    assert!(!faq.contains("Each grant has its own expiry date"), "{faq}");
+    assert!(faq.contains("never expire"), "{faq}");
 }

@@ -758,3 +758,85 @@ fn a_backup_is_checked_and_a_failed_one_leaves_nothing_behind() {
     );
     assert_eq!(files(&dir.path().join("folder")), ["copy.db"]);
 }
+
+#[test]
+fn remind_prints_the_reminders_due_and_the_console_shows_its_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(dir.path(), &["--db", "r.db", "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    // The demo promotion ($10.01) expires on 12 Dec 2026: 7 days before, it is due.
+    let early = creditbot(
+        dir.path(),
+        &["--db", "r.db", "remind", "--now", "2026-12-01", "--dry-run"],
+        "",
+    );
+    assert_eq!(
+        stdout(&early).trim(),
+        "0 reminder messages due; nothing sent (dry run).",
+        "{}",
+        stderr(&early)
+    );
+    let due = creditbot(
+        dir.path(),
+        &["--db", "r.db", "remind", "--now", "2026-12-06", "--dry-run"],
+        "",
+    );
+    let out = stdout(&due);
+    assert!(due.status.success(), "{}", stderr(&due));
+    assert!(
+        out.starts_with("To alice (account ACC-1042):\n⏰ $10.01 of your credits expires 12 Dec 2026 (in 6 days)."),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 reminder message due; nothing sent (dry run)."),
+        "{out}"
+    );
+    // Without a token (and without --dry-run) it prints, records nothing, and says why.
+    let again = creditbot(
+        dir.path(),
+        &["--db", "r.db", "remind", "--now", "2026-12-06"],
+        "",
+    );
+    assert!(stdout(&again).contains("nothing sent (no Discord token configured)"));
+    assert!(
+        stdout(&again).contains("To alice"),
+        "printed again: nothing was recorded"
+    );
+    // The console shows alice her due reminder when it starts.
+    let console = creditbot(
+        dir.path(),
+        &["--db", "r.db", "console", "--now", "2026-12-06"],
+        "/reminders off\n",
+    );
+    let transcript = stdout(&console);
+    assert!(
+        transcript
+            .starts_with("Reminder: ⏰ $10.01 of your credits expires 12 Dec 2026 (in 6 days)."),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("Done — no more expiry reminders."),
+        "{transcript}"
+    );
+    // Off: neither the console nor a run shows it any more.
+    let quiet = creditbot(
+        dir.path(),
+        &["--db", "r.db", "console", "--now", "2026-12-06"],
+        "/reminders\n",
+    );
+    assert!(
+        stdout(&quiet).starts_with("alice> /reminders\nExpiry reminders are off"),
+        "{}",
+        stdout(&quiet)
+    );
+    let skipped = creditbot(
+        dir.path(),
+        &["--db", "r.db", "remind", "--now", "2026-12-06", "--dry-run"],
+        "",
+    );
+    assert!(
+        stdout(&skipped).contains("Skipped alice: reminders turned off"),
+        "{}",
+        stdout(&skipped)
+    );
+}

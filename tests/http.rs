@@ -193,6 +193,19 @@ async fn health_metrics_and_auth() {
         metrics.contains("creditbot_faq_unanswered_questions 0"),
         "{metrics}"
     );
+    // The process's reminder counters, counted by the reminder runs `serve` starts.
+    creditbot::reminders::Counters::process().failed.inc();
+    let metrics = s.metrics().await;
+    for counter in ["sent", "skipped"] {
+        assert!(
+            metrics.contains(&format!("creditbot_reminders_{counter}_total 0")),
+            "{metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("creditbot_reminders_failed_total 1"),
+        "{metrics}"
+    );
     let missing = s.get("/api/v1/nothing-here").await;
     assert_eq!(missing.0, StatusCode::NOT_FOUND);
 

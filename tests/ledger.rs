@@ -1055,3 +1055,92 @@ fn changes_dated_too_far_back_or_before_the_account_are_refused_and_change_nothi
     assert_eq!(l.content_checksum().unwrap(), before);
     assert_eq!(l2.content_checksum().unwrap(), before_b);
 }
+
+#[test]
+fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep() {
+    let l = ledger();
+    open(&l, "A");
+    let lot = l
+        .grant(
+            &admin_at("g1", day(11, 1)),
+            &grant_request("A", 10_01, Expiry::At(day(12, 17))),
+        )
+        .unwrap();
+    l.grant(
+        &admin_at("g2", day(12, 20)),
+        &grant_request("A", 2_00, Expiry::Never),
+    )
+    .unwrap();
+    let late = day(12, 29);
+    // Before any sweep: the expiry line is there, dated at the expiry, not yet written.
+    let before = l.history_at("A", late, 1, 10).unwrap();
+    let expired: Vec<_> = before
+        .entries
+        .iter()
+        .filter(|e| e.kind == "expire")
+        .collect();
+    assert_eq!(expired.len(), 1, "{:?}", before.entries);
+    assert_eq!(expired[0].at, day(12, 17));
+    assert_eq!(expired[0].amount, usd(-10_01));
+    assert_eq!(expired[0].lot_id, Some(lot.id));
+    assert_eq!(expired[0].recorded_at, None);
+    assert_eq!(before.total_entries, 4, "open, two grants, the expiry");
+    // Newest first by when things happened: the later grant above the expiry.
+    let kinds: Vec<&str> = before.entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["grant", "expire", "grant", "open"]);
+    // Only what is written: no expiry yet.
+    assert!(
+        l.history("A", 1, 10)
+            .unwrap()
+            .entries
+            .iter()
+            .all(|e| e.kind != "expire")
+    );
+
+    // The sweep runs 12 days late; its entry carries the expiry as when it took effect.
+    let report = l.sweep_expired("sweeper", late).unwrap();
+    assert_eq!(report.lots, 1);
+    let after = l.history_at("A", late, 1, 10).unwrap();
+    let kinds: Vec<&str> = after.entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["grant", "expire", "grant", "open"]);
+    let expired = &after.entries[1];
+    assert_eq!(expired.at, day(12, 17));
+    assert_eq!(expired.recorded_at, Some(late));
+    assert_eq!(expired.amount, usd(-10_01));
+    assert_eq!(after.total_entries, 4);
+    // Money still adds up: the grants less what expired is the balance.
+    assert_eq!(l.balance("A", late).unwrap().available, usd(2_00));
+    // Pages cut the merged history the same way: two per page.
+    let first = l.history_at("A", late, 1, 2).unwrap();
+    let second = l.history_at("A", late, 2, 2).unwrap();
+    assert_eq!(first.pages, 2);
+    let paged: Vec<&str> = first
+        .entries
+        .iter()
+        .chain(&second.entries)
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert_eq!(paged, ["grant", "expire", "grant", "open"]);
+}
+
+#[test]
+fn pending_expiry_lines_page_like_written_ones() {
+    let l = ledger();
+    open(&l, "A");
+    for n in 0..5 {
+        l.grant(
+            &admin_at(&format!("g{n}"), day(11, 1) + Duration::days(n)),
+            &grant_request("A", 1_00, Expiry::At(day(12, 1) + Duration::days(n))),
+        )
+        .unwrap();
+    }
+    let late = day(12, 20);
+    let all = l.history_at("A", late, 1, 100).unwrap();
+    assert_eq!(all.total_entries, 11);
+    let mut paged = Vec::new();
+    for page in 1..=4 {
+        paged.extend(l.history_at("A", late, page, 3).unwrap().entries);
+    }
+    assert_eq!(paged, all.entries);
+    assert!(all.entries.windows(2).all(|w| w[0].at >= w[1].at));
+}

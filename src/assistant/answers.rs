@@ -194,23 +194,14 @@ impl Assistant {
         let style = asking.style;
         let balance = self.ledger.balance(&account.id, now)?;
         let mut changes: Vec<(DateTime<Utc>, String)> = Vec::new();
-        let history = self.ledger.history(&account.id, 1, 50)?;
+        let history = self.ledger.history_at(&account.id, now, 1, 50)?;
         for entry in &history.entries {
             if entry.amount.is_zero() || entry.kind == "grant" {
                 continue;
             }
             changes.push((entry.at, text::history_line(entry, currency, style)));
         }
-        // Credit that has expired but not been swept yet has no journal line: it still
-        // left the balance when its grant expired.
-        for lot in self.ledger.lots(&account.id)? {
-            if let Some(at) = lot.expires_at.filter(|&at| at <= now)
-                && lot.remaining.is_positive()
-                && !lot.revoked
-            {
-                changes.push((at, text::unswept_expiry_line(&lot, at, currency, style)));
-            }
-        }
+        // Credit that expired unswept is in `history_at` already, dated at its expiry.
         changes.sort_by_key(|&(at, _)| std::cmp::Reverse(at));
         let lines: Vec<String> = changes
             .into_iter()

@@ -225,6 +225,30 @@ pub const COMMANDS: &[CommandSpec] = &[
         admin: false,
     },
     CommandSpec {
+        path: "reminders",
+        description: "Your expiry reminders: see them, turn them on or off, or choose when",
+        options: &[
+            OptionSpec {
+                choices: &["on", "off"],
+                ..opt(
+                    "set",
+                    OptionKind::Text,
+                    false,
+                    "Turn reminders on or off",
+                    "set:off",
+                )
+            },
+            opt(
+                "days",
+                OptionKind::Integer { min: 1, max: 60 },
+                false,
+                "Remind me this many days before credit expires",
+                "days:3",
+            ),
+        ],
+        admin: false,
+    },
+    CommandSpec {
         path: "admin grant",
         description: "Grant credits to a member",
         options: &[
@@ -387,21 +411,46 @@ pub const COMMANDS: &[CommandSpec] = &[
         options: &[],
         admin: true,
     },
+    CommandSpec {
+        path: "admin reminders",
+        description: "Expiry reminders: the last run (sent, skipped, failed) and the next",
+        options: &[],
+        admin: true,
+    },
 ];
 
 /// A command with its arguments checked and typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Balance,
-    Expiry { days: u32 },
-    Order { id: String },
-    History { page: u32 },
-    Transfer { to: String, amount: String },
-    Faq { topic: String },
-    Ask { question: String },
-    Link { code: String },
+    Expiry {
+        days: u32,
+    },
+    Order {
+        id: String,
+    },
+    History {
+        page: u32,
+    },
+    Transfer {
+        to: String,
+        amount: String,
+    },
+    Faq {
+        topic: String,
+    },
+    Ask {
+        question: String,
+    },
+    Link {
+        code: String,
+    },
     Unlink,
     Help,
+    /// `/reminders`, `/reminders on|off`, `/reminders days:N`.
+    Reminders {
+        change: Option<crate::ledger::ReminderChange>,
+    },
     Admin(AdminCommand),
 }
 
@@ -456,6 +505,7 @@ pub enum AdminCommand {
         quantity: i64,
     },
     Unanswered,
+    Reminders,
 }
 
 /// Whose account an admin asks about: a member's, or a shop account by its id.
@@ -485,6 +535,7 @@ impl AdminCommand {
             AdminCommand::History { .. } => "admin history",
             AdminCommand::Return { .. } => "admin return",
             AdminCommand::Unanswered => "admin unanswered",
+            AdminCommand::Reminders => "admin reminders",
         }
     }
 }
@@ -523,6 +574,7 @@ pub fn admin_action(path: &str) -> &'static str {
         "admin history" => "see another member's history",
         "admin return" => "record returns",
         "admin unanswered" => "see unanswered questions",
+        "admin reminders" => "see reminder runs",
         _ => "use admin commands",
     }
 }
@@ -668,6 +720,24 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
             })
         }
         "admin unanswered" => Command::Admin(AdminCommand::Unanswered),
+        "admin reminders" => Command::Admin(AdminCommand::Reminders),
+        "reminders" => {
+            use crate::ledger::ReminderChange;
+            let set = args.optional("set");
+            let days = args.integer("days")?;
+            Command::Reminders {
+                change: match (set.as_deref().map(str::to_ascii_lowercase).as_deref(), days) {
+                    (None, None) => None,
+                    (None | Some("on"), Some(days)) => Some(ReminderChange::Days(days as u32)),
+                    (Some("on"), None) => Some(ReminderChange::On),
+                    (Some("off"), None) => Some(ReminderChange::Off),
+                    (Some("off"), Some(_)) => return Err(UserError::RemindersOffWithDays),
+                    (Some(other), _) => {
+                        return Err(UserError::RemindersSetUnknown(other.to_string()));
+                    }
+                },
+            }
+        }
         other => {
             return Err(UserError::UnknownCommand {
                 path: other.to_string(),
@@ -748,6 +818,16 @@ pub fn parse_typed(line: &str) -> Option<(String, Vec<(String, String)>)> {
         }
         if required.is_empty() && spec.options.len() == 1 && rest.len() == 1 {
             options.push((spec.options[0].name.to_string(), first.clone()));
+            return Some((path, options));
+        }
+        // One bare word that is one of an option's choices fills it (`/reminders off`).
+        if let (true, Some(option)) = (
+            rest.len() == 1,
+            spec.options
+                .iter()
+                .find(|o| o.choices.iter().any(|c| c.eq_ignore_ascii_case(first))),
+        ) {
+            options.push((option.name.to_string(), first.clone()));
             return Some((path, options));
         }
     }

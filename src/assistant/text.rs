@@ -76,6 +76,38 @@ pub fn source_label(lot: &Lot) -> String {
     }
 }
 
+/// Which credits of a balance never expire: "$5.00 goodwill never expires." or "$5.00
+/// goodwill and $3.00 gift never expire."; `None` when every one has a date.
+pub fn never_expiring(balance: &crate::ledger::Balance, currency: &Currency) -> Option<String> {
+    let lots: Vec<String> = balance
+        .lots
+        .iter()
+        .filter(|lot| lot.expires_at.is_none())
+        .map(|lot| format!("{} {}", currency.format(lot.remaining), source_label(lot)))
+        .collect();
+    let (verb, list) = match lots.as_slice() {
+        [] => return None,
+        [one] => ("never expires", one.clone()),
+        [rest @ .., last] if rest.len() < 4 => {
+            ("never expire", format!("{} and {last}", rest.join(", ")))
+        }
+        _ => {
+            let total: Credits = balance
+                .lots
+                .iter()
+                .filter(|lot| lot.expires_at.is_none())
+                .map(|lot| lot.remaining)
+                .sum();
+            return Some(format!(
+                "{} of your credits, from {} grants, never expire.",
+                currency.format(total),
+                lots.len()
+            ));
+        }
+    };
+    Some(format!("{list} {verb}."))
+}
+
 /// "expires 12 Dec 2026 (in 16 days)  ⚠ soon", or "never expires".
 pub fn expiry_phrase(lot: &Lot, now: DateTime<Utc>, style: Style) -> String {
     match lot.expires_at {
@@ -622,6 +654,7 @@ mod tests {
             reason: "test".into(),
             at: at(1, 0),
             note: None,
+            recorded_at: Some(at(1, 0)),
         };
         let usd = Currency::usd();
         assert_eq!(

@@ -27,7 +27,7 @@ pub const SMALL_TALK_ID: &str = "thanks";
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// Placeholders an answer's `personal` text may use (see `render`).
-pub const PLACEHOLDERS: [&str; 10] = [
+pub const PLACEHOLDERS: [&str; 11] = [
     "answer",
     "brief",
     "soonest",
@@ -36,6 +36,7 @@ pub const PLACEHOLDERS: [&str; 10] = [
     "lots",
     "next_expiry",
     "expiring_30",
+    "never_expiring",
     "orders_applied",
     "orders_refund",
 ];

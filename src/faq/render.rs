@@ -63,6 +63,10 @@ pub struct PersonalFigures {
     pub expiring_within_30_days: Option<String>,
     /// Latest orders first.
     pub recent_orders: Vec<OrderFigures>,
+    /// Which of their credits never expire, as a sentence ("$5.00 goodwill never
+    /// expires."); `None` when all of them have a date. A template line with
+    /// `{never_expiring}` is left out then.
+    pub never_expiring: Option<String>,
 }
 
 /// Who is asking, as far as figures go.
@@ -111,8 +115,10 @@ fn personalise(template: &str, intent: &Intent, figures: &PersonalFigures) -> St
     let kept: Vec<&str> = template
         .split('\n')
         .filter(|line| {
-            figures.expiring_within_30_days.is_some()
-                || placeholders(line).all(|name| name != "expiring_30")
+            (figures.expiring_within_30_days.is_some()
+                || placeholders(line).all(|name| name != "expiring_30"))
+                && (figures.never_expiring.is_some()
+                    || placeholders(line).all(|name| name != "never_expiring"))
         })
         .collect();
     let template = kept.join("\n");
@@ -156,6 +162,11 @@ fn fill(out: &mut String, name: &str, intent: &Intent, figures: &PersonalFigures
             None => out.push_str("None of it expires."),
         },
         "account" => out.push_str(&field(&figures.account)),
+        "never_expiring" => {
+            if let Some(sentence) = &figures.never_expiring {
+                out.push_str(&clip(sentence, 2 * MAX_FIELD_CHARS));
+            }
+        }
         "balance" => out.push_str(&field(&figures.balance)),
         "expiring_30" => match &figures.expiring_within_30_days {
             Some(amount) => out.push_str(&field(amount)),
@@ -299,6 +310,7 @@ mod tests {
                     return_gives_back: Some("$9.99".into()),
                 })
                 .collect(),
+            never_expiring: Some("$5.00 goodwill never expires.".into()),
         }
     }
 
@@ -447,6 +459,21 @@ mod tests {
         let expiry = render(intent("expiry"), &never_expiring, Place::Private);
         assert!(
             expiry.contains("nothing — none of your credits has an expiry date"),
+            "{expiry}"
+        );
+        assert!(!expiry.contains("{never_expiring}"), "{expiry}");
+        assert!(!expiry.contains("its own expiry date"), "{expiry}");
+        // Which of them never expire, when the assistant says so.
+        let said = Asker::Linked(PersonalFigures {
+            never_expiring: Some("$5.00 goodwill never expires.".into()),
+            ..match never_expiring {
+                Asker::Linked(figures) => figures,
+                Asker::Unlinked => unreachable!(),
+            }
+        });
+        let expiry = render(intent("expiry"), &said, Place::Private);
+        assert!(
+            expiry.contains("\n$5.00 goodwill never expires.\n"),
             "{expiry}"
         );
     }

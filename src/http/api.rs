@@ -580,7 +580,7 @@ pub async fn history(
     let Query(paging) = paging.map_err(|rejection| paging_error(&rejection))?;
     let (page, per_page) = paging.checked()?;
     blocking(&state, move |ledger| {
-        let page = ledger.history(&id, page, per_page)?;
+        let page = ledger.history_at(&id, Utc::now(), page, per_page)?;
         Ok(Json(json!({
             "account": id,
             "page": page.page,

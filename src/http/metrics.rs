@@ -83,6 +83,22 @@ impl Metrics {
             "Questions the FAQ could not answer, stored so far",
             unanswered.clone(),
         );
+        let reminders = crate::reminders::Counters::process();
+        registry.register(
+            "reminders_sent",
+            "Expiry reminders sent (one per member and run)",
+            reminders.sent.clone(),
+        );
+        registry.register(
+            "reminders_failed",
+            "Expiry reminders Discord didn't take (50007, gave up after retries, refused)",
+            reminders.failed.clone(),
+        );
+        registry.register(
+            "reminders_skipped",
+            "Members with due reminders skipped (turned off, can't be DMed, claimed elsewhere)",
+            reminders.skipped.clone(),
+        );
         Metrics {
             registry,
             requests,

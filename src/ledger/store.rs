@@ -11,6 +11,8 @@
 //! run beside the writer).
 //! rusqlite types stay inside this module; callers see `crate::error::Error`.
 
+pub mod reminders;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use serde::Serialize;
@@ -683,7 +685,9 @@ impl Ledger {
                 change_remaining(tx, lot_id, delta)?;
                 Journal::new(&act).write(
                     tx,
-                    Entry::new("expire", &account_id, "expired").lot(lot_id, delta),
+                    Entry::new("expire", &account_id, "expired")
+                        .lot(lot_id, delta)
+                        .effective(at(expires_at)),
                 )?;
                 report.lots += 1;
                 report.amount += Credits::from_minor(remaining);
@@ -1135,22 +1139,43 @@ impl Ledger {
         })
     }
 
-    /// An account's journal, newest first, as its member reads it (no admin notes);
-    /// `page` is 1-based.
+    /// An account's journal, newest first by when each entry took effect (a sweep's expiry
+    /// entry at the grant's expiry), as its member reads it (no admin notes); `page` is
+    /// 1-based. Only what is written: see [`Ledger::history_at`] for the history a member reads.
     pub fn history(&self, account_id: &str, page: u32, per_page: u32) -> Result<HistoryPage> {
-        self.history_page(account_id, page, per_page, false)
+        self.history_page(account_id, None, page, per_page, false)
     }
 
-    /// An account's journal as admins read it: with the notes they wrote on each change.
-    pub fn admin_history(&self, account_id: &str, page: u32, per_page: u32) -> Result<HistoryPage> {
-        self.history_page(account_id, page, per_page, true)
+    /// An account's history as of `now`: the journal, and an expiry line for every grant
+    /// that has expired with credit on it that no sweep has written yet, dated at the
+    /// grant's expiry, so history shows expiry as it happens whether or not a sweep ran.
+    pub fn history_at(
+        &self,
+        account_id: &str,
+        now: DateTime<Utc>,
+        page: u32,
+        per_page: u32,
+    ) -> Result<HistoryPage> {
+        self.history_page(account_id, Some(whole_seconds(now)), page, per_page, false)
     }
 
-    /// The notes are read only when `with_notes` is set, so the member's history can't
-    /// carry one whatever the caller does with the entries.
+    /// [`Ledger::history_at`] as admins read it: with the notes they wrote on each change.
+    pub fn admin_history_at(
+        &self,
+        account_id: &str,
+        now: DateTime<Utc>,
+        page: u32,
+        per_page: u32,
+    ) -> Result<HistoryPage> {
+        self.history_page(account_id, Some(whole_seconds(now)), page, per_page, true)
+    }
+
+    /// `now` adds the expiry lines not swept yet. The notes are read only when `with_notes`
+    /// is set, so the member's history can't carry one whatever the caller does with it.
     fn history_page(
         &self,
         account_id: &str,
+        now: Option<DateTime<Utc>>,
         page: u32,
         per_page: u32,
         with_notes: bool,
@@ -1159,21 +1184,60 @@ impl Ledger {
         let page = page.max(1);
         self.read(|tx| {
             require_account(tx, account_id)?;
-            let total: u64 = tx.query_row(
+            let written: u64 = tx.query_row(
                 "SELECT count(*) FROM journal WHERE account_id = ?1",
                 [account_id],
                 |r| r.get(0),
             )?;
+            // Expired, unswept credit: what a sweep at `now` would write, dated at expiry.
+            let mut pending: Vec<HistoryEntry> = match now {
+                None => Vec::new(),
+                Some(now) => tx
+                    .prepare_cached(
+                        "SELECT id, remaining, expires_at FROM lots
+                         WHERE account_id = ?1 AND remaining > 0 AND expires_at IS NOT NULL
+                           AND expires_at <= ?2 AND revoked = 0",
+                    )?
+                    .query_map(params![account_id, ts(now)], |r| {
+                        Ok(HistoryEntry {
+                            id: 0,
+                            kind: "expire".into(),
+                            amount: Credits::from_minor(-r.get::<_, i64>(1)?),
+                            lot_id: Some(r.get(0)?),
+                            order_external_id: None,
+                            detail: None,
+                            actor: "expiry".into(),
+                            reason: "expired".into(),
+                            at: at(r.get(2)?),
+                            recorded_at: None,
+                            note: None,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<_>>()?,
+            };
+            let total = written + pending.len() as u64;
+            let offset = u64::from(page - 1) * u64::from(per_page);
+            // The pending lines are few (a grant's at most once), so the page is cut from the
+            // newest `offset + per_page` written entries merged with them.
+            let wanted = offset + u64::from(per_page);
             let mut stmt = tx.prepare_cached(
-                "SELECT j.id, j.kind, j.amount, j.lot_id, o.external_id, j.detail, j.actor, j.reason, j.at,
-                    CASE WHEN ?4 AND j.kind IN ('grant', 'revoke', 'expiry_change')
-                         THEN (SELECT n.note FROM admin_notes n WHERE n.op_key = j.op_key) END
+                "SELECT j.id, j.kind, j.amount, j.lot_id, o.external_id, j.detail, j.actor, j.reason,
+                        coalesce(j.effective_at, j.at), j.at,
+                        CASE WHEN ?4 AND j.kind IN ('grant', 'revoke', 'expiry_change')
+                             THEN (SELECT n.note FROM admin_notes n WHERE n.op_key = j.op_key) END
                  FROM journal j LEFT JOIN orders o ON o.id = j.order_id
-                 WHERE j.account_id = ?1 ORDER BY j.at DESC, j.id DESC LIMIT ?2 OFFSET ?3",
+                 WHERE j.account_id = ?1 ORDER BY coalesce(j.effective_at, j.at) DESC, j.id DESC
+                 LIMIT ?2 OFFSET ?3",
             )?;
-            let entries = stmt
+            // Without pending lines, only the page itself is read.
+            let (limit, skip) = if pending.is_empty() {
+                (u64::from(per_page), offset)
+            } else {
+                (wanted, 0)
+            };
+            let mut entries: Vec<HistoryEntry> = stmt
                 .query_map(
-                    params![account_id, per_page, i64::from(page - 1) * i64::from(per_page), with_notes],
+                    params![account_id, limit as i64, skip as i64, with_notes],
                     |r| {
                         Ok(HistoryEntry {
                             id: r.get(0)?,
@@ -1185,11 +1249,26 @@ impl Ledger {
                             actor: r.get(6)?,
                             reason: r.get(7)?,
                             at: at(r.get(8)?),
-                            note: r.get(9)?,
+                            recorded_at: Some(at(r.get(9)?)),
+                            note: r.get(10)?,
                         })
                     },
                 )?
                 .collect::<rusqlite::Result<_>>()?;
+            if !pending.is_empty() {
+                entries.append(&mut pending);
+                // Newest first; a pending line (not written yet) above entries of its instant.
+                entries.sort_by(|a, b| {
+                    b.at.cmp(&a.at)
+                        .then_with(|| a.recorded_at.is_some().cmp(&b.recorded_at.is_some()))
+                        .then_with(|| b.id.cmp(&a.id))
+                });
+                entries = entries
+                    .into_iter()
+                    .skip(offset as usize)
+                    .take(per_page as usize)
+                    .collect();
+            }
             Ok(HistoryPage {
                 entries,
                 page,
@@ -1434,6 +1513,8 @@ struct Entry<'a> {
     order_id: Option<i64>,
     allocation_id: Option<i64>,
     detail: Option<String>,
+    /// When it took effect, if not when it is written.
+    effective_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> Entry<'a> {
@@ -1448,7 +1529,12 @@ impl<'a> Entry<'a> {
             order_id: None,
             allocation_id: None,
             detail: None,
+            effective_at: None,
         }
+    }
+    fn effective(mut self, at: DateTime<Utc>) -> Self {
+        self.effective_at = Some(at);
+        self
     }
     fn member(mut self, member_id: &'a str) -> Self {
         self.member_id = Some(member_id);
@@ -1482,8 +1568,8 @@ impl<'a> Journal<'a> {
         let entry_key = format!("{}#{}", self.act.key, self.next);
         self.next += 1;
         tx.prepare_cached(
-            "INSERT INTO journal (entry_key, op_key, kind, account_id, member_id, lot_id, order_id, allocation_id, amount, detail, actor, reason, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO journal (entry_key, op_key, kind, account_id, member_id, lot_id, order_id, allocation_id, amount, detail, actor, reason, at, effective_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?
         .execute(params![
             entry_key,
@@ -1498,7 +1584,8 @@ impl<'a> Journal<'a> {
             entry.detail,
             self.act.actor,
             entry.reason,
-            ts(self.act.now)
+            ts(self.act.now),
+            entry.effective_at.map(ts)
         ])?;
         Ok(())
     }

@@ -89,8 +89,23 @@ struct Session {
     seq: u64,
 }
 
+/// A scripted answer to the next message a channel is sent.
+#[derive(Clone, Debug)]
+pub struct Scripted {
+    pub status: u16,
+    pub body: Value,
+    /// Keep the message anyway, as when Discord created it but the answer was lost.
+    pub delivered: bool,
+}
+
 #[derive(Default)]
 struct Inner {
+    /// DM channels opened, by recipient.
+    dm_channels: Vec<(String, String)>,
+    /// Messages Discord would show, by channel: (channel, nonce, body).
+    delivered: Vec<(String, Option<String>, Value)>,
+    /// Answers to the next channel messages, first first.
+    script: std::collections::VecDeque<Scripted>,
     calls: Vec<Call>,
     gateway: GatewayLog,
     session: Option<Session>,
@@ -289,6 +304,26 @@ impl FakeDiscord {
         }
     }
 
+    /// Answers the next channel messages with these, in order (then as usual).
+    pub fn script_messages(&self, answers: Vec<Scripted>) {
+        self.inner.lock().unwrap().script.extend(answers);
+    }
+
+    /// The messages a user would see in their DMs with the bot (a retried message that
+    /// Discord matched by its nonce counts once, as Discord shows it once).
+    pub fn dms(&self, user_id: &str) -> Vec<Value> {
+        let inner = self.inner.lock().unwrap();
+        let Some((_, channel)) = inner.dm_channels.iter().find(|(u, _)| u == user_id) else {
+            return Vec::new();
+        };
+        inner
+            .delivered
+            .iter()
+            .filter(|(c, _, _)| c == channel)
+            .map(|(_, _, body)| body.clone())
+            .collect()
+    }
+
     /// Whether a gateway connection is live (identified or resumed).
     pub fn connected(&self) -> bool {
         self.inner.lock().unwrap().connection.is_some()
@@ -388,8 +423,53 @@ async fn rest_handler(
                 "@original",
             ],
         ) => json_response(payloads::sent_message("1100000000000000005", &body_json)),
+        ("POST", ["api", "v10", "users", "@me", "channels"]) => {
+            let recipient = body_json["recipient_id"].as_str().unwrap_or("").to_string();
+            let mut inner = shared.inner.lock().unwrap();
+            let channel = match inner.dm_channels.iter().find(|(u, _)| *u == recipient) {
+                Some((_, channel)) => channel.clone(),
+                None => {
+                    let channel = format!("13000000000000000{:02}", inner.dm_channels.len());
+                    inner.dm_channels.push((recipient.clone(), channel.clone()));
+                    channel
+                }
+            };
+            json_response(payloads::dm_channel(&channel, &recipient))
+        }
         ("POST", ["api", "v10", "channels", channel, "messages"]) => {
-            json_response(payloads::sent_message(channel, &body_json))
+            let mut inner = shared.inner.lock().unwrap();
+            let nonce = body_json["nonce"].as_str().map(str::to_string);
+            let enforced = body_json["enforce_nonce"].as_bool() == Some(true);
+            // Discord's enforce_nonce: the same nonce again answers the message it created.
+            let seen = enforced
+                && nonce.is_some()
+                && inner
+                    .delivered
+                    .iter()
+                    .any(|(c, n, _)| c == channel && *n == nonce);
+            match inner.script.pop_front() {
+                Some(scripted) => {
+                    if scripted.delivered && !seen {
+                        inner
+                            .delivered
+                            .push((channel.to_string(), nonce, body_json.clone()));
+                    }
+                    (
+                        StatusCode::from_u16(scripted.status).unwrap(),
+                        [("content-type", "application/json")],
+                        scripted.body.to_string(),
+                    )
+                        .into_response()
+                }
+                None => {
+                    if !seen {
+                        inner
+                            .delivered
+                            .push((channel.to_string(), nonce, body_json.clone()));
+                    }
+                    json_response(payloads::sent_message(channel, &body_json))
+                }
+            }
         }
         _ => (
             StatusCode::NOT_FOUND,

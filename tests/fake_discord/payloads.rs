@@ -335,3 +335,25 @@ pub fn sent_message(channel_id: &str, body: &Value) -> Value {
         "attachments": []
     })
 }
+
+/// A DM channel with `recipient`, as `POST /users/@me/channels` answers.
+pub fn dm_channel(channel_id: &str, recipient: &str) -> Value {
+    json!({
+        "id": channel_id,
+        "type": 1,
+        "last_message_id": null,
+        "flags": 0,
+        "recipients": [{
+            "id": recipient,
+            "username": "member",
+            "global_name": null,
+            "discriminator": "0",
+            "avatar": null,
+            "avatar_decoration_data": null,
+            "public_flags": 0,
+            "primary_guild": null,
+            "collectibles": null,
+            "clan": null
+        }]
+    })
+}
