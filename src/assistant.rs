@@ -22,8 +22,8 @@ use crate::error::{Error, Result, UserError};
 use crate::faq::{self, Faq};
 pub use crate::grammar::parse_expiry;
 use crate::ledger::{
-    Account, Act, Balance, Expiry, GrantRequest, Ledger, LotReceipt, ReturnLine, ReturnRequest,
-    ReturnScope, is_account_id,
+    Account, Act, Balance, Expiry, GrantRequest, HistoryPage, Ledger, LotReceipt, ReturnLine,
+    ReturnRequest, ReturnScope, is_account_id,
 };
 use crate::money::{AmountSyntax, Credits};
 pub use command::{AccountOf, AdminCommand, COMMANDS, Command, CommandSpec};
@@ -329,13 +329,11 @@ impl Assistant {
                 let account = self.own_account(request)?;
                 Ok(Reply::card(
                     self.history_card(
-                        &account.id,
-                        page,
-                        now,
+                        self.ledger
+                            .history_at(&account.id, now, page, HISTORY_PER_PAGE)?,
                         "Your credit history",
                         "/history",
                         style,
-                        false,
                     )?,
                     true,
                 ))
@@ -719,7 +717,13 @@ impl Assistant {
                 );
                 let next = format!("/admin history member:{member}");
                 Ok(Reply::card(
-                    self.history_card(&account.id, page, now, &title, &next, style, true)?,
+                    self.history_card(
+                        self.ledger
+                            .admin_history_at(&account.id, now, page, HISTORY_PER_PAGE)?,
+                        &title,
+                        &next,
+                        style,
+                    )?,
                     true,
                 ))
             }
@@ -1324,25 +1328,16 @@ impl Assistant {
         }
     }
 
-    /// A page of an account's history; `admin` adds the admins' notes (never for members).
+    /// A page of an account's history as a card. The caller reads the page: the member's
+    /// (`Ledger::history_at`) never carries the admins' notes, an admin's may.
     fn history_card(
         &self,
-        account_id: &str,
-        page: u32,
-        now: DateTime<Utc>,
+        history: HistoryPage,
         title: &str,
         next_command: &str,
         style: Style,
-        admin: bool,
     ) -> Result<Card> {
         let currency = self.ledger.currency();
-        let history = if admin {
-            self.ledger
-                .admin_history_at(account_id, now, page, HISTORY_PER_PAGE)?
-        } else {
-            self.ledger
-                .history_at(account_id, now, page, HISTORY_PER_PAGE)?
-        };
         if history.page > history.pages {
             return Err(UserError::NoSuchPage {
                 page: history.page,
