@@ -147,18 +147,7 @@ impl Ledger {
         now: DateTime<Utc>,
         window_days: u32,
     ) -> Result<Vec<ReminderCandidate>> {
-        let now = whole_seconds(now);
-        let horizon = now + Duration::days(i64::from(window_days));
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(&format!(
-                "{CANDIDATE_SELECT}
-                 WHERE l.remaining > 0 AND l.expires_at IS NOT NULL
-                   AND l.expires_at > ?1 AND l.expires_at <= ?2
-                   AND l.granted_at <= ?1 AND l.revoked = 0"
-            ))?;
-            let rows = stmt.query_map(params![ts(now), ts(horizon)], candidate_from_row)?;
-            without_closed_accounts(tx, rows.collect::<rusqlite::Result<_>>()?)
-        })
+        self.candidates_where("", None, now, window_days)
     }
 
     /// [`Ledger::reminder_candidates`] of one member only.
@@ -168,18 +157,36 @@ impl Ledger {
         now: DateTime<Utc>,
         window_days: u32,
     ) -> Result<Vec<ReminderCandidate>> {
+        self.candidates_where("k.member_id = ?3 AND", Some(member_id), now, window_days)
+    }
+
+    /// The candidates query with an extra leading condition (`?3` is `member_id`), kept as
+    /// separate SQL so the all-members run still reads the lots by the sweep's index.
+    fn candidates_where(
+        &self,
+        extra: &str,
+        member_id: Option<&str>,
+        now: DateTime<Utc>,
+        window_days: u32,
+    ) -> Result<Vec<ReminderCandidate>> {
         let now = whole_seconds(now);
         let horizon = now + Duration::days(i64::from(window_days));
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "{CANDIDATE_SELECT}
-                 WHERE k.member_id = ?3 AND l.remaining > 0 AND l.expires_at IS NOT NULL
+                 WHERE {extra} l.remaining > 0 AND l.expires_at IS NOT NULL
                    AND l.expires_at > ?1 AND l.expires_at <= ?2
                    AND l.granted_at <= ?1 AND l.revoked = 0"
             ))?;
-            let rows =
-                stmt.query_map(params![ts(now), ts(horizon), member_id], candidate_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let rows = match member_id {
+                Some(member) => stmt
+                    .query_map(params![ts(now), ts(horizon), member], candidate_from_row)?
+                    .collect::<rusqlite::Result<_>>()?,
+                None => stmt
+                    .query_map(params![ts(now), ts(horizon)], candidate_from_row)?
+                    .collect::<rusqlite::Result<_>>()?,
+            };
+            without_closed_accounts(tx, rows)
         })
     }
 }
