@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-use crate::error::{Error, Result, UserError};
+use crate::error::{Error, Reference, Result, UserError};
 use crate::faq::{self, Faq};
 pub use crate::grammar::parse_expiry;
 use crate::ledger::{
@@ -193,7 +193,7 @@ impl Assistant {
                     if command::spec(&normalized).is_none() {
                         let subcommands: Vec<String> = COMMANDS
                             .iter()
-                            .filter(|c| c.admin)
+                            .filter(|c| c.is_admin())
                             .map(|c| format!("/{}", c.path))
                             .collect();
                         return Err(UserError::UnknownAdminCommand {
@@ -1392,14 +1392,18 @@ impl Assistant {
             };
             format!("/{}{usage} — {}", spec.path, spec.description)
         };
-        let members: Vec<String> = COMMANDS.iter().filter(|c| !c.admin).map(line).collect();
+        let members: Vec<String> = COMMANDS
+            .iter()
+            .filter(|c| !c.is_admin())
+            .map(line)
+            .collect();
         let mut fields = vec![Field {
             name: "Commands".into(),
             value: members.join("\n"),
             inline: false,
         }];
         if admin {
-            let admins: Vec<String> = COMMANDS.iter().filter(|c| c.admin).map(line).collect();
+            let admins: Vec<String> = COMMANDS.iter().filter(|c| c.is_admin()).map(line).collect();
             fields.push(Field {
                 name: "Admin commands".into(),
                 value: admins.join("\n"),
@@ -1516,7 +1520,7 @@ fn confirmation_id(request: &Request) -> String {
 
 /// A short reference for an internal error, derived from the request so the admin can find
 /// it in the logs (where it is printed beside the request id).
-fn reference(request: &Request) -> String {
-    let digest = Sha256::digest(format!("{}|{}", request.id, request.now.timestamp()).as_bytes());
-    format!("E-{}", hex::encode(&digest[..4]).to_uppercase())
+/// A request's apology reference: its id and time, so a replayed id at another time differs.
+fn reference(request: &Request) -> Reference {
+    Reference::of(&format!("{}|{}", request.id, request.now.timestamp()))
 }

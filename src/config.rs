@@ -1,12 +1,13 @@
 //! bot.toml: every setting with its default, environment overrides, and refusal of unknown keys.
 //!
 //! Loading reads one file; nothing here opens a database or a network connection.
+//!
+//! It sits below the ledger and the assistant: the checked settings they run by
+//! ([`LedgerSettings`], [`ConfirmSettings`]) are plain data defined here, and they re-export them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use crate::assistant::ConfirmSettings;
-use crate::ledger::{ExpiredLotPolicy, LedgerSettings};
 use crate::money::{AmountSyntax, Credits, Currency, MAX_SCALE};
 
 /// The whole configuration. Every section and key is optional; unknown keys are errors.
@@ -502,9 +503,73 @@ fn env_value(raw: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(raw.to_string()))
 }
 
+/// How the ledger is set up (from bot.toml's `[credits]` and `[returns]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerSettings {
+    pub currency: Currency,
+    /// Days until a grant without an explicit expiry expires; `None`: it never does.
+    pub default_expiry_days: Option<u32>,
+    pub link_code_ttl_hours: u32,
+    pub expired_lot_policy: ExpiredLotPolicy,
+    pub reissue_days: u32,
+    /// How far before the moment it is recorded a feed request's `at` may be dated.
+    pub max_backdate_days: u32,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        LedgerSettings {
+            currency: Currency::usd(),
+            default_expiry_days: Some(365),
+            link_code_ttl_hours: 24,
+            expired_lot_policy: ExpiredLotPolicy::Reissue,
+            reissue_days: 30,
+            max_backdate_days: 30,
+        }
+    }
+}
+
+/// What a return does with credit whose lot has expired meanwhile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpiredLotPolicy {
+    /// Issue a new refund lot expiring `reissue_days` after the return.
+    #[default]
+    Reissue,
+    /// Put it back on the old lot and expire it at once.
+    Expire,
+}
+
+/// When admins are asked to confirm (from bot.toml's `[confirm]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfirmSettings {
+    /// A grant of more than this asks first.
+    pub grant_above: Credits,
+    /// A revoke taking back more than this asks first.
+    pub revoke_above: Credits,
+}
+
+impl ConfirmSettings {
+    /// The defaults: grants above 100 and revokes above 50, in the currency's units.
+    pub fn defaults_for(currency: &Currency) -> Self {
+        let whole = |units: i64| Credits::from_minor(units * 10_i64.pow(currency.scale()));
+        ConfirmSettings {
+            grant_above: whole(100),
+            revoke_above: whole(50),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_thresholds_follow_the_currency_decimals() {
+        let usd = ConfirmSettings::defaults_for(&Currency::usd());
+        assert_eq!(usd.grant_above, Credits::from_minor(10_000));
+        assert_eq!(usd.revoke_above, Credits::from_minor(5_000));
+    }
 
     #[test]
     fn the_example_config_parses_and_sets_every_section() {

@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::assistant::command::OptionKind;
+use crate::assistant::command::{Name, OptionKind};
 use crate::assistant::reply::clip;
 use crate::assistant::{COMMANDS, Choice, Input, Place, Reply, Who};
 
@@ -18,7 +18,7 @@ pub const ADMIN_PERMISSIONS: &str = "32";
 /// The user context-menu command for admins: a member's credits.
 pub const CREDITS_MENU: &str = "Credits";
 /// The command path the context menu runs, with the target as its `member` option.
-pub const CREDITS_MENU_PATH: &str = "admin account";
+pub const CREDITS_MENU_COMMAND: Name = Name::AdminAccount;
 /// Message flag: only the asker sees it.
 pub const EPHEMERAL: u64 = 1 << 6;
 /// Discord's limits on autocomplete answers.
@@ -73,7 +73,7 @@ pub fn application_commands() -> Value {
                 "name": spec.path,
                 "description": spec.description,
                 "options": options,
-                "contexts": if spec.admin { vec![CONTEXT_GUILD] } else { vec![CONTEXT_GUILD, CONTEXT_BOT_DM] },
+                "contexts": if spec.is_admin() { vec![CONTEXT_GUILD] } else { vec![CONTEXT_GUILD, CONTEXT_BOT_DM] },
                 "integration_types": [0],
             })),
             Some((group, name)) => {
@@ -222,7 +222,7 @@ pub fn parse_interaction(raw: &Value) -> Result<ParsedInteraction, ParseError> {
                     let target =
                         snowflake(data.get("target_id")).ok_or(ParseError::Missing("target_id"))?;
                     Input::Command {
-                        path: CREDITS_MENU_PATH.into(),
+                        path: CREDITS_MENU_COMMAND.path().into(),
                         options: vec![("member".into(), target)],
                     }
                 }
@@ -881,7 +881,7 @@ mod tests {
             };
             assert_eq!(
                 command.get("default_member_permissions").is_some(),
-                spec.admin,
+                spec.is_admin(),
                 "{}",
                 spec.path
             );

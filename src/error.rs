@@ -437,9 +437,64 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What an apology shows and the log line of the failure carries, so an admin handed one can
+/// find the other: `E-` and 8 hex digits, the same shape at every door (chat, the
+/// console, the store API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference(String);
+
+impl Reference {
+    /// The reference of a request that has an id of its own (a Discord interaction): the same
+    /// request always gets the same reference.
+    pub fn of(request_id: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(request_id.as_bytes());
+        Reference::from_bytes([digest[0], digest[1], digest[2], digest[3]])
+    }
+
+    /// A fresh reference, for a request with no id (an API call).
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 4];
+        // A reference only has to tell failures apart in a log; if the system has no
+        // randomness to give, a fixed one is still a valid reference.
+        let _ = getrandom::fill(&mut bytes);
+        Reference::from_bytes(bytes)
+    }
+
+    fn from_bytes(bytes: [u8; 4]) -> Self {
+        Reference(format!("E-{}", hex::encode_upper(bytes)))
+    }
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reference_has_one_shape_and_the_same_request_gets_the_same_one() {
+        let shape = |r: &Reference| {
+            let text = r.to_string();
+            text.len() == 10
+                && text.starts_with("E-")
+                && text[2..]
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
+        };
+        assert!(
+            shape(&Reference::of("1234|99")),
+            "{}",
+            Reference::of("1234|99")
+        );
+        assert!(shape(&Reference::random()));
+        assert_eq!(Reference::of("a"), Reference::of("a"));
+        assert_ne!(Reference::of("a"), Reference::of("b"));
+    }
 
     #[test]
     fn amount_examples_follow_the_currency_decimals() {

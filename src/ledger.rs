@@ -5,8 +5,8 @@
 //! - `ledger::store` is the only place with SQL; rusqlite types do not leak past it.
 //!
 //! Nothing in the ledger reads the clock: every call takes `now`. Nothing here imports a
-//! transport (serenity, axum) or the FAQ. There is deliberately no operation that moves
-//! credits between two accounts: credits are non-transferable.
+//! transport, a network crate or the FAQ (the layers test checks it). There is deliberately
+//! no operation that moves credits between two accounts: credits are non-transferable.
 
 pub mod rules;
 pub mod store;
@@ -14,7 +14,7 @@ pub mod store;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::money::{Credits, Currency};
+use crate::money::Credits;
 
 pub use store::Ledger;
 pub use store::reminders::{
@@ -25,42 +25,9 @@ pub use store::reminders::{
 /// A lot's database id, shown to admins as "grant #57".
 pub type LotId = i64;
 
-/// How the ledger is set up (from bot.toml's `[credits]` and `[returns]`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct LedgerSettings {
-    pub currency: Currency,
-    /// Days until a grant without an explicit expiry expires; `None`: it never does.
-    pub default_expiry_days: Option<u32>,
-    pub link_code_ttl_hours: u32,
-    pub expired_lot_policy: ExpiredLotPolicy,
-    pub reissue_days: u32,
-    /// How far before the moment it is recorded a feed request's `at` may be dated.
-    pub max_backdate_days: u32,
-}
-
-impl Default for LedgerSettings {
-    fn default() -> Self {
-        LedgerSettings {
-            currency: Currency::usd(),
-            default_expiry_days: Some(365),
-            link_code_ttl_hours: 24,
-            expired_lot_policy: ExpiredLotPolicy::Reissue,
-            reissue_days: 30,
-            max_backdate_days: 30,
-        }
-    }
-}
-
-/// What a return does with credit whose lot has expired meanwhile.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExpiredLotPolicy {
-    /// Issue a new refund lot expiring `reissue_days` after the return.
-    #[default]
-    Reissue,
-    /// Put it back on the old lot and expire it at once.
-    Expire,
-}
+// Its settings are plain data read from bot.toml, so they live with the config (the layer
+// below the ledger); the ledger re-exports them under the names its callers know.
+pub use crate::config::{ExpiredLotPolicy, LedgerSettings};
 
 /// When a change happened and when the ledger recorded it.
 ///

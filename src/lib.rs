@@ -2,7 +2,8 @@
 //!
 //! The map of the crate (arrows point down; nothing below imports what is above):
 //! - transports: `console`, `discord` (serenity gateway, behind the `discord` feature) and
-//!   `http` (axum: Discord's interactions endpoint and the store API); `offload` and
+//!   `http` (axum: Discord's interactions endpoint and the store API, behind the `http`
+//!   feature; so are `dm::rest`'s direct messages over reqwest); `offload` and
 //!   `sweeper` are the async glue they share (blocking pool, hourly expiry sweep), and
 //!   `shutdown` how they stop (signals, time limits)
 //! - `discord_api`: Discord's JSON shapes (commands, interactions, responses), no client
@@ -29,6 +30,7 @@ pub mod error;
 pub mod export;
 pub mod faq;
 pub mod grammar;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod import;
 pub mod ledger;

@@ -13,8 +13,14 @@ use creditbot::config::Config;
 use creditbot::console::{self, Session};
 use creditbot::faq::{self, Faq};
 use creditbot::ledger::{ExpiredLotPolicy, Ledger};
-use creditbot::sweeper::{SWEEP_EVERY, sweep_periodically};
-use creditbot::{db, demo, export, import, reminders, shutdown};
+use creditbot::{db, demo, export, import, reminders};
+// What the long-running transports share; a build with neither (`--no-default-features`)
+// runs only the console and one-shot commands.
+#[cfg(any(feature = "discord", feature = "http"))]
+use creditbot::{
+    shutdown,
+    sweeper::{SWEEP_EVERY, sweep_periodically},
+};
 
 #[derive(Parser)]
 #[command(
@@ -242,23 +248,7 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
             console::run(&assistant, &Session::new(member, admin, at))
                 .map_err(|e| e.to_string())?;
         }
-        Command::Serve => {
-            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
-            if config.discord.token.is_set() {
-                let deliver = Arc::new(creditbot::dm::RestDms::new(
-                    &config.discord.api_base,
-                    config.discord.token.expose(),
-                ));
-                if let Some(runner) = reminder_runner(&config, Arc::clone(&ledger), deliver) {
-                    runtime.spawn(runner.run_periodically());
-                }
-            }
-            let assistant = Arc::new(assistant(&config, ledger, None, false)?);
-            let result = runtime.block_on(creditbot::http::serve(&config, assistant));
-            runtime.shutdown_timeout(shutdown::RUNTIME_GRACE);
-            result.map_err(|e| e.to_string())?;
-        }
+        Command::Serve => return serve(&config, ledger),
         Command::Sweep { now: at } => {
             let report = ledger
                 .sweep_expired("sweep", at.unwrap_or(now))
@@ -482,6 +472,7 @@ fn assistant(
 }
 
 /// The reminder runner of a long-running transport, when reminders are on.
+#[cfg(any(feature = "discord", feature = "http"))]
 fn reminder_runner(
     config: &Config,
     ledger: Arc<Ledger>,
@@ -538,10 +529,7 @@ fn remind(config: &Config, ledger: Arc<Ledger>, now: DateTime<Utc>, dry_run: boo
     let runner = reminders::Runner {
         ledger,
         settings,
-        deliver: Arc::new(creditbot::dm::RestDms::new(
-            &config.discord.api_base,
-            config.discord.token.expose(),
-        )),
+        deliver: rest_dms(config)?,
         pause: Arc::new(reminders::Sleep),
         counters: None,
     };
@@ -560,6 +548,48 @@ fn remind(config: &Config, ledger: Arc<Ledger>, now: DateTime<Utc>, dry_run: boo
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `creditbot serve`: the HTTP server on a tokio runtime, with the hourly sweep and, when a
+/// token is configured, reminders sent over Discord's REST API.
+#[cfg(feature = "http")]
+fn serve(config: &Config, ledger: Arc<Ledger>) -> Outcome {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.spawn(sweep_periodically(Arc::clone(&ledger), SWEEP_EVERY));
+    if config.discord.token.is_set() {
+        if let Some(runner) = reminder_runner(config, Arc::clone(&ledger), rest_dms(config)?) {
+            runtime.spawn(runner.run_periodically());
+        }
+    }
+    let assistant = Arc::new(assistant(config, ledger, None, false)?);
+    let result = runtime.block_on(creditbot::http::serve(config, assistant));
+    runtime.shutdown_timeout(shutdown::RUNTIME_GRACE);
+    result.map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "http"))]
+fn serve(_config: &Config, _ledger: Arc<Ledger>) -> Outcome {
+    Err(WITHOUT_HTTP.into())
+}
+
+#[cfg(not(feature = "http"))]
+const WITHOUT_HTTP: &str = "this build has no HTTP support (built without the `http` feature)";
+
+/// Direct messages over Discord's REST API, with the configured token.
+#[cfg(feature = "http")]
+fn rest_dms(config: &Config) -> Result<Arc<dyn reminders::Deliver>, String> {
+    Ok(Arc::new(creditbot::dm::RestDms::new(
+        &config.discord.api_base,
+        config.discord.token.expose(),
+    )))
+}
+
+#[cfg(not(feature = "http"))]
+fn rest_dms(_config: &Config) -> Result<Arc<dyn reminders::Deliver>, String> {
+    Err(format!(
+        "{WITHOUT_HTTP}, so it can't send direct messages; `creditbot remind --dry-run` shows what is due"
+    ))
 }
 
 /// The Discord bot on a tokio runtime, until SIGINT or SIGTERM. The ledger is dropped (and

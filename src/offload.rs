@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::assistant::suggest::{Suggestion, suggest};
-use crate::assistant::{Assistant, Reply, Request, Who};
+use crate::assistant::{Assistant, Reply, Request, Who, text};
 use crate::discord_api::{self, Focus};
+use crate::error::Reference;
 
 /// Discord wants an interaction answered within 3 seconds: an answer not ready after this
 /// is deferred ("thinking…") and sent as an edit of the original response.
@@ -21,16 +22,18 @@ pub async fn answer(assistant: Arc<Assistant>, request: Request) -> Reply {
     match tokio::task::spawn_blocking(move || assistant.handle(&request)).await {
         Ok(reply) => reply,
         Err(error) => {
-            tracing::error!(request = %id, %error, "the assistant task failed");
+            tracing::error!(request = %id, %error, "the assistant task panicked or was cancelled");
             apology(&id)
         }
     }
 }
 
+/// The assistant's one apology, for a task that failed outside it (a panic); the reference is
+/// logged with the failure.
 fn apology(id: &str) -> Reply {
-    Reply::private(format!(
-        "Sorry, something went wrong on my side (reference {id}). Please try again."
-    ))
+    let reference = Reference::of(id);
+    tracing::error!(request = %id, %reference, "the assistant task failed");
+    Reply::private(text::internal_error(&reference))
 }
 
 /// An answer in time, or the task still working on it.

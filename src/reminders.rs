@@ -363,7 +363,7 @@ impl Runner {
                 report.skip(SkipReason::ClaimedElsewhere, counters);
                 continue;
             }
-            let body = text::message(&claim, &currency, crate::assistant::Style::Discord, now);
+            let body = text::message(&claim, &currency, crate::words::Style::Discord, now);
             let nonce = nonce(&message.member_id, &claim);
             let outcome = self
                 .deliver_one(&message.member_id, &body, &nonce, &mut first_request)

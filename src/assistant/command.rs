@@ -35,11 +35,64 @@ pub struct OptionSpec {
 
 #[derive(Clone, Copy, Debug)]
 pub struct CommandSpec {
+    /// Which command this row defines; handlers match on it, never on the path's text.
+    pub name: Name,
     /// "balance", or "admin grant" for a subcommand.
     pub path: &'static str,
     pub description: &'static str,
     pub options: &'static [OptionSpec],
-    pub admin: bool,
+    /// For an admin command, what it does as a non-admin's refusal says it ("Only creditbot
+    /// admins can grant credits."); `None` for a member's command.
+    pub admin_action: Option<&'static str>,
+}
+
+impl CommandSpec {
+    pub fn is_admin(&self) -> bool {
+        self.admin_action.is_some()
+    }
+}
+
+/// Every chat command, one variant per row of [`COMMANDS`] (which holds its path, options,
+/// help and admin action).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Name {
+    Balance,
+    Expiry,
+    Order,
+    History,
+    Transfer,
+    Faq,
+    Ask,
+    Link,
+    Unlink,
+    Help,
+    Reminders,
+    AdminGrant,
+    AdminRevoke,
+    AdminExpiry,
+    AdminLink,
+    AdminUnlink,
+    AdminCode,
+    AdminAccount,
+    AdminHistory,
+    AdminReturn,
+    AdminUnanswered,
+    AdminReminders,
+}
+
+impl Name {
+    /// This command's row of [`COMMANDS`].
+    pub fn spec(self) -> &'static CommandSpec {
+        COMMANDS
+            .iter()
+            .find(|c| c.name == self)
+            .expect("every command name has a row in COMMANDS")
+    }
+
+    /// Its path, e.g. "admin grant".
+    pub fn path(self) -> &'static str {
+        self.spec().path
+    }
 }
 
 const fn opt(
@@ -126,12 +179,14 @@ const NOTE: OptionSpec = opt(
 /// the console list them. Keep descriptions under 100 characters (Discord's limit).
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
+        name: Name::Balance,
         path: "balance",
         description: "Your available credits and when they expire",
         options: &[],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::Expiry,
         path: "expiry",
         description: "When your credits expire",
         options: &[opt(
@@ -141,9 +196,10 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Show what expires within this many days (default 30)",
             "days:60",
         )],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::Order,
         path: "order",
         description: "Whether credits paid for an order, and what a return gives back",
         options: &[with_autocomplete(opt(
@@ -153,15 +209,17 @@ pub const COMMANDS: &[CommandSpec] = &[
             "The order number",
             "id:7781",
         ))],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::History,
         path: "history",
         description: "Everything that happened to your credits, newest first",
         options: &[PAGE],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::Transfer,
         path: "transfer",
         description: "Move credits to someone else (they can't be moved; this explains why)",
         options: &[
@@ -174,9 +232,10 @@ pub const COMMANDS: &[CommandSpec] = &[
             ),
             opt("amount", OptionKind::Amount, true, "How much", "amount:10"),
         ],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::Faq,
         path: "faq",
         description: "Answers about digital credits, by topic",
         options: &[with_autocomplete(opt(
@@ -186,9 +245,10 @@ pub const COMMANDS: &[CommandSpec] = &[
             "The topic",
             "topic:expiry",
         ))],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::Ask,
         path: "ask",
         description: "Ask anything about your credits in your own words",
         options: &[opt(
@@ -198,9 +258,10 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Your question",
             "question:\"do my credits expire?\"",
         )],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::Link,
         path: "link",
         description: "Link your Discord account to your shop account with a code from an admin",
         options: &[opt(
@@ -210,21 +271,24 @@ pub const COMMANDS: &[CommandSpec] = &[
             "The link code, like K7QM-3XHD",
             "code:K7QM-3XHD",
         )],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::Unlink,
         path: "unlink",
         description: "Unlink your Discord account from your shop account",
         options: &[],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::Help,
         path: "help",
         description: "What creditbot can do",
         options: &[],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::Reminders,
         path: "reminders",
         description: "Your expiry reminders: see them, turn them on or off, or choose when",
         options: &[
@@ -246,9 +310,10 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "days:3",
             ),
         ],
-        admin: false,
+        admin_action: None,
     },
     CommandSpec {
+        name: Name::AdminGrant,
         path: "admin grant",
         description: "Grant credits to a member",
         options: &[
@@ -286,15 +351,17 @@ pub const COMMANDS: &[CommandSpec] = &[
             ),
             NOTE,
         ],
-        admin: true,
+        admin_action: Some("grant credits"),
     },
     CommandSpec {
+        name: Name::AdminRevoke,
         path: "admin revoke",
         description: "Revoke what is left of a grant",
         options: &[GRANT, REASON, GRANT_MEMBER, NOTE],
-        admin: true,
+        admin_action: Some("revoke credits"),
     },
     CommandSpec {
+        name: Name::AdminExpiry,
         path: "admin expiry",
         description: "Change when a grant expires",
         options: &[
@@ -310,9 +377,10 @@ pub const COMMANDS: &[CommandSpec] = &[
             GRANT_MEMBER,
             NOTE,
         ],
-        admin: true,
+        admin_action: Some("change when credits expire"),
     },
     CommandSpec {
+        name: Name::AdminLink,
         path: "admin link",
         description: "Link a member to a shop account",
         options: &[
@@ -329,21 +397,24 @@ pub const COMMANDS: &[CommandSpec] = &[
                 )
             },
         ],
-        admin: true,
+        admin_action: Some("link members to accounts"),
     },
     CommandSpec {
+        name: Name::AdminUnlink,
         path: "admin unlink",
         description: "Unlink a member from their shop account",
         options: &[MEMBER],
-        admin: true,
+        admin_action: Some("unlink members"),
     },
     CommandSpec {
+        name: Name::AdminCode,
         path: "admin code",
         description: "Make a single-use link code for a shop account that no member holds",
         options: &[ACCOUNT],
-        admin: true,
+        admin_action: Some("make link codes"),
     },
     CommandSpec {
+        name: Name::AdminAccount,
         path: "admin account",
         description: "The credits and grants of a member, or of a shop account",
         options: &[
@@ -362,15 +433,17 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "account:ACC-1042",
             ),
         ],
-        admin: true,
+        admin_action: Some("see another member's credits"),
     },
     CommandSpec {
+        name: Name::AdminHistory,
         path: "admin history",
         description: "A member's credit history",
         options: &[MEMBER, PAGE],
-        admin: true,
+        admin_action: Some("see another member's history"),
     },
     CommandSpec {
+        name: Name::AdminReturn,
         path: "admin return",
         description: "Record a return of an order, or of some of its items",
         options: &[
@@ -403,19 +476,21 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "quantity:1",
             ),
         ],
-        admin: true,
+        admin_action: Some("record returns"),
     },
     CommandSpec {
+        name: Name::AdminUnanswered,
         path: "admin unanswered",
         description: "Questions the FAQ could not answer, most asked first",
         options: &[],
-        admin: true,
+        admin_action: Some("see unanswered questions"),
     },
     CommandSpec {
+        name: Name::AdminReminders,
         path: "admin reminders",
         description: "Expiry reminders: the last run (sent, skipped, failed) and the next",
         options: &[],
-        admin: true,
+        admin_action: Some("see reminder runs"),
     },
 ];
 
@@ -522,21 +597,26 @@ impl Command {
 }
 
 impl AdminCommand {
+    /// Its row in the command table.
+    pub fn name(&self) -> Name {
+        match self {
+            AdminCommand::Grant { .. } => Name::AdminGrant,
+            AdminCommand::Revoke { .. } => Name::AdminRevoke,
+            AdminCommand::Expiry { .. } => Name::AdminExpiry,
+            AdminCommand::Link { .. } => Name::AdminLink,
+            AdminCommand::Unlink { .. } => Name::AdminUnlink,
+            AdminCommand::Code { .. } => Name::AdminCode,
+            AdminCommand::Account { .. } => Name::AdminAccount,
+            AdminCommand::History { .. } => Name::AdminHistory,
+            AdminCommand::Return { .. } => Name::AdminReturn,
+            AdminCommand::Unanswered => Name::AdminUnanswered,
+            AdminCommand::Reminders => Name::AdminReminders,
+        }
+    }
+
     /// Its path in the command table, e.g. "admin grant".
     pub fn path(&self) -> &'static str {
-        match self {
-            AdminCommand::Grant { .. } => "admin grant",
-            AdminCommand::Revoke { .. } => "admin revoke",
-            AdminCommand::Expiry { .. } => "admin expiry",
-            AdminCommand::Link { .. } => "admin link",
-            AdminCommand::Unlink { .. } => "admin unlink",
-            AdminCommand::Code { .. } => "admin code",
-            AdminCommand::Account { .. } => "admin account",
-            AdminCommand::History { .. } => "admin history",
-            AdminCommand::Return { .. } => "admin return",
-            AdminCommand::Unanswered => "admin unanswered",
-            AdminCommand::Reminders => "admin reminders",
-        }
+        self.name().path()
     }
 }
 
@@ -563,20 +643,9 @@ pub fn is_admin_path(path: &str) -> bool {
 /// What an admin command does, for the refusal a non-admin reads ("Only creditbot admins
 /// can grant credits."); a generic phrase for "/admin" alone or an unknown subcommand.
 pub fn admin_action(path: &str) -> &'static str {
-    match path {
-        "admin grant" => "grant credits",
-        "admin revoke" => "revoke credits",
-        "admin expiry" => "change when credits expire",
-        "admin link" => "link members to accounts",
-        "admin unlink" => "unlink members",
-        "admin code" => "make link codes",
-        "admin account" => "see another member's credits",
-        "admin history" => "see another member's history",
-        "admin return" => "record returns",
-        "admin unanswered" => "see unanswered questions",
-        "admin reminders" => "see reminder runs",
-        _ => "use admin commands",
-    }
+    spec(path)
+        .and_then(|spec| spec.admin_action)
+        .unwrap_or("use admin commands")
 }
 
 /// An example of a whole command: its required options' examples, or its first option's
@@ -630,33 +699,33 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
     }
     let args = Args { spec, options };
     args.check_names()?;
-    Ok(match spec.path {
-        "balance" => Command::Balance,
-        "expiry" => Command::Expiry {
+    Ok(match spec.name {
+        Name::Balance => Command::Balance,
+        Name::Expiry => Command::Expiry {
             days: args.integer("days")?.unwrap_or(30) as u32,
         },
-        "order" => Command::Order {
+        Name::Order => Command::Order {
             id: order_id(&args.required("id")?),
         },
-        "history" => Command::History {
+        Name::History => Command::History {
             page: args.integer("page")?.unwrap_or(1) as u32,
         },
-        "transfer" => Command::Transfer {
+        Name::Transfer => Command::Transfer {
             to: args.member("to")?,
             amount: args.required("amount")?,
         },
-        "faq" => Command::Faq {
+        Name::Faq => Command::Faq {
             topic: args.required("topic")?,
         },
-        "ask" => Command::Ask {
+        Name::Ask => Command::Ask {
             question: args.required("question")?,
         },
-        "link" => Command::Link {
+        Name::Link => Command::Link {
             code: args.required("code")?,
         },
-        "unlink" => Command::Unlink,
-        "help" => Command::Help,
-        "admin grant" => Command::Admin(AdminCommand::Grant {
+        Name::Unlink => Command::Unlink,
+        Name::Help => Command::Help,
+        Name::AdminGrant => Command::Admin(AdminCommand::Grant {
             member: args.member("member")?,
             amount: args.required("amount")?,
             expires: args.optional("expires"),
@@ -667,42 +736,42 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
             reason: args.optional("reason"),
             note: args.optional("note"),
         }),
-        "admin revoke" => Command::Admin(AdminCommand::Revoke {
+        Name::AdminRevoke => Command::Admin(AdminCommand::Revoke {
             grant: args.grant()?,
             reason: args.required("reason")?,
             member: args.optional_member("member")?,
             note: args.optional("note"),
         }),
-        "admin expiry" => Command::Admin(AdminCommand::Expiry {
+        Name::AdminExpiry => Command::Admin(AdminCommand::Expiry {
             grant: args.grant()?,
             date: args.required("date")?,
             reason: args.required("reason")?,
             member: args.optional_member("member")?,
             note: args.optional("note"),
         }),
-        "admin link" => Command::Admin(AdminCommand::Link {
+        Name::AdminLink => Command::Admin(AdminCommand::Link {
             member: args.member("member")?,
             account: args.required("account")?,
             create: args.yes_no("create")?.unwrap_or(false),
         }),
-        "admin unlink" => Command::Admin(AdminCommand::Unlink {
+        Name::AdminUnlink => Command::Admin(AdminCommand::Unlink {
             member: args.member("member")?,
         }),
-        "admin code" => Command::Admin(AdminCommand::Code {
+        Name::AdminCode => Command::Admin(AdminCommand::Code {
             account: args.required("account")?,
         }),
-        "admin account" => Command::Admin(AdminCommand::Account {
+        Name::AdminAccount => Command::Admin(AdminCommand::Account {
             of: match (args.optional_member("member")?, args.optional("account")) {
                 (Some(member), None) => AccountOf::Member(member),
                 (None, Some(account)) => AccountOf::Account(account),
                 _ => return Err(UserError::MemberOrAccount),
             },
         }),
-        "admin history" => Command::Admin(AdminCommand::History {
+        Name::AdminHistory => Command::Admin(AdminCommand::History {
             member: args.member("member")?,
             page: args.integer("page")?.unwrap_or(1) as u32,
         }),
-        "admin return" => {
+        Name::AdminReturn => {
             let order = order_id(&args.required("order")?);
             let return_id = args.required("return-id")?;
             let item = args.optional("item");
@@ -719,9 +788,9 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
                 quantity: quantity.unwrap_or(1),
             })
         }
-        "admin unanswered" => Command::Admin(AdminCommand::Unanswered),
-        "admin reminders" => Command::Admin(AdminCommand::Reminders),
-        "reminders" => {
+        Name::AdminUnanswered => Command::Admin(AdminCommand::Unanswered),
+        Name::AdminReminders => Command::Admin(AdminCommand::Reminders),
+        Name::Reminders => {
             use crate::ledger::ReminderChange;
             let set = args.optional("set");
             let days = args.integer("days")?;
@@ -738,12 +807,6 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
                 },
             }
         }
-        other => {
-            return Err(UserError::UnknownCommand {
-                path: other.to_string(),
-                suggestion: None,
-            });
-        }
     })
 }
 
@@ -757,7 +820,10 @@ pub fn order_id(text: &str) -> String {
 /// paths, so a member's typo never advertises them.
 pub fn nearest_command(typed: &str) -> Option<&'static str> {
     let admin = is_admin_path(typed);
-    let candidates = COMMANDS.iter().filter(|c| c.admin == admin).map(|c| c.path);
+    let candidates = COMMANDS
+        .iter()
+        .filter(|c| c.is_admin() == admin)
+        .map(|c| c.path);
     let by_distance = candidates
         .clone()
         .map(|path| (strsim::osa_distance(typed, path), path))
@@ -1187,11 +1253,11 @@ mod tests {
         for command in COMMANDS {
             assert_eq!(
                 is_admin_path(command.path),
-                command.admin,
+                command.is_admin(),
                 "{}",
                 command.path
             );
-            if command.admin {
+            if command.is_admin() {
                 assert_ne!(
                     admin_action(command.path),
                     "use admin commands",

@@ -9,7 +9,6 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Choice, Input};
-use crate::money::{Credits, Currency};
 
 /// How long a confirmation can be accepted.
 pub const TTL_SECONDS: i64 = 60;
@@ -18,25 +17,7 @@ pub const REPEAT_MINUTES: i64 = 10;
 
 const PREFIX: &str = "confirm:";
 
-/// When admins are asked to confirm (from bot.toml's `[confirm]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfirmSettings {
-    /// A grant of more than this asks first.
-    pub grant_above: Credits,
-    /// A revoke taking back more than this asks first.
-    pub revoke_above: Credits,
-}
-
-impl ConfirmSettings {
-    /// The defaults: grants above 100 and revokes above 50, in the currency's units.
-    pub fn defaults_for(currency: &Currency) -> Self {
-        let whole = |units: i64| Credits::from_minor(units * 10_i64.pow(currency.scale()));
-        ConfirmSettings {
-            grant_above: whole(100),
-            revoke_above: whole(50),
-        }
-    }
-}
+pub use crate::config::ConfirmSettings;
 
 pub fn ttl() -> Duration {
     Duration::seconds(TTL_SECONDS)
@@ -118,12 +99,5 @@ mod tests {
         assert_eq!(typed_answer(&pending, "n"), Some(Input::Choice(no.id)));
         assert_eq!(typed_answer(&pending, "1"), None);
         assert_eq!(typed_answer(&[], "yes"), None);
-    }
-
-    #[test]
-    fn default_thresholds_follow_the_currency_decimals() {
-        let usd = ConfirmSettings::defaults_for(&Currency::usd());
-        assert_eq!(usd.grant_above, Credits::from_minor(10_000));
-        assert_eq!(usd.revoke_above, Credits::from_minor(5_000));
     }
 }

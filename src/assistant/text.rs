@@ -5,14 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ledger::{HistoryEntry, Lot, LotShare, Source};
 use crate::money::{Credits, Currency};
-
-/// How dates and members are written: Discord's markup (each reader sees their own locale
-/// and time zone) or plain text for the console.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Style {
-    Discord,
-    Plain,
-}
+pub use crate::words::{CREDITS_PAY_FOR, Style, relative_days};
 
 /// Within this many days an expiry is "soon": it gets a warning sign and counts in the
 /// "Expiring within 30 days" total (both by `is_soon`, as the ledger's `expiring_within`).
@@ -24,49 +17,9 @@ pub fn is_soon(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     at <= now + chrono::Duration::days(SOON_DAYS)
 }
 
-pub const CREDITS_PAY_FOR: &str = "Credits pay for ebooks, music, films, TV and apps.";
 pub const NOT_TRANSFERABLE: &str =
     "Credits can't be moved to another account: only the account that holds them can spend them.";
 pub const SOONEST_FIRST: &str = "soonest first when you buy.";
-
-impl Style {
-    /// A calendar date: `12 Dec 2026` or `<t:…:D>`.
-    pub fn date(self, at: DateTime<Utc>) -> String {
-        match self {
-            Style::Discord => format!("<t:{}:D>", at.timestamp()),
-            Style::Plain => at.format("%-d %b %Y").to_string(),
-        }
-    }
-
-    /// A date with how far it is: `12 Dec 2026 (in 16 days)` or `<t:…:D> (<t:…:R>)`.
-    pub fn date_relative(self, at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-        match self {
-            Style::Discord => format!("<t:{0}:D> (<t:{0}:R>)", at.timestamp()),
-            Style::Plain => format!("{} ({})", self.date(at), relative_days(at, now)),
-        }
-    }
-
-    /// A member: `<@123>` on Discord, `@alice` in the console.
-    pub fn member(self, member_id: &str) -> String {
-        match self {
-            Style::Discord if member_id.chars().all(|c| c.is_ascii_digit()) => {
-                format!("<@{member_id}>")
-            }
-            _ => format!("@{member_id}"),
-        }
-    }
-}
-
-/// "today", "tomorrow", "in 16 days", "yesterday", "3 days ago", by calendar days (UTC).
-pub fn relative_days(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    match (at.date_naive() - now.date_naive()).num_days() {
-        0 => "today".into(),
-        1 => "tomorrow".into(),
-        -1 => "yesterday".into(),
-        n if n > 1 => format!("in {n} days"),
-        n => format!("{} days ago", -n),
-    }
-}
 
 /// "promotion", or "refund, order 7781" for a refund lot.
 pub fn source_label(lot: &Lot) -> String {
@@ -574,7 +527,8 @@ pub fn transfer_answer(account: &str, available: Credits, currency: &Currency) -
     )
 }
 
-pub fn internal_error(reference: &str) -> String {
+/// The one apology, at every door that answers in chat or the console.
+pub fn internal_error(reference: &crate::error::Reference) -> String {
     format!(
         "Sorry, something went wrong on my side. If it keeps happening, give an admin this reference: {reference}."
     )

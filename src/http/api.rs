@@ -21,7 +21,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use super::HttpState;
-use crate::error::{Error, UserError};
+use crate::error::{Error, Reference, UserError};
 use crate::grammar::KeyProblem;
 use crate::ledger::{Act, Ledger};
 use crate::wire::{self, AccountIn, FieldError, GrantIn, OrderIn, ReturnIn};
@@ -123,7 +123,7 @@ impl ApiError {
                 }
             }
             Error::Internal { .. } => {
-                let reference = format!("{:08x}", rand_reference());
+                let reference = Reference::random();
                 tracing::error!(%reference, %error, "store API internal error");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

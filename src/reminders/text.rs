@@ -3,10 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::assistant::Style;
-use crate::assistant::text::CREDITS_PAY_FOR;
 use crate::ledger::{DueGrant, MemberReminders, ReminderRunRecord, Source};
 use crate::money::{Credits, Currency};
+use crate::words::{CREDITS_PAY_FOR, Style};
 
 /// "promotion: Black Friday", or just "promotion" when the reason says nothing more.
 fn grant_label(grant: &DueGrant) -> String {

@@ -1,0 +1,190 @@
+//! The layers of `src/lib.rs`, enforced: a module imports only modules below it, and the
+//! core (the ledger and the FAQ) names no transport or network crate. The compiler can't see
+//! this (every module of one crate may name every other), so this test reads the source.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Each top-level module and its layer, lowest first. A module may import a module of a
+/// strictly lower layer, never one of its own layer or above. Keep in step with `src/lib.rs`.
+const LAYERS: &[(&str, u32)] = &[
+    ("words", 0),
+    ("lines", 0),
+    ("error", 1),
+    ("money", 2),
+    ("config", 3),
+    ("db", 4),
+    ("ledger", 5),
+    ("grammar", 6),
+    ("faq", 6),
+    ("wire", 7),
+    ("demo", 7),
+    ("import", 8),
+    ("export", 8),
+    ("reminders", 8),
+    ("dm", 9),
+    ("assistant", 10),
+    ("discord_api", 11),
+    ("offload", 12),
+    ("sweeper", 12),
+    ("shutdown", 12),
+    ("console", 13),
+    ("discord", 13),
+    ("http", 13),
+];
+
+/// Crates that talk to a network or drive async I/O; the core must not name them.
+const NETWORK_CRATES: &[&str] = &["serenity", "axum", "hyper", "reqwest", "tokio"];
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read src") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// The top-level module a source file belongs to: `src/ledger/store.rs` → `ledger`.
+fn module_of(path: &Path) -> String {
+    let relative = path.strip_prefix(src()).expect("under src");
+    let first = relative.components().next().expect("a component");
+    let name = first.as_os_str().to_string_lossy();
+    name.trim_end_matches(".rs").to_string()
+}
+
+/// The source without comments (`//` to the end of the line), so a doc line may name a
+/// module it explains. A `//` inside a string literal cuts the line short, which can only
+/// hide an import, never invent one.
+fn code_of(text: &str) -> String {
+    text.lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn identifier_at(text: &str) -> String {
+    text.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// Every top-level module named after `crate::`, including each one inside
+/// `crate::{a, b::c}`.
+fn crate_imports(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in code.match_indices("crate::") {
+        // `creditbot::…` in doc tests and `$crate::` in macros are not this crate's paths.
+        let before = code[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+            continue;
+        }
+        let rest = &code[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0;
+            let mut at_item_start = true;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => at_item_start = true,
+                    c if c.is_whitespace() => {}
+                    _ if at_item_start && depth == 0 => {
+                        found.push(identifier_at(&group[i..]));
+                        at_item_start = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            found.push(identifier_at(rest));
+        }
+    }
+    found.retain(|name| !name.is_empty() && name != "self");
+    found
+}
+
+#[test]
+fn no_module_imports_one_of_its_own_layer_or_above() {
+    let layers: BTreeMap<&str, u32> = LAYERS.iter().copied().collect();
+    let mut files = Vec::new();
+    sources(&src(), &mut files);
+    let mut upward = Vec::new();
+    for file in files {
+        let module = module_of(&file);
+        if module == "main" || module == "lib" {
+            continue;
+        }
+        let Some(&own) = layers.get(module.as_str()) else {
+            panic!("src/{module} is not in LAYERS: give it a layer (and a line in src/lib.rs)");
+        };
+        let code = code_of(&std::fs::read_to_string(&file).expect("read a source file"));
+        for imported in crate_imports(&code) {
+            if imported == module {
+                continue;
+            }
+            let Some(&theirs) = layers.get(imported.as_str()) else {
+                panic!(
+                    "{} names crate::{imported}, which is not in LAYERS",
+                    file.display()
+                );
+            };
+            if theirs >= own {
+                upward.push(format!(
+                    "{} ({module}, layer {own}) imports crate::{imported} (layer {theirs})",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "imports that point up or sideways:\n{}",
+        upward.join("\n")
+    );
+}
+
+#[test]
+fn the_ledger_and_the_faq_name_no_network_crate() {
+    let mut files = Vec::new();
+    for core in ["ledger", "faq"] {
+        files.push(src().join(format!("{core}.rs")));
+        sources(&src().join(core), &mut files);
+    }
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read a source file");
+        for (number, line) in text.lines().enumerate() {
+            let words = line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+            for word in words {
+                if NETWORK_CRATES.contains(&word) {
+                    found.push(format!(
+                        "{}:{}: {}",
+                        file.display(),
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the core names a network crate:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_import_reader_sees_grouped_and_nested_paths() {
+    let code = "use crate::{money::Credits, ledger::{Lot, store}, self};\nlet x = crate::faq::y();\nmy_crate::nope();";
+    assert_eq!(crate_imports(code), ["money", "ledger", "faq"]);
+    assert_eq!(code_of("use a; // crate::http"), "use a; ");
+}
