@@ -160,7 +160,7 @@ impl Assistant {
         match error {
             Error::User(user) => {
                 tracing::debug!(refusal = %user, "refused");
-                Reply::private(user.to_string())
+                Reply::private(text::refusal(&user, self.is_admin(&request.who)))
             }
             Error::Internal { context, source } => {
                 let reference = reference(request);

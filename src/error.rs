@@ -6,7 +6,10 @@
 
 use thiserror::Error;
 
-/// A refusal the member can act on. Its `Display` is the sentence they read.
+/// A refusal the member can act on. Its `Display` is the sentence every door shares; refusals
+/// the ledger raises name no chat command there (an API client or `creditbot export` has none
+/// to run). Chat adds the command that helps (`assistant::text::refusal`), the store API its
+/// own wording (`wire::feed_message`).
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum UserError {
     #[error("\"{}\" isn't an amount I can read; write it like {}.", .0.text, example_amount(.0.scale))]
@@ -45,9 +48,7 @@ pub enum UserError {
         max: usize,
     },
 
-    #[error(
-        "I couldn't find account {0}. Check the account id; a new one is created by /admin link member:… account:{0} create:true."
-    )]
+    #[error("I couldn't find account {0}. Check the account id.")]
     UnknownAccount(String),
     #[error("Account {0} is closed, so it can't receive or spend credits.")]
     AccountClosed(String),
@@ -55,13 +56,11 @@ pub enum UserError {
         "Your Discord account isn't linked to a shop account yet. Ask an admin for a link code, then run /link code:XXXX-XXXX."
     )]
     NotLinked,
-    #[error(
-        "You're already linked to account {0}. Run /unlink first if you want to link another one."
-    )]
+    #[error("You're already linked to account {0}.")]
     AlreadyLinked(String),
     #[error("That member isn't linked to a shop account.")]
     MemberNotLinked,
-    #[error("That member is already linked to account {0}. Unlink them first with /admin unlink.")]
+    #[error("That member is already linked to account {0}.")]
     MemberAlreadyLinked(String),
     #[error(
         "Account {0} is already linked to another member; an account belongs to one member only."
@@ -73,19 +72,17 @@ pub enum UserError {
     LinkCodeUsed,
     #[error("That link code has expired. Ask an admin for a new one.")]
     LinkCodeExpired,
-    #[error(
-        "A link code was already issued for this request; run /admin code again for a new one."
-    )]
+    #[error("A link code was already issued for this request; ask again for a new one.")]
     LinkCodeAlreadyIssued,
 
-    #[error("I couldn't find grant #{0}. /admin account lists a member's grants.")]
+    #[error("I couldn't find grant #{0}.")]
     UnknownGrant(i64),
     #[error("Grant #{0} has nothing left to revoke.")]
     GrantNothingLeft(i64),
 
     #[error("Order {0} is already recorded with different details.")]
     OrderAlreadyRecorded(String),
-    #[error("I couldn't find order {0}. /order lists your recent orders as you type.")]
+    #[error("I couldn't find order {0}.")]
     UnknownOrder(String),
     #[error("An order needs at least one item.")]
     OrderWithoutItems,
@@ -225,7 +222,7 @@ pub enum UserError {
     )]
     AccountLookAlike { typed: String, existing: String },
     #[error(
-        "Account {0} is linked to a member, so no link code is made for it: whoever redeemed it after they unlink would see their history. Unlink them first with /admin unlink."
+        "Account {0} is linked to a member, so no link code is made for it: whoever redeemed it after they unlink would see their history."
     )]
     CodeForLinkedAccount(String),
     #[error(

@@ -188,3 +188,50 @@ fn the_import_reader_sees_grouped_and_nested_paths() {
     assert_eq!(crate_imports(code), ["money", "ledger", "faq"]);
     assert_eq!(code_of("use a; // crate::http"), "use a; ");
 }
+
+/// The `UserError` variants whose sentence names a chat command (`/admin link`, `/order`).
+fn refusals_naming_a_chat_command() -> Vec<String> {
+    let source = std::fs::read_to_string(src().join("error.rs")).expect("read src/error.rs");
+    // `#[error("…")]` (possibly over several lines), doc lines, then the variant's name.
+    let variant = regex::Regex::new(
+        r#"#\[error\(\s*"((?:[^"\\]|\\.)*)"[^\]]*\]\s*(?:///[^\n]*\n\s*)*([A-Z]\w*)"#,
+    )
+    .unwrap();
+    let command = regex::Regex::new(r"(^|[\s(:])/[a-z]").unwrap();
+    variant
+        .captures_iter(&source)
+        .filter(|c| command.is_match(&c[1]))
+        .map(|c| c[2].to_string())
+        .collect()
+}
+
+#[test]
+fn no_refusal_raised_outside_chat_names_a_chat_command() {
+    let named = refusals_naming_a_chat_command();
+    // The reader must see the variants it guards: chat's own refusals name commands.
+    assert!(named.contains(&"UnknownOption".to_string()), "{named:?}");
+    let mut outside_chat = Vec::new();
+    for core in ["ledger", "http"] {
+        outside_chat.push(src().join(format!("{core}.rs")));
+        sources(&src().join(core), &mut outside_chat);
+    }
+    for door in [
+        "wire", "import", "export", "demo", "db", "money", "grammar", "config",
+    ] {
+        outside_chat.push(src().join(format!("{door}.rs")));
+    }
+    let mut found = Vec::new();
+    for file in &outside_chat {
+        let code = code_of(&std::fs::read_to_string(file).expect("read a source file"));
+        for name in &named {
+            if code.contains(&format!("UserError::{name}")) {
+                found.push(format!("{} raises {name}", file.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "refusals that name a chat command, raised where no chat command can be run:\n{}",
+        found.join("\n")
+    );
+}

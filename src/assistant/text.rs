@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::error::UserError;
 use crate::ledger::{HistoryEntry, Lot, LotShare, Source};
 use crate::money::{Credits, Currency};
 pub use crate::words::{CREDITS_PAY_FOR, Style, relative_days};
@@ -525,6 +526,36 @@ pub fn transfer_answer(account: &str, available: Credits, currency: &Currency) -
         "{NOT_TRANSFERABLE} Yours ({account}) has {} available for digital purchases.",
         currency.format(available)
     )
+}
+
+/// A refusal as chat reads it: the sentence every door shares, then, where a chat command
+/// helps, that command; members and admins each get the one they can run.
+pub fn refusal(refusal: &UserError, admin: bool) -> String {
+    let sentence = refusal.to_string();
+    match chat_hint(refusal, admin) {
+        Some(hint) => format!("{sentence} {hint}"),
+        None => sentence,
+    }
+}
+
+fn chat_hint(refusal: &UserError, admin: bool) -> Option<String> {
+    Some(match (refusal, admin) {
+        (UserError::UnknownAccount(id), true) => {
+            format!("A new one is created by /admin link member:… account:{id} create:true.")
+        }
+        (UserError::AlreadyLinked(_), _) => {
+            "Run /unlink first if you want to link another one.".into()
+        }
+        (UserError::MemberAlreadyLinked(_) | UserError::CodeForLinkedAccount(_), true) => {
+            "Unlink them first with /admin unlink.".into()
+        }
+        (UserError::LinkCodeAlreadyIssued, true) => "Run /admin code again for a new one.".into(),
+        (UserError::UnknownGrant(_), true) => "/admin account lists a member's grants.".into(),
+        (UserError::UnknownOrder(_), false) => {
+            "/order lists your recent orders as you type.".into()
+        }
+        _ => return None,
+    })
 }
 
 /// The one apology, at every door that answers in chat or the console.
