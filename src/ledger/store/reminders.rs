@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Ledger, at, source_from, ts};
+use super::lots::source_from;
+use super::{Ledger, at, ts};
 use crate::error::Result;
 use crate::ledger::{LotId, Source, whole_seconds};
 use crate::money::Credits;
