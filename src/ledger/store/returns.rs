@@ -8,13 +8,15 @@ use super::lots::{change_remaining, insert_lot, lot};
 use super::orders::order_items;
 use super::{Ledger, ts};
 use crate::error::{Result, UserError};
-use crate::ledger::rules::{self, ReturnedCredit, SpentAllocation};
+use crate::ledger::rules::{self, BoughtLine, ReturnedCredit, SpentAllocation};
 use crate::ledger::{
-    Act, ExpiredLotPolicy, ReturnReceipt, ReturnRequest, ReturnScope, ReturnedItem, Source, When,
+    Act, ExpiredLotPolicy, LotId, ReturnReceipt, ReturnRequest, ReturnScope, ReturnedItem, Source,
+    When,
 };
 use crate::money::Credits;
 use chrono::Duration;
 use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::HashMap;
 
 impl Ledger {
     /// Records a return of a whole order or some of its items. Idempotent by the return id.
@@ -51,9 +53,17 @@ impl Ledger {
         self.keyed("return", &act, request, conflict, |tx, journal| {
             let (order_id, account_id, other_method, placed_at) = tx
                 .query_row(
-                    "SELECT id, account_id, other_method, placed_at FROM orders WHERE external_id = ?1",
+                    "SELECT id, account_id, other_method, placed_at FROM orders
+                     WHERE external_id = ?1",
                     [&request.order_external_id],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, i64>(3)?)),
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    },
                 )
                 .optional()?
                 .ok_or_else(|| UserError::UnknownOrder(request.order_external_id.clone()))?;
@@ -72,23 +82,31 @@ impl Ledger {
                         .map(|(n, i)| (n, i.quantity - i.returned_quantity))
                         .collect();
                     if all.is_empty() {
-                        return Err(UserError::NothingToReturn(request.order_external_id.clone()).into());
+                        return Err(
+                            UserError::NothingToReturn(request.order_external_id.clone()).into(),
+                        );
                     }
                     all
                 }
                 ReturnScope::Items(lines) => {
                     let mut wanted: Vec<(usize, i64)> = Vec::new();
                     for line in lines {
-                        let n = items.iter().position(|i| i.sku == line.sku.trim()).ok_or_else(|| {
-                            UserError::UnknownItem { order: request.order_external_id.clone(), item: line.sku.clone() }
-                        })?;
+                        let n = items
+                            .iter()
+                            .position(|i| i.sku == line.sku.trim())
+                            .ok_or_else(|| UserError::UnknownItem {
+                                order: request.order_external_id.clone(),
+                                item: line.sku.clone(),
+                            })?;
                         match wanted.iter_mut().find(|(m, _)| *m == n) {
                             Some((_, q)) => {
-                                *q = q.checked_add(line.quantity).ok_or_else(|| UserError::ReturnTooMany {
-                                    item: items[n].sku.clone(),
-                                    bought: items[n].quantity,
-                                    returned: items[n].returned_quantity,
-                                    asked: i64::MAX,
+                                *q = q.checked_add(line.quantity).ok_or_else(|| {
+                                    UserError::ReturnTooMany {
+                                        item: items[n].sku.clone(),
+                                        bought: items[n].quantity,
+                                        returned: items[n].returned_quantity,
+                                        asked: i64::MAX,
+                                    }
                                 })?
                             }
                             None => wanted.push((n, line.quantity)),
@@ -110,7 +128,9 @@ impl Ledger {
                 }
             };
             tx.execute(
-                "INSERT INTO returns (return_id, order_id, returned_at, credits_refunded, other_refunded) VALUES (?1, ?2, ?3, 0, 0)",
+                "INSERT INTO returns
+                 (return_id, order_id, returned_at, credits_refunded, other_refunded)
+                 VALUES (?1, ?2, ?3, 0, 0)",
                 params![request.return_id, order_id, ts(act.now)],
             )?;
             let return_row = tx.last_insert_rowid();
@@ -127,17 +147,40 @@ impl Ledger {
                 other_refunded: Credits::ZERO,
                 other_method,
             };
+            // Read every row the plan needs, then plan without the database, then write. A
+            // lot's revoked flag and expiry don't change during the return, so reading them
+            // first sees what reading them one by one would.
+            let lines: Vec<BoughtLine> = items
+                .iter()
+                .map(|item| BoughtLine {
+                    total: item.total,
+                    credits: item.credits,
+                    quantity: item.quantity,
+                    returned_quantity: item.returned_quantity,
+                })
+                .collect();
+            let mut allocations: Vec<Vec<SpentAllocation>> = vec![Vec::new(); items.len()];
+            let mut lot_states: HashMap<LotId, (bool, bool)> = HashMap::new();
+            for &(n, _) in &wanted {
+                allocations[n] = spent_allocations(tx, items[n].id)?;
+                for alloc in &allocations[n] {
+                    if !lot_states.contains_key(&alloc.lot_id) {
+                        let target = lot(tx, alloc.lot_id)?;
+                        let state = (target.revoked, target.is_live(act.live_at()));
+                        lot_states.insert(alloc.lot_id, state);
+                    }
+                }
+            }
+            let plan = rules::plan_return(&lines, &allocations, &wanted, policy, |lot_id| {
+                lot_states[&lot_id]
+            });
             let mut to_reissue: Vec<(i64, Credits)> = Vec::new();
-            for (n, quantity) in wanted {
-                let item = &items[n];
-                let credits = rules::return_share(item.credits, item.quantity, item.returned_quantity, quantity);
-                let other = rules::return_share(item.total - item.credits, item.quantity, item.returned_quantity, quantity);
-                let allocations = spent_allocations(tx, item.id)?;
-                for back in rules::give_back(&allocations, credits) {
-                    let target = lot(tx, back.lot_id)?;
+            for part in plan {
+                let item = &items[part.line];
+                for (back, fate) in part.give_backs {
                     // Credit lost again at once still goes through its lot, refund then
                     // revoke/expire, so the journal shows both the return and the loss.
-                    let taken_back_as = match ReturnedCredit::of(target.revoked, target.is_live(act.live_at()), policy) {
+                    let taken_back_as = match fate {
                         ReturnedCredit::Restored => None,
                         ReturnedCredit::Revoked => Some(("revoke", "revoked before the return")),
                         ReturnedCredit::Expired => Some(("expire", "expired before the return")),
@@ -149,14 +192,20 @@ impl Ledger {
                     change_remaining(tx, back.lot_id, back.amount)?;
                     journal.write(
                         tx,
-                        Entry::new("refund", &account_id, reason).lot(back.lot_id, back.amount).order(order_id).allocation(back.allocation_id),
+                        Entry::new("refund", &account_id, reason)
+                            .lot(back.lot_id, back.amount)
+                            .order(order_id)
+                            .allocation(back.allocation_id),
                     )?;
                     match taken_back_as {
                         None => receipt.credits_restored += back.amount,
                         Some((kind, why)) => {
                             let delta = Credits::ZERO - back.amount;
                             change_remaining(tx, back.lot_id, delta)?;
-                            journal.write(tx, Entry::new(kind, &account_id, why).lot(back.lot_id, delta))?;
+                            journal.write(
+                                tx,
+                                Entry::new(kind, &account_id, why).lot(back.lot_id, delta),
+                            )?;
                             if kind == "revoke" {
                                 receipt.revoked_at_once += back.amount;
                             } else {
@@ -165,18 +214,41 @@ impl Ledger {
                         }
                     }
                 }
+                let (quantity, credits, other) = (part.quantity, part.credits, part.other);
                 tx.execute(
-                    "INSERT INTO return_items (return_row, order_item_id, quantity, credits, other) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![return_row, item.id, quantity, credits.minor(), other.minor()],
+                    "INSERT INTO return_items (return_row, order_item_id, quantity, credits, other)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        return_row,
+                        item.id,
+                        quantity,
+                        credits.minor(),
+                        other.minor()
+                    ],
                 )?;
                 receipt.other_refunded += other;
-                receipt.items.push(ReturnedItem { sku: item.sku.clone(), title: item.title.clone(), quantity, credits, other });
+                receipt.items.push(ReturnedItem {
+                    sku: item.sku.clone(),
+                    title: item.title.clone(),
+                    quantity,
+                    credits,
+                    other,
+                });
             }
             if !to_reissue.is_empty() {
                 let amount: Credits = to_reissue.iter().map(|(_, a)| *a).sum();
                 let expires_at = act.now + Duration::days(i64::from(reissue_days.max(1)));
                 let reason = format!("refund, order {}", request.order_external_id);
-                let new_lot = insert_lot(tx, &act, &account_id, amount, Source::Refund, &reason, Some(expires_at), Some(order_id))?;
+                let new_lot = insert_lot(
+                    tx,
+                    &act,
+                    &account_id,
+                    amount,
+                    Source::Refund,
+                    &reason,
+                    Some(expires_at),
+                    Some(order_id),
+                )?;
                 // The new lot starts empty and each entry fills it, so its remaining is the sum
                 // of its journal entries like every other lot's.
                 change_remaining(tx, new_lot.id, Credits::ZERO - amount)?;
@@ -184,14 +256,22 @@ impl Ledger {
                     change_remaining(tx, new_lot.id, part)?;
                     journal.write(
                         tx,
-                        Entry::new("reissue", &account_id, &reason).lot(new_lot.id, part).order(order_id).allocation(allocation_id),
+                        Entry::new("reissue", &account_id, &reason)
+                            .lot(new_lot.id, part)
+                            .order(order_id)
+                            .allocation(allocation_id),
                     )?;
                 }
                 receipt.reissued = Some(lot(tx, new_lot.id)?);
             }
             tx.execute(
-                "UPDATE returns SET credits_refunded = ?1, other_refunded = ?2 WHERE id = ?3",
-                params![receipt.credits_returned().minor(), receipt.other_refunded.minor(), return_row],
+                "UPDATE returns SET credits_refunded = ?1, other_refunded = ?2
+                 WHERE id = ?3",
+                params![
+                    receipt.credits_returned().minor(),
+                    receipt.other_refunded.minor(),
+                    return_row
+                ],
             )?;
             Ok(receipt)
         })
