@@ -16,6 +16,8 @@
 pub mod reminders;
 
 mod accounts;
+// Only tests and benches call these: a release build leaves them out.
+#[cfg(any(test, feature = "test-support"))]
 mod audit;
 mod checks;
 mod confirmations;
