@@ -5,7 +5,7 @@ use super::checks::{check_id, check_optional_text, check_text, or_default};
 use super::journal::{Entry, Journal};
 use super::{Ledger, at, ts};
 use crate::error::{Error, Result, UserError};
-use crate::ledger::{Account, Act, IssuedLinkCode, Link};
+use crate::ledger::{Account, Act, IssuedLinkCode, JournalKind, Link};
 use chrono::Duration;
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
@@ -38,7 +38,7 @@ impl Ledger {
                     return Err(UserError::AccountClosed(account_id.to_string()).into());
                 }
                 tx.execute("UPDATE accounts SET closed = 1 WHERE id = ?1", [account_id])?;
-                journal.write(tx, Entry::new("close", account_id, reason))?;
+                journal.write(tx, Entry::new(JournalKind::Close, account_id, reason))?;
                 account(tx, account_id)
             },
         )
@@ -99,8 +99,12 @@ impl Ledger {
                 tx.execute("DELETE FROM links WHERE member_id = ?1", [member_id])?;
                 journal.write(
                     tx,
-                    Entry::new("unlink", &link.account_id, or_default(reason, "unlinked"))
-                        .member(member_id),
+                    Entry::new(
+                        JournalKind::Unlink,
+                        &link.account_id,
+                        or_default(reason, "unlinked"),
+                    )
+                    .member(member_id),
                 )?;
                 Ok(link)
             },
@@ -129,7 +133,7 @@ impl Ledger {
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![hash_link_code(&code), account_id, ts(act.now), act.actor, ts(expires_at)],
                 )?;
-                journal.write(tx, Entry::new("link_code", account_id, "link code issued"))?;
+                journal.write(tx, Entry::new(JournalKind::LinkCode, account_id, "link code issued"))?;
                 Ok(hash_link_code(&code))
             },
         )?;
@@ -302,7 +306,10 @@ fn ensure_account(
         "INSERT INTO accounts (id, display_name, created_at) VALUES (?1, ?2, ?3)",
         params![account_id, name, ts(journal.act.now)],
     )?;
-    journal.write(tx, Entry::new("open", account_id, "account opened"))?;
+    journal.write(
+        tx,
+        Entry::new(JournalKind::Open, account_id, "account opened"),
+    )?;
     account(tx, account_id)
 }
 
@@ -360,7 +367,10 @@ fn link(
             journal.act.actor
         ],
     )?;
-    journal.write(tx, Entry::new("link", account_id, reason).member(member_id))?;
+    journal.write(
+        tx,
+        Entry::new(JournalKind::Link, account_id, reason).member(member_id),
+    )?;
     Ok(Link {
         member_id: member_id.to_string(),
         account_id: account_id.to_string(),

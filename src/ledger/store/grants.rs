@@ -8,7 +8,8 @@ use super::lots::{change_remaining, insert_lot, lot, lot_receipt};
 use super::{Ledger, at, keyed_in, ts};
 use crate::error::{Error, Result, UserError};
 use crate::ledger::{
-    Act, Expiry, GrantRequest, Lot, LotId, LotReceipt, SweepReport, whole_seconds,
+    Act, Expiry, GrantRequest, IdempotencyKey, JournalKind, Lot, LotId, LotReceipt, SweepReport,
+    whole_seconds,
 };
 use crate::money::Credits;
 use chrono::{DateTime, Duration, Utc};
@@ -69,7 +70,7 @@ impl Ledger {
         )?;
         journal.write(
             tx,
-            Entry::new("grant", &request.account_id, reason)
+            Entry::new(JournalKind::Grant, &request.account_id, reason)
                 .lot(lot.id, request.amount)
                 .detail(expiry_text(expires_at)),
         )?;
@@ -113,7 +114,7 @@ impl Ledger {
                 tx.execute("UPDATE lots SET revoked = 1 WHERE id = ?1", [lot_id])?;
                 journal.write(
                     tx,
-                    Entry::new("revoke", &lot.account_id, reason).lot(lot_id, delta),
+                    Entry::new(JournalKind::Revoke, &lot.account_id, reason).lot(lot_id, delta),
                 )?;
                 lot_receipt(tx, Some(lot), lot_id, act.now)
             },
@@ -148,7 +149,8 @@ impl Ledger {
                     change_remaining(tx, lot_id, delta)?;
                     journal.write(
                         tx,
-                        Entry::new("expire", &before.account_id, "expired").lot(lot_id, delta),
+                        Entry::new(JournalKind::Expire, &before.account_id, "expired")
+                            .lot(lot_id, delta),
                     )?;
                 }
                 tx.execute(
@@ -157,7 +159,7 @@ impl Ledger {
                 )?;
                 journal.write(
                     tx,
-                    Entry::new("expiry_change", &before.account_id, reason)
+                    Entry::new(JournalKind::ExpiryChange, &before.account_id, reason)
                         .lot(lot_id, Credits::ZERO)
                         .detail(format!(
                             "{} -> {}",
@@ -177,7 +179,7 @@ impl Ledger {
     pub fn add_note(&self, act: &Act, note: &str) -> Result<()> {
         check_note(note)?;
         let note_act = Act {
-            key: format!("{}:note", act.key),
+            key: IdempotencyKey::note(&act.key).into(),
             ..act.clone()
         };
         self.keyed(
@@ -226,7 +228,7 @@ impl Ledger {
                 change_remaining(tx, lot_id, delta)?;
                 Journal::new(&act).write(
                     tx,
-                    Entry::new("expire", &account_id, "expired")
+                    Entry::new(JournalKind::Expire, &account_id, "expired")
                         .lot(lot_id, delta)
                         .effective(at(expires_at)),
                 )?;
@@ -275,16 +277,15 @@ impl Ledger {
 /// `now` — and must then expire again; the sweep holds the write lock, so the first free
 /// number is safe to take.
 fn sweep_key(tx: &Transaction, lot_id: LotId, expires_at: i64) -> Result<String> {
-    let base = format!("sweep:{lot_id}:{expires_at}");
     let mut taken = tx.prepare_cached("SELECT 1 FROM journal WHERE entry_key = ?1 || '#0'")?;
-    let mut key = base.clone();
-    for round in 2.. {
-        if !taken.exists([&key])? {
-            break;
+    let mut round = 1;
+    loop {
+        let key = IdempotencyKey::sweep(lot_id, expires_at, round);
+        if !taken.exists([key.as_str()])? {
+            return Ok(key.into());
         }
-        key = format!("{base}:{round}");
+        round += 1;
     }
-    Ok(key)
 }
 
 fn expiry_text(expires_at: Option<DateTime<Utc>>) -> String {

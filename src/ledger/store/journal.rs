@@ -4,7 +4,7 @@
 use super::accounts::require_account;
 use super::{Ledger, at, ts};
 use crate::error::Result;
-use crate::ledger::{Act, HistoryEntry, HistoryPage, LotId, whole_seconds};
+use crate::ledger::{Act, HistoryEntry, HistoryPage, JournalKind, LotId, whole_seconds};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 use rusqlite::{Transaction, params};
@@ -72,7 +72,7 @@ impl Ledger {
                     .query_map(params![account_id, ts(now)], |r| {
                         Ok(HistoryEntry {
                             id: 0,
-                            kind: "expire".into(),
+                            kind: JournalKind::Expire.as_str().into(),
                             amount: Credits::from_minor(-r.get::<_, i64>(1)?),
                             lot_id: Some(r.get(0)?),
                             order_external_id: None,
@@ -158,7 +158,7 @@ pub(super) struct Journal<'a> {
 
 /// One journal entry before it is written.
 pub(super) struct Entry<'a> {
-    kind: &'static str,
+    kind: JournalKind,
     account_id: &'a str,
     reason: &'a str,
     member_id: Option<&'a str>,
@@ -172,7 +172,7 @@ pub(super) struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    pub(super) fn new(kind: &'static str, account_id: &'a str, reason: &'a str) -> Self {
+    pub(super) fn new(kind: JournalKind, account_id: &'a str, reason: &'a str) -> Self {
         Entry {
             kind,
             account_id,
@@ -228,7 +228,7 @@ impl<'a> Journal<'a> {
         .execute(params![
             entry_key,
             self.act.key,
-            entry.kind,
+            entry.kind.as_str(),
             entry.account_id,
             entry.member_id,
             entry.lot_id,

@@ -10,8 +10,8 @@ use super::{Ledger, at, ts};
 use crate::error::{Result, UserError};
 use crate::ledger::rules::{self, LineToPay, ReturnedCredit, SpendableLot};
 use crate::ledger::{
-    Act, Allocation, CreditChoice, ItemBreakdown, ItemKind, LotShare, OrderBreakdown, OrderReceipt,
-    OrderRequest, OrderSummary, When, whole_seconds,
+    Act, Allocation, CreditChoice, IdempotencyKey, ItemBreakdown, ItemKind, JournalKind, LotShare,
+    OrderBreakdown, OrderReceipt, OrderRequest, OrderSummary, When, whole_seconds,
 };
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
@@ -32,7 +32,7 @@ impl Ledger {
         request: &OrderRequest,
     ) -> Result<OrderReceipt> {
         validate_order(request)?;
-        let act = Act::new(actor, when, format!("order:{}", request.external_id));
+        let act = Act::new(actor, when, IdempotencyKey::order(&request.external_id));
         let conflict = UserError::OrderAlreadyRecorded(request.external_id.clone());
         self.keyed("order", &act, request, conflict, |tx, journal| {
             require_open_account(tx, &request.account_id)?;
@@ -94,7 +94,7 @@ impl Ledger {
                     change_remaining(tx, take.lot_id, delta)?;
                     journal.write(
                         tx,
-                        Entry::new("spend", &request.account_id, "order")
+                        Entry::new(JournalKind::Spend, &request.account_id, "order")
                             .lot(take.lot_id, delta)
                             .order(order_id)
                             .allocation(allocation_id),

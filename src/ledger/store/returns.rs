@@ -1,5 +1,6 @@
-//! Returns: recording one, giving each returned item's credit back to the lots it came from
-//! and what a return does with credit whose lot has expired or been revoked.
+//! Returns: recording one. The store reads the order's lines, allocations and lots, asks
+//! `rules::plan_return` what goes back where, and writes it; plus what a return does with
+//! credit whose lot has expired (the account's policy).
 
 use super::accounts::account;
 use super::checks::{check_id, check_optional_text, check_text, or_default};
@@ -10,13 +11,13 @@ use super::{Ledger, ts};
 use crate::error::{Result, UserError};
 use crate::ledger::rules::{self, BoughtLine, ReturnedCredit, SpentAllocation};
 use crate::ledger::{
-    Act, ExpiredLotPolicy, LotId, ReturnReceipt, ReturnRequest, ReturnScope, ReturnedItem, Source,
-    When,
+    Act, ExpiredLotPolicy, IdempotencyKey, JournalKind, LotId, ReturnReceipt, ReturnRequest,
+    ReturnScope, ReturnedItem, Source, When,
 };
 use crate::money::Credits;
 use chrono::Duration;
 use rusqlite::{OptionalExtension, Transaction, params};
-use std::collections::HashMap;
+use std::collections::{HashMap, hash_map};
 
 impl Ledger {
     /// Records a return of a whole order or some of its items. Idempotent by the return id.
@@ -46,7 +47,11 @@ impl Ledger {
                 }
             }
         }
-        let act = Act::new(actor, when, format!("return:{}", request.return_id));
+        let act = Act::new(
+            actor,
+            when,
+            IdempotencyKey::order_return(&request.return_id),
+        );
         let conflict = UserError::ReturnAlreadyRecorded(request.return_id.clone());
         let policy = self.settings.expired_lot_policy;
         let reissue_days = self.settings.reissue_days;
@@ -164,10 +169,9 @@ impl Ledger {
             for &(n, _) in &wanted {
                 allocations[n] = spent_allocations(tx, items[n].id)?;
                 for alloc in &allocations[n] {
-                    if !lot_states.contains_key(&alloc.lot_id) {
+                    if let hash_map::Entry::Vacant(slot) = lot_states.entry(alloc.lot_id) {
                         let target = lot(tx, alloc.lot_id)?;
-                        let state = (target.revoked, target.is_live(act.live_at()));
-                        lot_states.insert(alloc.lot_id, state);
+                        slot.insert((target.revoked, target.is_live(act.live_at())));
                     }
                 }
             }
@@ -182,8 +186,12 @@ impl Ledger {
                     // revoke/expire, so the journal shows both the return and the loss.
                     let taken_back_as = match fate {
                         ReturnedCredit::Restored => None,
-                        ReturnedCredit::Revoked => Some(("revoke", "revoked before the return")),
-                        ReturnedCredit::Expired => Some(("expire", "expired before the return")),
+                        ReturnedCredit::Revoked => {
+                            Some((JournalKind::Revoke, "revoked before the return"))
+                        }
+                        ReturnedCredit::Expired => {
+                            Some((JournalKind::Expire, "expired before the return"))
+                        }
                         ReturnedCredit::Reissued => {
                             to_reissue.push((back.allocation_id, back.amount));
                             continue;
@@ -192,7 +200,7 @@ impl Ledger {
                     change_remaining(tx, back.lot_id, back.amount)?;
                     journal.write(
                         tx,
-                        Entry::new("refund", &account_id, reason)
+                        Entry::new(JournalKind::Refund, &account_id, reason)
                             .lot(back.lot_id, back.amount)
                             .order(order_id)
                             .allocation(back.allocation_id),
@@ -206,7 +214,7 @@ impl Ledger {
                                 tx,
                                 Entry::new(kind, &account_id, why).lot(back.lot_id, delta),
                             )?;
-                            if kind == "revoke" {
+                            if kind == JournalKind::Revoke {
                                 receipt.revoked_at_once += back.amount;
                             } else {
                                 receipt.expired_at_once += back.amount;
@@ -256,7 +264,7 @@ impl Ledger {
                     change_remaining(tx, new_lot.id, part)?;
                     journal.write(
                         tx,
-                        Entry::new("reissue", &account_id, &reason)
+                        Entry::new(JournalKind::Reissue, &account_id, &reason)
                             .lot(new_lot.id, part)
                             .order(order_id)
                             .allocation(allocation_id),
