@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use std::io::BufRead;
 
 use crate::error::{Error, UserError};
-use crate::ledger::{Act, Ledger};
+use crate::ledger::{Act, IdempotencyKey, Ledger};
 use crate::lines::{Line, Lines};
 use crate::wire::{
     AccountIn, FieldError, GrantIn, OrderIn, ReturnIn, client_grant_key, field_of, from_json,
@@ -174,7 +174,7 @@ fn apply(
 ) -> Result<Outcome, String> {
     let currency = ledger.currency();
     let key = match &record {
-        Record::Account(account) => format!("import:account:{}", account.id),
+        Record::Account(account) => IdempotencyKey::import_account(&account.id).into(),
         // The shop's own keys, in their own namespace (shared with the store API).
         Record::Grant(grant) => grant
             .key
@@ -186,8 +186,8 @@ fn apply(
                 .to_string()
             })
             .and_then(|key| client_grant_key("key", key).map_err(|e| e.message))?,
-        Record::Order(order) => format!("order:{}", order.id),
-        Record::Return(ret) => format!("return:{}", ret.id),
+        Record::Order(order) => IdempotencyKey::order(&order.id).into(),
+        Record::Return(ret) => IdempotencyKey::order_return(&ret.id).into(),
     };
     let duplicate = ledger.has_operation(&key).map_err(|e| describe(&e))?;
     let done = match record {

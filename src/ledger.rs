@@ -28,6 +28,135 @@ pub type LotId = i64;
 // Its settings are plain data read from bot.toml, so they live with the config (the layer
 // below the ledger); the ledger re-exports them under the names its callers know.
 pub use crate::config::{ExpiredLotPolicy, LedgerSettings};
+/// What a journal entry records. Stored as its `as_str()` name; the names never change, since
+/// history and the sums over the journal read them back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JournalKind {
+    Open,
+    Close,
+    Link,
+    Unlink,
+    LinkCode,
+    Grant,
+    Revoke,
+    ExpiryChange,
+    Expire,
+    Spend,
+    Refund,
+    Reissue,
+}
+
+impl JournalKind {
+    pub const ALL: [JournalKind; 12] = [
+        JournalKind::Open,
+        JournalKind::Close,
+        JournalKind::Link,
+        JournalKind::Unlink,
+        JournalKind::LinkCode,
+        JournalKind::Grant,
+        JournalKind::Revoke,
+        JournalKind::ExpiryChange,
+        JournalKind::Expire,
+        JournalKind::Spend,
+        JournalKind::Refund,
+        JournalKind::Reissue,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JournalKind::Open => "open",
+            JournalKind::Close => "close",
+            JournalKind::Link => "link",
+            JournalKind::Unlink => "unlink",
+            JournalKind::LinkCode => "link_code",
+            JournalKind::Grant => "grant",
+            JournalKind::Revoke => "revoke",
+            JournalKind::ExpiryChange => "expiry_change",
+            JournalKind::Expire => "expire",
+            JournalKind::Spend => "spend",
+            JournalKind::Refund => "refund",
+            JournalKind::Reissue => "reissue",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JournalKind> {
+        JournalKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// An idempotency key as it is stored. Each kind of request builds its key with one
+/// constructor here, so the chat, the store API and the importer can't drift apart: a key
+/// spelled differently would no longer find the requests stored under the old spelling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// An order, by the shop's order id (the store API, imports and `record_order` agree).
+    pub fn order(external_id: &str) -> Self {
+        IdempotencyKey(format!("order:{external_id}"))
+    }
+
+    /// A return, by the shop's return id.
+    pub fn order_return(return_id: &str) -> Self {
+        IdempotencyKey(format!("return:{return_id}"))
+    }
+
+    /// A grant the shop feeds in (store API or import) under its own client key. Client keys
+    /// get their own namespace so none can take a key the bot uses itself.
+    pub fn grant_feed(client_key: &str) -> Self {
+        IdempotencyKey(format!("feed:grant:{client_key}"))
+    }
+
+    /// An account the store API opens.
+    pub fn api_account(account_id: &str) -> Self {
+        IdempotencyKey(format!("api:account:{account_id}"))
+    }
+
+    /// A link code the store API issues; `nonce` makes each call a new request.
+    pub fn api_link_code(account_id: &str, nonce: &str) -> Self {
+        IdempotencyKey(format!("api:code:{account_id}:{nonce}"))
+    }
+
+    /// An account an import opens.
+    pub fn import_account(account_id: &str) -> Self {
+        IdempotencyKey(format!("import:account:{account_id}"))
+    }
+
+    /// A chat command (`grant`, `revoke`, `redeem`, …) by the interaction that asked for it.
+    pub fn chat(command: &str, interaction_id: &str) -> Self {
+        IdempotencyKey(format!("{command}:{interaction_id}"))
+    }
+
+    /// The admin note on the change made under `change`.
+    pub fn note(change: &str) -> Self {
+        IdempotencyKey(format!("{change}:note"))
+    }
+
+    /// A sweep's expiry of `lot_id` at `expires_at` (seconds); `round` 1 for the first time
+    /// the lot expires at that instant, 2, 3, … for later times (see the sweep).
+    pub fn sweep(lot_id: LotId, expires_at: i64, round: u32) -> Self {
+        match round {
+            0 | 1 => IdempotencyKey(format!("sweep:{lot_id}:{expires_at}")),
+            round => IdempotencyKey(format!("sweep:{lot_id}:{expires_at}:{round}")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<IdempotencyKey> for String {
+    fn from(key: IdempotencyKey) -> String {
+        key.0
+    }
+}
+
+impl std::fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// When a change happened and when the ledger recorded it.
 ///
@@ -512,4 +641,50 @@ pub struct OrderSummary {
     pub placed_at: DateTime<Utc>,
     pub total: Credits,
     pub credits_applied: Credits,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stored keys must keep matching: each constructor's exact spelling is pinned here.
+    #[test]
+    fn idempotency_keys_keep_their_stored_spelling() {
+        assert_eq!(IdempotencyKey::order("9001").as_str(), "order:9001");
+        assert_eq!(IdempotencyKey::order_return("R-7").as_str(), "return:R-7");
+        assert_eq!(IdempotencyKey::grant_feed("abc").as_str(), "feed:grant:abc");
+        assert_eq!(
+            IdempotencyKey::api_account("ACC-1").as_str(),
+            "api:account:ACC-1"
+        );
+        assert_eq!(
+            IdempotencyKey::api_link_code("ACC-1", "0000002a0000002b").as_str(),
+            "api:code:ACC-1:0000002a0000002b"
+        );
+        assert_eq!(
+            IdempotencyKey::import_account("ACC-1").as_str(),
+            "import:account:ACC-1"
+        );
+        assert_eq!(IdempotencyKey::chat("grant", "123").as_str(), "grant:123");
+        assert_eq!(IdempotencyKey::note("grant:123").as_str(), "grant:123:note");
+        assert_eq!(
+            IdempotencyKey::sweep(57, 1_700_000_000, 1).as_str(),
+            "sweep:57:1700000000"
+        );
+        assert_eq!(
+            IdempotencyKey::sweep(57, 1_700_000_000, 3).as_str(),
+            "sweep:57:1700000000:3"
+        );
+        assert_eq!(String::from(IdempotencyKey::order("1")), "order:1");
+    }
+
+    #[test]
+    fn journal_kinds_read_back_as_written() {
+        for kind in JournalKind::ALL {
+            assert_eq!(JournalKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(JournalKind::ExpiryChange.as_str(), "expiry_change");
+        assert_eq!(JournalKind::LinkCode.as_str(), "link_code");
+        assert_eq!(JournalKind::parse("transfer"), None);
+    }
 }

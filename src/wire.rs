@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use crate::error::UserError;
 use crate::grammar::{self, parse_expiry};
 use crate::ledger::{
-    Account, Balance, CreditChoice, Expiry, GrantRequest, HistoryEntry, ItemKind, Lot,
-    OrderBreakdown, OrderItemRequest, OrderReceipt, OrderRequest, ReturnLine, ReturnReceipt,
+    Account, Balance, CreditChoice, Expiry, GrantRequest, HistoryEntry, IdempotencyKey, ItemKind,
+    Lot, OrderBreakdown, OrderItemRequest, OrderReceipt, OrderRequest, ReturnLine, ReturnReceipt,
     ReturnRequest, ReturnScope, Source, When,
 };
 use crate::money::{AmountSyntax, Credits, Currency};
@@ -414,7 +414,7 @@ pub fn checked_at(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<When,
 /// sweep keys); the store API and `import` share it, so a grant fed by file and then by API
 /// with the same key is carried out once.
 pub fn feed_grant_key(client_key: &str) -> String {
-    format!("feed:grant:{client_key}")
+    IdempotencyKey::grant_feed(client_key).into()
 }
 
 /// A grant's client key from `field` (`Idempotency-Key`, or a body's or line's `key`),

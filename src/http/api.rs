@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use super::HttpState;
 use crate::error::{Error, Reference, UserError};
 use crate::grammar::KeyProblem;
-use crate::ledger::{Act, Ledger};
+use crate::ledger::{Act, IdempotencyKey, Ledger};
 use crate::wire::{self, AccountIn, FieldError, GrantIn, OrderIn, ReturnIn};
 
 /// The OpenAPI 3 description of these routes (a test walks every route it lists).
@@ -299,7 +299,7 @@ pub async fn create_account(
         if let Ok(account) = ledger.account(&id) {
             return Ok((true, account));
         }
-        let act = Act::new(API_ACTOR, Utc::now(), format!("api:account:{id}"));
+        let act = Act::new(API_ACTOR, Utc::now(), IdempotencyKey::api_account(&id));
         Ok((false, ledger.open_account(&act, &id, &name)?))
     })
     .await
@@ -356,12 +356,8 @@ pub async fn create_link_code(
     authorize(&state, &headers)?;
     // Each call issues a new code; a retried request gets a fresh one rather than a replay,
     // since the plain code is never stored.
-    let key = format!(
-        "api:code:{}:{:08x}{:08x}",
-        id,
-        rand_reference(),
-        rand_reference()
-    );
+    let nonce = format!("{:08x}{:08x}", rand_reference(), rand_reference());
+    let key = IdempotencyKey::api_link_code(&id, &nonce);
     let issued = blocking(&state, move |ledger| {
         ledger.issue_link_code(&Act::new(API_ACTOR, Utc::now(), key), &id)
     })
@@ -460,7 +456,7 @@ pub async fn create_order(
     keyed_write(
         &state,
         "order",
-        format!("order:{}", input.id),
+        IdempotencyKey::order(&input.id).into(),
         move |ledger| {
             let receipt = ledger.record_order(API_ACTOR, at, &request)?;
             Ok(json!({ "order": wire::order_receipt_json(&receipt, ledger.currency()) }))
@@ -494,7 +490,7 @@ pub async fn create_return(
     keyed_write(
         &state,
         "return",
-        format!("return:{}", input.id),
+        IdempotencyKey::order_return(&input.id).into(),
         move |ledger| {
             let receipt = ledger.record_return(API_ACTOR, at, &request)?;
             Ok(json!({ "return": wire::return_receipt_json(&receipt, ledger.currency()) }))

@@ -178,6 +178,72 @@ pub fn give_back(allocations: &[SpentAllocation], amount: Credits) -> Vec<GiveBa
     plan
 }
 
+/// An order line as a return sees it: what it cost, what credit paid of it, and how many of
+/// its units came back already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoughtLine {
+    pub total: Credits,
+    pub credits: Credits,
+    pub quantity: i64,
+    pub returned_quantity: i64,
+}
+
+/// What returning `quantity` units of line `line` gives back: `credits` to the lots in
+/// `give_backs` (each with what becomes of it) and `other` to the other payment method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineReturn {
+    pub line: usize,
+    pub quantity: i64,
+    pub credits: Credits,
+    pub other: Credits,
+    pub give_backs: Vec<(GiveBack, ReturnedCredit)>,
+}
+
+/// Plans a return of `wanted` (line index, units) over the lines bought: each line's credit
+/// and other-payment shares, the credit sent back through `allocations[line]` (see
+/// [`give_back`]), and what becomes of each part by its lot's state (`lot_state(lot)`:
+/// revoked, live), under `policy`. Lines appear in the order wanted.
+pub fn plan_return(
+    lines: &[BoughtLine],
+    allocations: &[Vec<SpentAllocation>],
+    wanted: &[(usize, i64)],
+    policy: ExpiredLotPolicy,
+    lot_state: impl Fn(LotId) -> (bool, bool),
+) -> Vec<LineReturn> {
+    wanted
+        .iter()
+        .map(|&(line, quantity)| {
+            let item = &lines[line];
+            let credits = return_share(
+                item.credits,
+                item.quantity,
+                item.returned_quantity,
+                quantity,
+            );
+            let other = return_share(
+                item.total - item.credits,
+                item.quantity,
+                item.returned_quantity,
+                quantity,
+            );
+            let give_backs = give_back(&allocations[line], credits)
+                .into_iter()
+                .map(|back| {
+                    let (revoked, live) = lot_state(back.lot_id);
+                    (back, ReturnedCredit::of(revoked, live, policy))
+                })
+                .collect();
+            LineReturn {
+                line,
+                quantity,
+                credits,
+                other,
+                give_backs,
+            }
+        })
+        .collect()
+}
+
 /// The ranges of lot numbers whose decimal digits start with `digits`, highest first:
 /// "1" → …, 100..=199, 10..=19, 1..=1. Empty digits: every number. A leading zero or a
 /// non-number: none.
@@ -327,6 +393,87 @@ mod tests {
         assert_eq!(return_share(c(1000), 3, 2, 1), c(334));
         assert_eq!(return_share(c(1000), 3, 0, 3), c(1000));
         assert_eq!(return_share(c(1000), 3, 1, 2), c(667));
+    }
+
+    #[test]
+    fn a_return_plans_each_part_by_its_lots_state() {
+        // 2 units of 1000, 600 paid by credit: lot 10 (live) took 400, lot 11 (expired) 200.
+        let lines = [BoughtLine {
+            total: c(1000),
+            credits: c(600),
+            quantity: 2,
+            returned_quantity: 0,
+        }];
+        let allocations = vec![vec![
+            SpentAllocation {
+                allocation_id: 1,
+                lot_id: 10,
+                taken: c(400),
+                given_back: c(0),
+            },
+            SpentAllocation {
+                allocation_id: 2,
+                lot_id: 11,
+                taken: c(200),
+                given_back: c(0),
+            },
+        ]];
+        let state = |lot: LotId| (false, lot == 10);
+        let plan = plan_return(
+            &lines,
+            &allocations,
+            &[(0, 1)],
+            ExpiredLotPolicy::Reissue,
+            state,
+        );
+        assert_eq!(plan.len(), 1);
+        assert_eq!((plan[0].credits, plan[0].other), (c(300), c(200)));
+        // Last taken first: the expired lot's 200 is reissued, then 100 goes back to lot 10.
+        let fates: Vec<(LotId, Credits, ReturnedCredit)> = plan[0]
+            .give_backs
+            .iter()
+            .map(|(back, fate)| (back.lot_id, back.amount, *fate))
+            .collect();
+        assert_eq!(
+            fates,
+            vec![
+                (11, c(200), ReturnedCredit::Reissued),
+                (10, c(100), ReturnedCredit::Restored),
+            ]
+        );
+        let plan = plan_return(
+            &lines,
+            &allocations,
+            &[(0, 1)],
+            ExpiredLotPolicy::Expire,
+            state,
+        );
+        assert_eq!(plan[0].give_backs[0].1, ReturnedCredit::Expired);
+    }
+
+    #[test]
+    fn credit_from_a_revoked_lot_is_revoked_again_whatever_the_policy() {
+        let lines = [BoughtLine {
+            total: c(500),
+            credits: c(500),
+            quantity: 1,
+            returned_quantity: 0,
+        }];
+        let allocations = vec![vec![SpentAllocation {
+            allocation_id: 1,
+            lot_id: 7,
+            taken: c(500),
+            given_back: c(0),
+        }]];
+        let plan = plan_return(
+            &lines,
+            &allocations,
+            &[(0, 1)],
+            ExpiredLotPolicy::Reissue,
+            |_| (true, true),
+        );
+        assert_eq!(plan[0].give_backs[0].1, ReturnedCredit::Revoked);
+        assert_eq!(plan[0].other, Credits::ZERO);
     }
 
     #[test]

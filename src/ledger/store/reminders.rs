@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Ledger, at, source_from, ts};
+use super::lots::source_from;
+use super::{Ledger, at, ts};
 use crate::error::Result;
 use crate::ledger::{LotId, Source, whole_seconds};
 use crate::money::Credits;
@@ -388,8 +389,9 @@ impl Ledger {
         })
     }
 
-    /// Reminder rows of a member (newest first): `(lot, threshold, state)`, for tests and
-    /// `export`.
+    /// Reminder rows of a member (newest first): `(lot, threshold, state)`. Only tests call
+    /// it (no `export` does yet), so a release build leaves it out.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn reminders_of(&self, member_id: &str) -> Result<Vec<(LotId, u32, String)>> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
