@@ -6,7 +6,6 @@
 //!
 //! Payloads are shaped as Discord sends them today (see `payloads`), so serenity 0.12.5 must
 //! read them as it would read Discord's. Nothing here leaves 127.0.0.1.
-#![allow(dead_code)]
 
 pub mod bot;
 pub mod payloads;
