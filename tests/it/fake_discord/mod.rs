@@ -60,6 +60,7 @@ pub struct Call {
     pub method: String,
     pub path: String,
     pub body: Value,
+    #[allow(dead_code)] // read by benches/discord.rs
     pub at: Instant,
 }
 
@@ -113,6 +114,7 @@ struct Inner {
 
 pub struct FakeDiscord {
     pub rest_url: String,
+    #[allow(dead_code)] // read by benches/discord.rs
     pub ws_url: String,
     inner: Arc<Mutex<Inner>>,
     changed: watch::Receiver<u64>,
@@ -321,11 +323,6 @@ impl FakeDiscord {
             .filter(|(c, _, _)| c == channel)
             .map(|(_, _, body)| body.clone())
             .collect()
-    }
-
-    /// Whether a gateway connection is live (identified or resumed).
-    pub fn connected(&self) -> bool {
-        self.inner.lock().unwrap().connection.is_some()
     }
 }
 
