@@ -9,7 +9,9 @@
 
 mod common;
 
-#[path = "../tests/fake_discord/mod.rs"]
+// The bench uses part of the tests' fake Discord.
+#[allow(dead_code)]
+#[path = "../tests/it/fake_discord/mod.rs"]
 mod fake_discord;
 
 use chrono::Utc;

@@ -56,7 +56,7 @@ fn labelled(file: &str) -> Vec<eval::Labelled> {
     eval::parse_tsv(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// CLINC150 validation rows outside the intents we answer on purpose (as tests/faq.rs).
+/// CLINC150 validation rows outside the intents we answer on purpose (as tests/it/faq.rs).
 fn clinc_unrelated() -> Vec<eval::Labelled> {
     const OURS: &[&str] = &[
         "balance",

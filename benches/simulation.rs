@@ -1,5 +1,5 @@
 //! `cargo bench --bench simulation`: the throughput of the seeded simulation of the assistant
-//! and ledger together (`tests/sim`, the same code `cargo test --test simulation` runs), with
+//! and ledger together (`tests/it/sim`, the code `cargo test --test it simulation::` runs), with
 //! every invariant checked after every event, and in the same run a baseline: as many bare
 //! `Ledger::grant` calls, one transaction each, as the simulation fed accepted requests.
 //!
@@ -15,7 +15,9 @@
 //! it. `SIM_BENCH_UNCHECKED=1` adds the same events without the checks, to show their cost.
 //! Prints one JSON line per figure, like every bench here.
 
-#[path = "../tests/sim/mod.rs"]
+// The bench uses part of the simulation the tests share.
+#[allow(dead_code)]
+#[path = "../tests/it/sim/mod.rs"]
 mod sim;
 
 mod common;

@@ -6,7 +6,7 @@ small talk for `thanks` and `help` — and CLINC150's validation rows that the t
 
 - CLINC150: Larson et al., "An Evaluation Dataset for Intent Classification and
   Out-of-Scope Prediction", EMNLP 2019 — CC BY 3.0. Train split only for training; the
-  validation split is what tests/faq.rs measures, never trained on.
+  validation split is what tests/it/faq.rs measures, never trained on.
 - BANKING77: Casanueva et al., "Efficient Intent Detection with Dual Sentence
   Encoders", NLP4ConvAI 2020 — CC BY 4.0. Train split only.
 
@@ -66,7 +66,7 @@ def normal(text):
     return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
 
 
-# A question the tests measure with is never trained on (tests/faq.rs checks it).
+# A question the tests measure with is never trained on (tests/it/faq.rs checks it).
 measured = set()
 for name in ("faq_dev.tsv", "faq_holdout.tsv"):
     for line in (root / "tests/data" / name).read_text().splitlines():

@@ -2,12 +2,7 @@
 //! (each field), replays and conflicting replays; health, metrics and the OpenAPI document;
 //! and a bounded load test of 50 concurrent clients retrying the same keys.
 
-// Amounts are written dollars_cents: usd(12_50) is $12.50.
-#![allow(clippy::inconsistent_digit_grouping)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use creditbot::assistant::{Admins, Assistant};
 use creditbot::config::{Config, Secret};
 use creditbot::faq::Faq;

@@ -24,7 +24,7 @@ use creditbot::ledger::{
 };
 use creditbot::money::Credits;
 
-/// This test's name, used as the child's `--exact` filter.
+/// This test's name; with its module path (`test_path`) the child's `--exact` filter.
 const TEST_NAME: &str = "killed_writer_loses_no_acknowledged_write";
 /// Set in the child: the database it writes to.
 const CHILD_DB_ENV: &str = "CREDITBOT_CRASH_CHILD";
@@ -38,6 +38,15 @@ const MAX_KILL_DELAY_MS: u64 = 150;
 const CHILD_LIFETIME: Duration = Duration::from_secs(30);
 const ACCOUNTS: [&str; 3] = ["crash-a0", "crash-a1", "crash-a2"];
 const ACTOR: &str = "crash-test";
+
+/// The test's name as the harness lists it: its module path in the `it` binary without the
+/// crate's name (`ledger_crash::killed_writer_loses_no_acknowledged_write`).
+fn test_path() -> String {
+    let module = module_path!()
+        .split_once("::")
+        .map_or("", |(_crate, module)| module);
+    format!("{module}::{TEST_NAME}")
+}
 
 #[test]
 fn killed_writer_loses_no_acknowledged_write() {
@@ -246,7 +255,12 @@ impl SplitMix {
 fn run_and_kill(db: &Path, dir: &Path, round: u64) -> Vec<Ack> {
     let stderr_path: PathBuf = dir.join(format!("child-{round}.stderr"));
     let child = Command::new(std::env::current_exe().unwrap())
-        .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            test_path().as_str(),
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_DB_ENV, db)
         .env(CHILD_ROUND_ENV, round.to_string())
         .stdin(Stdio::null())

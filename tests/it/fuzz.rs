@@ -3,7 +3,7 @@
 //! a fixed seed. Longer runs: `cargo bench --bench fuzz` (a million inputs per target;
 //! `CREDITBOT_FUZZ_INPUTS` and `CREDITBOT_FUZZ_SEED` change the count and the seed).
 
-#[path = "fuzz_targets/mod.rs"]
+#[path = "../fuzz_targets/mod.rs"]
 mod targets;
 
 use targets::{Rng, TARGETS, corpus, generate, run};

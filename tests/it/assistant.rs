@@ -2,12 +2,7 @@
 //! ledger: what each command answers, who may run it, what stays private, and that every
 //! refusal names the problem and leaves the database exactly as it was.
 
-// Amounts are written dollars_cents: usd(12_50) is $12.50.
-#![allow(clippy::inconsistent_digit_grouping)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use creditbot::assistant::{Admins, Assistant, Input, Place, Reply, Request, Who};
 use creditbot::faq::Faq;
 use creditbot::ledger::{Act, Expiry};
@@ -1272,7 +1267,7 @@ fn an_amount_and_a_date_in_an_expiry_question_get_a_yes_or_no_about_that_grant()
 fn where_did_my_credits_go_lists_recent_changes_newest_first_with_the_balance() {
     let w = world();
     // The $20.00 grant expires on 12 Dec; ask on 20 Dec, before any sweep has run.
-    let later = common::day(12, 20);
+    let later = crate::common::day(12, 20);
     let reply = w.assistant.handle(&Request {
         id: "req-where".into(),
         who: Who {

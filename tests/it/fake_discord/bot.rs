@@ -102,6 +102,8 @@ pub fn other_bot() -> Person {
 
 /// What the seeded database holds.
 pub struct Seeded {
+    /// Holds the files below; removed when dropped.
+    #[allow(dead_code)]
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
     pub config: PathBuf,
@@ -235,6 +237,7 @@ impl Bot {
     }
 
     /// The bot's resident memory in kB (VmRSS), Linux only.
+    #[allow(dead_code)] // called by benches/discord.rs
     pub fn rss_kb(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
         status

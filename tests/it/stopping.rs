@@ -6,9 +6,7 @@
 //! The 10 s are the promise, asserted as a bound; nothing else here is timed. Signals
 //! are sent with the system's `kill` command (no libc dependency for the tests).
 
-mod fake_discord;
-
-use fake_discord::{FakeDiscord, Options, bot};
+use crate::fake_discord::{FakeDiscord, Options, bot};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};

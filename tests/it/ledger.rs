@@ -1,11 +1,7 @@
 //! The ledger's behaviour, one rule at a time, through its public API on a real SQLite file.
-// Amounts are written dollars_cents: usd(12_50) is $12.50.
-#![allow(clippy::inconsistent_digit_grouping)]
 
-mod common;
-
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use creditbot::error::{Error, UserError};
 use creditbot::ledger::{
     Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, ReturnLine, ReturnRequest,

@@ -7,13 +7,11 @@
 //! runs — bot.toml parsing, `main`'s runtime, signal handling and the logs on stderr (which
 //! the tests read to check a malformed payload is reported and the token never is).
 
-mod fake_discord;
-
-use fake_discord::bot::{self, ACCOUNT, Bot, Seeded};
-use fake_discord::payloads::{
+use crate::fake_discord::bot::{self, ACCOUNT, Bot, Seeded};
+use crate::fake_discord::payloads::{
     self, DM_CHANNEL, FAQ_CHANNEL, GENERAL_CHANNEL, Person, Where, option, subcommand,
 };
-use fake_discord::{BOT_ID, FakeDiscord, GUILD_ID, Options};
+use crate::fake_discord::{BOT_ID, FakeDiscord, GUILD_ID, Options};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -228,7 +226,7 @@ async fn registers_every_command_in_the_configured_guild() {
     assert_ne!(intents & (1 << 9), 0, "GUILD_MESSAGES");
     assert_ne!(intents & (1 << 12), 0, "DIRECT_MESSAGES");
     assert_ne!(
-        intents & fake_discord::MESSAGE_CONTENT,
+        intents & crate::fake_discord::MESSAGE_CONTENT,
         0,
         "MESSAGE_CONTENT"
     );
@@ -904,7 +902,7 @@ async fn without_message_content_it_reconnects_and_dms_and_mentions_still_work()
     assert_eq!(view.gateway.refused, vec![4014]);
     let last = view.gateway.identifies.last().unwrap();
     assert_eq!(
-        last["intents"].as_u64().unwrap() & fake_discord::MESSAGE_CONTENT,
+        last["intents"].as_u64().unwrap() & crate::fake_discord::MESSAGE_CONTENT,
         0,
         "asked again without MESSAGE_CONTENT"
     );

@@ -1,5 +1,4 @@
 //! Builders shared by the integration tests: a ledger on a temporary file, dates, amounts.
-#![allow(dead_code)]
 
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;

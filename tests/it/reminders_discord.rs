@@ -4,18 +4,12 @@
 //! 50007 is recorded and not retried; a 429's `retry_after` is waited out; a 500 is retried
 //! and the member sees exactly one message.
 
-// Amounts are written dollars_cents: usd(12_50) is $12.50.
-#![allow(clippy::inconsistent_digit_grouping)]
-
-mod common;
-mod fake_discord;
-
+use crate::common::*;
+use crate::fake_discord::{FakeDiscord, Options, Scripted};
 use chrono::{DateTime, Duration, Utc};
-use common::*;
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::{Expiry, Ledger, LedgerSettings};
 use creditbot::reminders::{BoxFuture, Counters, Deliver, Pause, Runner, Settings};
-use fake_discord::{FakeDiscord, Options, Scripted};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as Wait;

@@ -1,15 +1,10 @@
 //! Expiry reminders with an injected clock: which grants are reminded when, exactly once per
 //! threshold across runs, restarts and two runs racing on one database; members' settings;
 //! Discord's refusals, rate limits and failures (through a scripted `Deliver`; the real
-//! Discord clients against the fake Discord are in `tests/discord.rs`).
+//! Discord clients against the fake Discord are in `tests/it/reminders_discord.rs`).
 
-// Amounts are written dollars_cents: usd(12_50) is $12.50.
-#![allow(clippy::inconsistent_digit_grouping)]
-
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
-use common::*;
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::{Expiry, Ledger, LedgerSettings, ReminderChange};
 use creditbot::reminders::{

@@ -1,5 +1,5 @@
 //! A seeded, deterministic simulation of the assistant and the ledger together (issue 11,
-//! item 9), shared by `tests/simulation.rs` and `benches/simulation.rs`.
+//! item 9), shared by `tests/it/simulation.rs` and `benches/simulation.rs`.
 //!
 //! One world: 120 members, 5 admins (one of them by role only), 150 shop accounts, one SQLite
 //! file. Events (see `events`): members' slash commands and plain-word questions through
@@ -27,8 +27,6 @@
 //! Everything the events depend on comes from the seed (`rng`), so a failing seed replays
 //! exactly; the one thing the ledger draws itself, a link code, is masked in the run's digest.
 //! A failure panics with the seed, the event number and the command that replays it.
-// The test and the bench each use part of this module.
-#![allow(dead_code)]
 
 pub mod checks;
 pub mod events;
@@ -377,7 +375,7 @@ impl Sim {
     fn fail(&self, n: u64, event: &Event, message: &str) -> ! {
         let recent: Vec<&str> = self.recent.iter().map(String::as_str).collect();
         panic!(
-            "simulation failed: {message}\n  seed {seed}, event {n} of {events}, sweeps {sweeps:?}, clock {now}\n  event: {event:?}\n  replay: CREDITBOT_SIM_SEED={seed} CREDITBOT_SIM_EVENTS={upto} cargo test --test simulation\n  the events before it, oldest first:\n    {recent}",
+            "simulation failed: {message}\n  seed {seed}, event {n} of {events}, sweeps {sweeps:?}, clock {now}\n  event: {event:?}\n  replay: CREDITBOT_SIM_SEED={seed} CREDITBOT_SIM_EVENTS={upto} cargo test --test it simulation::\n  the events before it, oldest first:\n    {recent}",
             seed = self.config.seed,
             events = self.config.events,
             sweeps = self.config.sweeps,

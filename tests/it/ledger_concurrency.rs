@@ -1,10 +1,6 @@
 //! The ledger under many threads: spends never overdraw, a retried key never counts twice.
-// Amounts are written dollars_cents: usd(12_50) is $12.50.
-#![allow(clippy::inconsistent_digit_grouping)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use creditbot::ledger::{Expiry, ReturnRequest, ReturnScope};
 use creditbot::money::Credits;
 use std::sync::{Arc, Barrier};

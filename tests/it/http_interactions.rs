@@ -3,13 +3,8 @@
 //! oversized and malformed bodies; commands, autocomplete, buttons, and the deferred path
 //! whose answer arrives as a follow-up on a fake Discord API.
 
-// Amounts are written dollars_cents: usd(12_50) is $12.50.
-#![allow(clippy::inconsistent_digit_grouping)]
-
-mod common;
-
+use crate::common::*;
 use axum::routing::patch;
-use common::*;
 use creditbot::assistant::{Admins, Assistant};
 use creditbot::config::Config;
 use creditbot::faq::Faq;

@@ -1,19 +1,17 @@
 //! The seeded simulation of the assistant and the ledger together (issue 11, item 9): see
-//! `tests/sim/mod.rs` for what happens and what is checked after every event.
+//! `tests/it/sim/mod.rs` for what happens and what is checked after every event.
 //!
-//! `cargo test --test simulation` runs 100,000 events with the default seed. A failure
+//! `cargo test --test it simulation::` runs 100,000 events with the default seed. A failure
 //! prints its seed, event number and the command that replays it exactly:
 //!
 //! ```text
-//! CREDITBOT_SIM_SEED=12345 CREDITBOT_SIM_EVENTS=100000 cargo test --test simulation
+//! CREDITBOT_SIM_SEED=12345 CREDITBOT_SIM_EVENTS=100000 cargo test --test it simulation::
 //! ```
 //!
 //! Ten million events: `CREDITBOT_SIM_SEED=7 CREDITBOT_SIM_EVENTS=10000000 cargo bench
 //! --bench simulation` (release build, with every check; see `benches/simulation.rs`).
 
-mod sim;
-
-use sim::{Config, Sweeps};
+use crate::sim::{self, Config, Sweeps};
 
 #[test]
 fn a_hundred_thousand_events_keep_every_invariant() {
@@ -72,7 +70,7 @@ fn the_outcome_does_not_depend_on_when_sweeps_ran() {
     assert!(swept.stats.sweeps > 1 && unswept.stats.sweeps == 1);
     if let Some(difference) = sim::first_difference(&swept, &unswept) {
         panic!(
-            "seed {seed}: the ledger's result depends on when sweeps ran.\n{difference}\nreplay: CREDITBOT_SIM_SEED={seed} CREDITBOT_SIM_EVENTS={events} cargo test --test simulation the_outcome_does_not_depend -- --include-ignored"
+            "seed {seed}: the ledger's result depends on when sweeps ran.\n{difference}\nreplay: CREDITBOT_SIM_SEED={seed} CREDITBOT_SIM_EVENTS={events} cargo test --test it simulation::the_outcome_does_not_depend -- --include-ignored"
         );
     }
 }

@@ -6,13 +6,9 @@
 //!
 //! The model is written independently of `ledger::rules` (straight loops over vectors), so a
 //! mistake in the rules shows up as a disagreement rather than being copied into the oracle.
-// Amounts are written dollars_cents: usd(12_50) is $12.50.
-#![allow(clippy::inconsistent_digit_grouping)]
 
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
-use common::*;
 use creditbot::error::{Error, UserError};
 use creditbot::ledger::{
     Act, CreditChoice, Expiry, GrantRequest, Ledger, LotId, OrderItemRequest, ReturnLine,
@@ -618,7 +614,7 @@ proptest! {
 
     #[test]
     fn the_ledger_agrees_with_the_model_and_keeps_its_invariants(steps in prop::collection::vec(step(), 1..40)) {
-        let ledger = common::ledger();
+        let ledger = crate::common::ledger();
         for account in ACCOUNTS {
             open(&ledger, account);
         }
@@ -675,7 +671,7 @@ fn feed() -> impl Strategy<Value = Feed> {
 /// Plays `steps` on a fresh ledger, running the sweeps only when `sweeps` is set, and
 /// answers every request's outcome and, after a last sweep, every lot's remainder.
 fn play(steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
-    let ledger = common::ledger();
+    let ledger = crate::common::ledger();
     for account in ACCOUNTS {
         open(&ledger, account);
     }
@@ -708,7 +704,7 @@ fn play(steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
             } => {
                 let id = format!("O-{n}");
                 let request =
-                    common::order(&id, ACCOUNTS[*account], vec![digital("song", *cents, 1)]);
+                    crate::common::order(&id, ACCOUNTS[*account], vec![digital("song", *cents, 1)]);
                 let result = ledger.record_order("shop", dated(late_hours), &request);
                 if result.is_ok() {
                     orders.push(id);
