@@ -24,8 +24,11 @@ mod cli;
 mod discord;
 mod faq;
 mod fuzz;
+#[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "http")]
 mod http_interactions;
+mod layers;
 mod ledger;
 mod ledger_concurrency;
 mod ledger_crash;
