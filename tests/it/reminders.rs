@@ -228,8 +228,10 @@ async fn two_runs_racing_on_one_database_send_each_reminder_exactly_once() {
     to.dedup();
     assert_eq!(to.len(), members as usize, "each member once");
     assert_eq!(deliver.sent().len(), members as usize);
-    // What one skipped the other claimed.
-    assert_eq!(a.sent + a.skipped + b.sent + b.skipped, 2 * members as u64);
+    // What one skipped the other claimed (and sent). A member the other run had already
+    // finished before this one planned isn't in this run's plan at all, so the skips can be
+    // fewer than the other's sends, never more.
+    assert!(a.skipped <= b.sent && b.skipped <= a.sent, "{a:?} {b:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
