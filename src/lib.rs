@@ -8,15 +8,22 @@
 //!   `shutdown` how they stop (signals, time limits)
 //! - `discord_api`: Discord's JSON shapes (commands, interactions, responses), no client
 //! - `assistant`: `handle(Request) -> Reply` — commands, admin checks, privacy, limits
-//! - `faq`: question understanding (catalog, normalisation, matcher) — no I/O but the catalog file
+//! - `dm`: what Discord's answers to a direct message mean (and, with `http`, the sender)
+//! - `reminders`: planning and sending expiry reminders, over a `Deliver` a transport gives
 //! - `import`, `export`, `wire`, `demo`: the shop's JSON feed and data in and out
-//! - `lines`: text input a line at a time, a line that isn't UTF-8 reported, not fatal
-//! - `ledger`: the credit rules (`ledger::rules`) and their SQLite store (`ledger::store`)
-//! - `money`: exact amounts (`Credits`), their currency and the amount grammar
+//! - `faq`: question understanding (catalog, normalisation, matcher) — no I/O but the catalog file
 //! - `grammar`: the one parser each for times, expiries and client keys, shared by every door
+//! - `ledger`: the credit rules (`ledger::rules`) and their SQLite store (`ledger::store`)
 //! - `db`: opening SQLite, pragmas, migrations
-//! - `config`, `error`: bot.toml with environment overrides; user-facing and internal errors
-//! - `words`: English counts ("1 day", "30 days") for every reply
+//! - `money`: exact amounts (`Credits`), their currency and the amount grammar
+//! - `lines`: text input a line at a time, a line that isn't UTF-8 reported, not fatal
+//! - `config`: bot.toml with environment overrides, and the plain settings of the layers
+//!   above (`LedgerSettings`, `ConfirmSettings`), so it imports none of them
+//! - `error`: refusals (`UserError`) and internal errors, and the apology's `Reference`
+//! - `words`: the voice every reply shares: English counts ("1 day", "30 days"), how dates
+//!   and members are written (`Style`)
+//!
+//! `tests/it/layers.rs` holds the order as a table and fails on an import that points up.
 pub mod assistant;
 pub mod config;
 pub mod console;
