@@ -22,8 +22,8 @@ use crate::error::{Error, Reference, Result, UserError};
 use crate::faq::{self, Faq};
 pub use crate::grammar::parse_expiry;
 use crate::ledger::{
-    Account, Act, Balance, Expiry, GrantRequest, HistoryPage, Ledger, LotReceipt, ReturnLine,
-    ReturnRequest, ReturnScope, is_account_id,
+    Account, Act, Balance, Expiry, GrantRequest, HistoryPage, IdempotencyKey, Ledger, LotReceipt,
+    ReturnLine, ReturnRequest, ReturnScope, is_account_id,
 };
 use crate::money::{AmountSyntax, Credits};
 pub use command::{AccountOf, AdminCommand, COMMANDS, Command, CommandSpec};
@@ -371,7 +371,7 @@ impl Assistant {
                 let act = Act::new(
                     request.who.user_id.clone(),
                     now,
-                    format!("redeem:{}", request.id),
+                    IdempotencyKey::chat("redeem", &request.id),
                 );
                 let link = self
                     .ledger
@@ -397,7 +397,7 @@ impl Assistant {
                 let act = Act::new(
                     request.who.user_id.clone(),
                     now,
-                    format!("unlink:{}", request.id),
+                    IdempotencyKey::chat("unlink", &request.id),
                 );
                 let link = self.ledger.unlink_member(
                     &act,
@@ -451,7 +451,7 @@ impl Assistant {
             Act::new(
                 request.who.user_id.clone(),
                 now,
-                format!("{kind}:{}", request.id),
+                IdempotencyKey::chat(kind, &request.id),
             )
         };
         match command {
