@@ -602,7 +602,7 @@ pub struct Confirmation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {
     pub id: i64,
-    pub kind: String,
+    pub kind: JournalKind,
     pub amount: Credits,
     pub lot_id: Option<LotId>,
     pub order_external_id: Option<String>,

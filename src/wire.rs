@@ -751,7 +751,7 @@ pub fn balance_json(balance: &Balance, currency: &Currency) -> Value {
 pub fn history_entry_json(entry: &HistoryEntry, currency: &Currency) -> Value {
     json!({
         "id": entry.id,
-        "kind": entry.kind,
+        "kind": entry.kind.as_str(),
         "amount": money(currency, entry.amount),
         "lot": entry.lot_id,
         "order": entry.order_external_id,

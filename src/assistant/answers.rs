@@ -196,7 +196,7 @@ impl Assistant {
         let mut changes: Vec<(DateTime<Utc>, String)> = Vec::new();
         let history = self.ledger.history_at(&account.id, now, 1, 50)?;
         for entry in &history.entries {
-            if entry.amount.is_zero() || entry.kind == "grant" {
+            if entry.amount.is_zero() || entry.kind == crate::ledger::JournalKind::Grant {
                 continue;
             }
             changes.push((entry.at, text::history_line(entry, currency, style)));

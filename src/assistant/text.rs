@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::UserError;
-use crate::ledger::{HistoryEntry, Lot, LotShare, Source};
+use crate::ledger::{HistoryEntry, JournalKind, Lot, LotShare, Source};
 use crate::money::{Credits, Currency};
 pub use crate::words::{CREDITS_PAY_FOR, Style, relative_days};
 
@@ -112,14 +112,14 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
         .map(|id| format!(" (grant #{id})"))
         .unwrap_or_default();
     let order = entry.order_external_id.as_deref().unwrap_or("?");
-    let what = match entry.kind.as_str() {
-        "grant" => format!("granted: {}{grant}", entry.reason),
-        "spend" => format!("spent on order {order}{grant}"),
-        "refund" => format!("back from a return of order {order}{grant}"),
-        "reissue" => format!("reissued from a return of order {order}{grant}"),
-        "revoke" => format!("revoked: {}{grant}", entry.reason),
-        "expire" => format!("expired{grant}"),
-        "expiry_change" => match entry
+    let what = match entry.kind {
+        JournalKind::Grant => format!("granted: {}{grant}", entry.reason),
+        JournalKind::Spend => format!("spent on order {order}{grant}"),
+        JournalKind::Refund => format!("back from a return of order {order}{grant}"),
+        JournalKind::Reissue => format!("reissued from a return of order {order}{grant}"),
+        JournalKind::Revoke => format!("revoked: {}{grant}", entry.reason),
+        JournalKind::Expire => format!("expired{grant}"),
+        JournalKind::ExpiryChange => match entry
             .detail
             .as_deref()
             .and_then(|d| expiry_change(d, style))
@@ -130,12 +130,11 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
             ),
             None => format!("expiry changed: {}{grant}", entry.reason),
         },
-        "link" => "linked to a Discord member".into(),
-        "unlink" => "unlinked from a Discord member".into(),
-        "open" => "account opened".into(),
-        "link_code" => "link code issued".into(),
-        "close" => format!("account closed: {}", entry.reason),
-        other => other.to_string(),
+        JournalKind::Link => "linked to a Discord member".into(),
+        JournalKind::Unlink => "unlinked from a Discord member".into(),
+        JournalKind::Open => "account opened".into(),
+        JournalKind::LinkCode => "link code issued".into(),
+        JournalKind::Close => format!("account closed: {}", entry.reason),
     };
     // Present only in an admin's history (`Ledger::admin_history`).
     let note = entry
@@ -630,7 +629,7 @@ mod tests {
     fn an_expiry_change_in_the_history_reads_as_dates() {
         let entry = HistoryEntry {
             id: 1,
-            kind: "expiry_change".into(),
+            kind: JournalKind::ExpiryChange,
             amount: Credits::ZERO,
             lot_id: Some(9),
             order_external_id: None,

@@ -2104,7 +2104,7 @@ fn a_revoke_reply_names_what_its_own_write_took_under_concurrent_orders() {
         let revoke = journal
             .entries
             .iter()
-            .find(|e| e.kind == "revoke" && e.lot_id == Some(lot))
+            .find(|e| e.kind == creditbot::ledger::JournalKind::Revoke && e.lot_id == Some(lot))
             .unwrap_or_else(|| panic!("no revoke entry: {reply}"));
         let taken = usd_text(-revoke.amount.minor());
         assert!(

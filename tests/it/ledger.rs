@@ -119,7 +119,10 @@ fn the_sweep_writes_each_expiry_once() {
     assert_eq!(again.lots, 0);
     assert_eq!(l.lot(lot.id).unwrap().remaining, Credits::ZERO);
     let history = l.history("A", 1, 10).unwrap();
-    assert_eq!(history.entries[0].kind, "expire");
+    assert_eq!(
+        history.entries[0].kind,
+        creditbot::ledger::JournalKind::Expire
+    );
     assert_eq!(history.entries[0].amount, usd(-10_00));
 }
 
@@ -162,7 +165,7 @@ fn a_lot_refilled_after_its_sweep_expires_again_and_later_sweeps_still_run() {
         .unwrap()
         .entries
         .into_iter()
-        .filter(|e| e.kind == "expire")
+        .filter(|e| e.kind == creditbot::ledger::JournalKind::Expire)
         .map(|e| e.amount)
         .collect();
     assert_eq!(expiries, vec![usd(-3_00), usd(-4_00), usd(-6_00)]);
@@ -793,7 +796,10 @@ fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends() {
         UserError::AccountClosed("A".into())
     );
     assert_eq!(l.content_checksum().unwrap(), before);
-    assert_eq!(l.history("A", 1, 10).unwrap().entries[0].kind, "close");
+    assert_eq!(
+        l.history("A", 1, 10).unwrap().entries[0].kind,
+        creditbot::ledger::JournalKind::Close
+    );
 }
 
 #[test]
@@ -887,7 +893,10 @@ fn moving_the_date_of_an_expired_lot_does_not_bring_its_credit_back() {
         .unwrap();
     assert_eq!(moved.lot.remaining, Credits::ZERO);
     assert_eq!(l.balance("A", later).unwrap().available, Credits::ZERO);
-    assert_eq!(l.history("A", 1, 10).unwrap().entries[1].kind, "expire");
+    assert_eq!(
+        l.history("A", 1, 10).unwrap().entries[1].kind,
+        creditbot::ledger::JournalKind::Expire
+    );
 }
 
 #[test]
@@ -1073,7 +1082,7 @@ fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep() {
     let expired: Vec<_> = before
         .entries
         .iter()
-        .filter(|e| e.kind == "expire")
+        .filter(|e| e.kind == creditbot::ledger::JournalKind::Expire)
         .collect();
     assert_eq!(expired.len(), 1, "{:?}", before.entries);
     assert_eq!(expired[0].at, day(12, 17));
@@ -1090,7 +1099,7 @@ fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep() {
             .unwrap()
             .entries
             .iter()
-            .all(|e| e.kind != "expire")
+            .all(|e| e.kind != creditbot::ledger::JournalKind::Expire)
     );
 
     // The sweep runs 12 days late; its entry carries the expiry as when it took effect.

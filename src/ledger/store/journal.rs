@@ -72,7 +72,7 @@ impl Ledger {
                     .query_map(params![account_id, ts(now)], |r| {
                         Ok(HistoryEntry {
                             id: 0,
-                            kind: JournalKind::Expire.as_str().into(),
+                            kind: JournalKind::Expire,
                             amount: Credits::from_minor(-r.get::<_, i64>(1)?),
                             lot_id: Some(r.get(0)?),
                             order_external_id: None,
@@ -242,5 +242,16 @@ impl<'a> Journal<'a> {
             entry.effective_at.map(ts)
         ])?;
         Ok(())
+    }
+}
+
+/// A kind as the journal stores it; a name this binary doesn't know is a corrupt row, not a
+/// kind to show as text.
+impl rusqlite::types::FromSql for JournalKind {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        JournalKind::parse(text).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown journal kind {text:?}").into())
+        })
     }
 }
