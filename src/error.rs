@@ -28,22 +28,22 @@ pub enum UserError {
     #[error("That date is in the past; pick a date after today.")]
     DateInPast,
     #[error("{field} can't be empty.")]
-    EmptyField { field: &'static str },
+    EmptyField { field: Field },
     #[error("{field} can't start or end with a space.")]
-    SurroundingSpace { field: &'static str },
+    SurroundingSpace { field: Field },
     #[error("{field} can't contain control characters such as line breaks or tabs.")]
-    ControlCharacters { field: &'static str },
+    ControlCharacters { field: Field },
     #[error(
         "{field} can't contain invisible characters such as zero-width spaces or direction marks."
     )]
-    InvisibleCharacters { field: &'static str },
+    InvisibleCharacters { field: Field },
     #[error(
         "{field} has an accented letter written as two characters (letter + accent); retype it as one."
     )]
-    DecomposedLetters { field: &'static str },
+    DecomposedLetters { field: Field },
     #[error("{field} is too long ({length} characters; at most {max}).")]
     FieldTooLong {
-        field: &'static str,
+        field: Field,
         length: usize,
         max: usize,
     },
@@ -86,12 +86,14 @@ pub enum UserError {
     UnknownOrder(String),
     #[error("An order needs at least one item.")]
     OrderWithoutItems,
+    /// `line` is the item's place in the request (0 is the first).
     #[error("Item {item}: the quantity must be a whole number of at least 1.")]
-    ItemQuantity { item: String },
+    ItemQuantity { item: String, line: usize },
     #[error("Item {item}: the price can't be negative.")]
-    ItemPriceNegative { item: String },
-    #[error("Item {0} appears twice in the order; list each item once with its quantity.")]
-    ItemDuplicated(String),
+    ItemPriceNegative { item: String, line: usize },
+    /// `line` is the second place the item appears in the request, the one at fault.
+    #[error("Item {item} appears twice in the order; list each item once with its quantity.")]
+    ItemDuplicated { item: String, line: usize },
     #[error("That order's total is too large to record.")]
     OrderTooLarge,
     #[error("Part of this order is paid by another method; say which one (for example Visa).")]
@@ -296,6 +298,74 @@ pub enum UserError {
     RemindersOffWithDays,
     #[error("\"{0}\" isn't on or off; try /reminders off, /reminders on or /reminders days:3.")]
     RemindersSetUnknown(String),
+}
+
+/// Which input of a request a refusal is about. Each door names it its own way: chat and the
+/// console in words (`Display`: "The order id"), the store API as the JSON path
+/// (`wire::json_path`: `items[2].sku`), the importer by its line and that path. Items are
+/// numbered by their place in the request, 0 first, so no door has to find them again by text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    AccountId,
+    DisplayName,
+    Member,
+    OrderId,
+    ReturnId,
+    Reason,
+    Note,
+    PaymentMethod,
+    /// The idempotency key of a change.
+    RequestKey,
+    /// An order's item: its SKU, title, quantity or unit price.
+    ItemSku(usize),
+    ItemTitle(usize),
+    ItemQuantity(usize),
+    ItemPrice(usize),
+    /// A return's list of items, and one line of it (the item it names).
+    ReturnItems,
+    ReturnItem(usize),
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Field::AccountId => "The account id",
+            Field::DisplayName => "The display name",
+            Field::Member => "The member",
+            Field::OrderId => "The order id",
+            Field::ReturnId => "The return id",
+            Field::Reason => "The reason",
+            Field::Note => "The note",
+            Field::PaymentMethod => "The payment method",
+            Field::RequestKey => "The request key",
+            Field::ItemSku(_) => "An item's SKU",
+            Field::ItemTitle(_) => "An item's title",
+            Field::ItemQuantity(_) => "An item's quantity",
+            Field::ItemPrice(_) => "An item's price",
+            Field::ReturnItems => "The list of items to return",
+            Field::ReturnItem(_) => "The item",
+        })
+    }
+}
+
+impl UserError {
+    /// The input this refusal is about, when the refusal itself knows it (a text check, an
+    /// order's item by its place). Refusals about the state of the ledger (no such account, a
+    /// return of more than was bought) don't: which field that is depends on the request.
+    pub fn field(&self) -> Option<Field> {
+        match self {
+            UserError::EmptyField { field }
+            | UserError::FieldTooLong { field, .. }
+            | UserError::SurroundingSpace { field }
+            | UserError::ControlCharacters { field }
+            | UserError::InvisibleCharacters { field }
+            | UserError::DecomposedLetters { field } => Some(*field),
+            UserError::ItemQuantity { line, .. } => Some(Field::ItemQuantity(*line)),
+            UserError::ItemPriceNegative { line, .. } => Some(Field::ItemPrice(*line)),
+            UserError::ItemDuplicated { line, .. } => Some(Field::ItemSku(*line)),
+            _ => None,
+        }
+    }
 }
 
 fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use std::io::BufRead;
 
-use crate::error::{Error, UserError};
+use crate::error::{Error, Field, UserError};
 use crate::ledger::{Act, IdempotencyKey, Ledger};
 use crate::lines::{Line, Lines};
 use crate::wire::{
@@ -181,7 +181,7 @@ fn apply(
             .as_deref()
             .ok_or_else(|| {
                 UserError::EmptyField {
-                    field: "The grant's key",
+                    field: Field::RequestKey,
                 }
                 .to_string()
             })

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::error::UserError;
+use crate::error::{Field, UserError};
 use crate::grammar::{self, parse_expiry};
 use crate::ledger::{
     Account, Balance, CreditChoice, Expiry, GrantRequest, HistoryEntry, IdempotencyKey, ItemKind,
@@ -538,10 +538,9 @@ fn parse_price(currency: &Currency, text: &str) -> Result<Credits, UserError> {
 impl AccountIn {
     /// The field of this request a ledger refusal is about.
     pub fn field_of(&self, error: &UserError) -> String {
-        match text_field(error) {
-            Some("The account id") => "id".to_string(),
-            Some("The display name") => "name".to_string(),
-            _ => field_of(error).to_string(),
+        match error.field() {
+            Some(Field::AccountId) => "id".to_string(),
+            _ => field_of(error),
         }
     }
 }
@@ -549,7 +548,7 @@ impl AccountIn {
 impl GrantIn {
     /// The field of this request a ledger refusal is about.
     pub fn field_of(&self, error: &UserError) -> String {
-        field_of(error).to_string()
+        field_of(error)
     }
 }
 
@@ -564,46 +563,9 @@ fn item_field<T>(items: &[T], leaf: &str, matches: impl Fn(&T) -> bool) -> Strin
 impl OrderIn {
     /// The field of this request a ledger refusal is about: `id`, `items[1].quantity`, ….
     pub fn field_of(&self, error: &UserError) -> String {
-        let chars = |text: &str| text.chars().count();
-        let too_long = |length: usize| move |text: &str| chars(text) == length;
-        match error {
-            UserError::EmptyField {
-                field: "An item's SKU",
-            } => item_field(&self.items, "sku", |i| i.sku.trim().is_empty()),
-            UserError::FieldTooLong {
-                field: "An item's SKU",
-                length,
-                ..
-            } => item_field(&self.items, "sku", |i| too_long(*length)(&i.sku)),
-            UserError::FieldTooLong {
-                field: "An item's title",
-                length,
-                ..
-            } => item_field(&self.items, "title", |i| too_long(*length)(&i.title)),
-            UserError::ItemQuantity { item } => item_field(&self.items, "quantity", |i| {
-                &i.sku == item && i.quantity < 1
-            }),
-            UserError::ItemPriceNegative { item } => {
-                item_field(&self.items, "unit_price", |i| &i.sku == item)
-            }
-            UserError::ItemDuplicated(sku) => {
-                // The second time it appears is the one at fault.
-                match self
-                    .items
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| &i.sku == sku)
-                    .nth(1)
-                {
-                    Some((index, _)) => format!("items[{index}].sku"),
-                    None => "items".to_string(),
-                }
-            }
-            _ => match text_field(error) {
-                Some("The order id") => "id".to_string(),
-                Some("The account id") => "account".to_string(),
-                _ => field_of(error).to_string(),
-            },
+        match error.field() {
+            Some(Field::OrderId) => "id".to_string(),
+            _ => field_of(error),
         }
     }
 }
@@ -613,40 +575,17 @@ impl ReturnIn {
     pub fn field_of(&self, error: &UserError) -> String {
         let items = self.items.as_deref().unwrap_or_default();
         match error {
-            UserError::EmptyField { field: "The item" } => {
-                item_field(items, "sku", |i| i.sku.trim().is_empty())
-            }
-            UserError::FieldTooLong {
-                field: "The item",
-                length,
-                ..
-            } => item_field(items, "sku", |i| i.sku.chars().count() == *length),
-            UserError::ItemQuantity { item } => {
-                item_field(items, "quantity", |i| &i.sku == item && i.quantity < 1)
-            }
+            // Refusals about what the order holds name the item by its SKU, as the ledger
+            // read it from the order; the request's line is the one that asked for it.
             UserError::UnknownItem { item, .. } => item_field(items, "sku", |i| &i.sku == item),
             UserError::ReturnTooMany { item, .. } => {
                 item_field(items, "quantity", |i| &i.sku == item)
             }
-            _ => match text_field(error) {
-                Some("The return id") => "id".to_string(),
-                Some("The order id") => "order".to_string(),
-                _ => field_of(error).to_string(),
+            _ => match error.field() {
+                Some(Field::ReturnId) => "id".to_string(),
+                _ => field_of(error),
             },
         }
-    }
-}
-
-/// The field an empty or too long text refusal names ("The order id").
-fn text_field(error: &UserError) -> Option<&'static str> {
-    match error {
-        UserError::EmptyField { field }
-        | UserError::FieldTooLong { field, .. }
-        | UserError::SurroundingSpace { field }
-        | UserError::ControlCharacters { field }
-        | UserError::InvisibleCharacters { field }
-        | UserError::DecomposedLetters { field } => Some(field),
-        _ => None,
     }
 }
 
@@ -662,9 +601,35 @@ pub fn feed_message(error: &UserError) -> String {
     }
 }
 
+/// The JSON path of an input in the feed's requests (`items[2].sku`). An id is named by the
+/// field that refers to it (`account`, `order`); a request about that very thing names it `id`
+/// instead (the request types' own `field_of`).
+pub fn json_path(field: Field) -> String {
+    match field {
+        Field::AccountId => "account".into(),
+        Field::DisplayName => "name".into(),
+        // Chat's option; no feed request carries a member.
+        Field::Member => "member".into(),
+        Field::OrderId => "order".into(),
+        Field::ReturnId => "id".into(),
+        Field::Reason => "reason".into(),
+        Field::Note => "note".into(),
+        Field::PaymentMethod => "method".into(),
+        Field::RequestKey => "Idempotency-Key".into(),
+        Field::ItemSku(n) | Field::ReturnItem(n) => format!("items[{n}].sku"),
+        Field::ItemTitle(n) => format!("items[{n}].title"),
+        Field::ItemQuantity(n) => format!("items[{n}].quantity"),
+        Field::ItemPrice(n) => format!("items[{n}].unit_price"),
+        Field::ReturnItems => "items".into(),
+    }
+}
+
 /// Which field of a request a refusal is about, for API error bodies, when the request isn't
 /// known (the request types' own `field_of` are exact).
-pub fn field_of(error: &UserError) -> &'static str {
+pub fn field_of(error: &UserError) -> String {
+    if let Some(field) = error.field() {
+        return json_path(field);
+    }
     match error {
         UserError::AmountNotANumber(_)
         | UserError::AmountNegative
@@ -681,33 +646,14 @@ pub fn field_of(error: &UserError) -> &'static str {
         UserError::UnknownSource(_) => "source",
         UserError::UnknownAccount(_) | UserError::AccountClosed(_) => "account",
         UserError::OrderWithoutItems
-        | UserError::ItemQuantity { .. }
-        | UserError::ItemPriceNegative { .. }
-        | UserError::ItemDuplicated(_)
         | UserError::UnknownItem { .. }
         | UserError::ReturnTooMany { .. }
         | UserError::OrderTooLarge => "items",
         UserError::PaymentMethodMissing => "method",
         UserError::UnknownOrder(_) | UserError::NothingToReturn(_) => "order",
-        UserError::EmptyField { field }
-        | UserError::FieldTooLong { field, .. }
-        | UserError::SurroundingSpace { field }
-        | UserError::ControlCharacters { field }
-        | UserError::InvisibleCharacters { field }
-        | UserError::DecomposedLetters { field } => match *field {
-            "The order id" | "The return id" => "id",
-            "The account id" => "account",
-            "The display name" => "name",
-            "The reason" => "reason",
-            "An item's SKU" | "An item's title" | "The item" | "The list of items to return" => {
-                "items"
-            }
-            "The payment method" => "method",
-            "The request key" => "Idempotency-Key",
-            _ => "request",
-        },
         _ => "request",
     }
+    .to_string()
 }
 
 pub fn money(currency: &Currency, amount: Credits) -> String {

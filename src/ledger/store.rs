@@ -34,7 +34,7 @@ pub use checks::check_note;
 use super::{Act, LedgerSettings};
 use crate::config::DatabaseConfig;
 use crate::db;
-use crate::error::{Error, Result, UserError};
+use crate::error::{Error, Field, Result, UserError};
 use crate::money::Currency;
 use accounts::account;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -201,7 +201,7 @@ where
 {
     if act.key.trim().is_empty() {
         return Err(UserError::EmptyField {
-            field: "The request key",
+            field: Field::RequestKey,
         }
         .into());
     }

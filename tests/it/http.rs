@@ -1351,7 +1351,7 @@ async fn spawn_binary(dir: &std::path::Path) -> (std::process::Child, u16) {
         .unwrap();
     let client = reqwest::Client::new();
     let health = format!("http://127.0.0.1:{port}/healthz");
-    for _ in 0..100 {
+    for _ in 0..400 {
         if client
             .get(&health)
             .send()

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use chrono::Duration;
-use creditbot::error::{Error, UserError};
+use creditbot::error::{Error, Field, UserError};
 use creditbot::ledger::{
     Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, ReturnLine, ReturnRequest,
     ReturnScope, Source, When,
@@ -601,7 +601,10 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     );
     check(
         "zero quantity",
-        UserError::ItemQuantity { item: "x".into() },
+        UserError::ItemQuantity {
+            item: "x".into(),
+            line: 0,
+        },
         l.record_order(
             "shop",
             now(),
@@ -611,7 +614,10 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     );
     check(
         "negative price",
-        UserError::ItemPriceNegative { item: "x".into() },
+        UserError::ItemPriceNegative {
+            item: "x".into(),
+            line: 0,
+        },
         l.record_order(
             "shop",
             now(),
@@ -671,14 +677,14 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     check(
         "an account id with a space around it",
         UserError::SurroundingSpace {
-            field: "The account id",
+            field: Field::AccountId,
         },
         l.open_account(&admin("b12"), " A", "A").map(drop),
     );
     check(
         "an order id with a line break",
         UserError::ControlCharacters {
-            field: "The order id",
+            field: Field::OrderId,
         },
         l.record_order(
             "shop",
@@ -690,21 +696,21 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     check(
         "an account id with a zero-width space",
         UserError::InvisibleCharacters {
-            field: "The account id",
+            field: Field::AccountId,
         },
         l.open_account(&admin("b14"), "A\u{200B}", "A").map(drop),
     );
     check(
         "an account id with a letter and its accent apart",
         UserError::DecomposedLetters {
-            field: "The account id",
+            field: Field::AccountId,
         },
         l.open_account(&admin("b15"), "A\u{030A}", "A").map(drop),
     );
     check(
         "a reason with a tab",
         UserError::ControlCharacters {
-            field: "The reason",
+            field: Field::Reason,
         },
         l.revoke(&admin("b13"), lot.id, "by\tmistake").map(drop),
     );
@@ -713,7 +719,7 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     check(
         "a return reason too long",
         UserError::FieldTooLong {
-            field: "The reason",
+            field: Field::Reason,
             length: 201,
             max: 200,
         },
@@ -722,7 +728,7 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     check(
         "a returned item with a name too long",
         UserError::FieldTooLong {
-            field: "The item",
+            field: Field::ReturnItem(0),
             length: 201,
             max: 200,
         },
@@ -736,7 +742,7 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     check(
         "an unlink reason too long",
         UserError::FieldTooLong {
-            field: "The reason",
+            field: Field::Reason,
             length: 201,
             max: 200,
         },

@@ -4,7 +4,7 @@
 use super::checks::{check_id, check_optional_text, check_text, or_default};
 use super::journal::{Entry, Journal};
 use super::{Ledger, at, ts};
-use crate::error::{Error, Result, UserError};
+use crate::error::{Error, Field, Result, UserError};
 use crate::ledger::{Account, Act, IssuedLinkCode, JournalKind, Link};
 use chrono::Duration;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 impl Ledger {
     /// Creates an account, or returns it if it exists already.
     pub fn open_account(&self, act: &Act, account_id: &str, display_name: &str) -> Result<Account> {
-        check_id("The account id", account_id)?;
-        check_optional_text("The display name", display_name)?;
+        check_id(Field::AccountId, account_id)?;
+        check_optional_text(Field::DisplayName, display_name)?;
         let request = (account_id, display_name);
         self.keyed(
             "open_account",
@@ -27,7 +27,7 @@ impl Ledger {
 
     /// Closes an account: it keeps its history, but can no longer receive or spend credits.
     pub fn close_account(&self, act: &Act, account_id: &str, reason: &str) -> Result<Account> {
-        check_text("The reason", reason)?;
+        check_text(Field::Reason, reason)?;
         self.keyed(
             "close",
             act,
@@ -60,8 +60,8 @@ impl Ledger {
         account_id: &str,
         create: bool,
     ) -> Result<Link> {
-        check_id("The member", member_id)?;
-        check_id("The account id", account_id)?;
+        check_id(Field::Member, member_id)?;
+        check_id(Field::AccountId, account_id)?;
         let request = (member_id, account_id);
         self.keyed(
             "link",
@@ -86,8 +86,8 @@ impl Ledger {
 
     /// Drops a member's link. The account and its credits stay.
     pub fn unlink_member(&self, act: &Act, member_id: &str, reason: &str) -> Result<Link> {
-        check_id("The member", member_id)?;
-        check_optional_text("The reason", reason)?;
+        check_id(Field::Member, member_id)?;
+        check_optional_text(Field::Reason, reason)?;
         let request = (member_id, reason);
         self.keyed(
             "unlink",

@@ -1,12 +1,12 @@
 //! Checks on the text a request carries (ids, reasons, notes) before anything is written: no
 //! look-alike ids, no control characters, nothing too long.
 
-use crate::error::{Result, UserError};
+use crate::error::{Field, Result, UserError};
 
 /// The longest id, SKU, title, reason or method name the ledger stores.
 const MAX_TEXT: usize = 200;
 
-pub(super) fn check_text(field: &'static str, value: &str) -> Result<(), UserError> {
+pub(super) fn check_text(field: Field, value: &str) -> Result<(), UserError> {
     if value.trim().is_empty() {
         return Err(UserError::EmptyField { field });
     }
@@ -16,7 +16,7 @@ pub(super) fn check_text(field: &'static str, value: &str) -> Result<(), UserErr
 /// An id (account, member, order, return, SKU): text that other records and people match
 /// exactly, so one with a space around it or an invisible character would be a second,
 /// look-alike id.
-pub(super) fn check_id(field: &'static str, value: &str) -> Result<(), UserError> {
+pub(super) fn check_id(field: Field, value: &str) -> Result<(), UserError> {
     check_text(field, value)?;
     if value.trim() != value {
         return Err(UserError::SurroundingSpace { field });
@@ -46,10 +46,10 @@ fn is_invisible_format(c: char) -> bool {
 
 /// An admin's note: free text like a reason, and not empty (no note is no call).
 pub fn check_note(note: &str) -> Result<(), UserError> {
-    check_text("The note", note)
+    check_text(Field::Note, note)
 }
 
-pub(super) fn check_optional_text(field: &'static str, value: &str) -> Result<(), UserError> {
+pub(super) fn check_optional_text(field: Field, value: &str) -> Result<(), UserError> {
     if value.chars().any(char::is_control) {
         return Err(UserError::ControlCharacters { field });
     }

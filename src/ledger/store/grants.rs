@@ -6,7 +6,7 @@ use super::checks::{check_note, check_optional_text, check_text, or_default};
 use super::journal::{Entry, Journal};
 use super::lots::{change_remaining, insert_lot, lot, lot_receipt};
 use super::{Ledger, at, keyed_in, ts};
-use crate::error::{Error, Result, UserError};
+use crate::error::{Error, Field, Result, UserError};
 use crate::ledger::{
     Act, Expiry, GrantRequest, IdempotencyKey, JournalKind, Lot, LotId, LotReceipt, SweepReport,
     whole_seconds,
@@ -41,7 +41,7 @@ impl Ledger {
     /// What a grant can be refused for without the database.
     fn check_grant_request(&self, request: &GrantRequest) -> Result<()> {
         self.currency().check_grant(request.amount)?;
-        check_optional_text("The reason", &request.reason)?;
+        check_optional_text(Field::Reason, &request.reason)?;
         Ok(())
     }
 
@@ -97,7 +97,7 @@ impl Ledger {
     /// The receipt tells how much was taken back and what the account has left, as the
     /// revoke's own transaction saw it.
     pub fn revoke(&self, act: &Act, lot_id: LotId, reason: &str) -> Result<LotReceipt> {
-        check_text("The reason", reason)?;
+        check_text(Field::Reason, reason)?;
         self.keyed(
             "revoke",
             act,
@@ -129,7 +129,7 @@ impl Ledger {
         expires_at: Option<DateTime<Utc>>,
         reason: &str,
     ) -> Result<LotReceipt> {
-        check_text("The reason", reason)?;
+        check_text(Field::Reason, reason)?;
         let expires_at = expires_at.map(whole_seconds);
         let request = (lot_id, expires_at, reason);
         self.keyed(

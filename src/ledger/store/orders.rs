@@ -7,7 +7,7 @@ use super::journal::Entry;
 use super::lots::{change_remaining, lot, source_from};
 use super::returns::{expired_credit_policy, spent_allocations};
 use super::{Ledger, at, ts};
-use crate::error::{Result, UserError};
+use crate::error::{Field, Result, UserError};
 use crate::ledger::rules::{self, LineToPay, ReturnedCredit, SpendableLot};
 use crate::ledger::{
     Act, Allocation, CreditChoice, IdempotencyKey, ItemBreakdown, ItemKind, JournalKind, LotShare,
@@ -206,29 +206,35 @@ impl Ledger {
 }
 
 fn validate_order(request: &OrderRequest) -> Result<()> {
-    check_id("The order id", &request.external_id)?;
-    check_id("The account id", &request.account_id)?;
+    check_id(Field::OrderId, &request.external_id)?;
+    check_id(Field::AccountId, &request.account_id)?;
     if request.items.is_empty() {
         return Err(UserError::OrderWithoutItems.into());
     }
     let mut total = Credits::ZERO;
     for (n, item) in request.items.iter().enumerate() {
-        check_id("An item's SKU", &item.sku)?;
-        check_optional_text("An item's title", &item.title)?;
+        check_id(Field::ItemSku(n), &item.sku)?;
+        check_optional_text(Field::ItemTitle(n), &item.title)?;
         if item.quantity < 1 {
             return Err(UserError::ItemQuantity {
                 item: item.sku.clone(),
+                line: n,
             }
             .into());
         }
         if item.unit_price.minor() < 0 {
             return Err(UserError::ItemPriceNegative {
                 item: item.sku.clone(),
+                line: n,
             }
             .into());
         }
         if request.items[..n].iter().any(|other| other.sku == item.sku) {
-            return Err(UserError::ItemDuplicated(item.sku.clone()).into());
+            return Err(UserError::ItemDuplicated {
+                item: item.sku.clone(),
+                line: n,
+            }
+            .into());
         }
         total = item
             .unit_price
@@ -242,7 +248,7 @@ fn validate_order(request: &OrderRequest) -> Result<()> {
         return Err(UserError::AmountNegative.into());
     }
     if let Some(method) = &request.other_method {
-        check_optional_text("The payment method", method)?;
+        check_optional_text(Field::PaymentMethod, method)?;
     }
     Ok(())
 }

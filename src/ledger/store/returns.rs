@@ -8,7 +8,7 @@ use super::journal::Entry;
 use super::lots::{change_remaining, insert_lot, lot};
 use super::orders::order_items;
 use super::{Ledger, ts};
-use crate::error::{Result, UserError};
+use crate::error::{Field, Result, UserError};
 use crate::ledger::rules::{self, BoughtLine, ReturnedCredit, SpentAllocation};
 use crate::ledger::{
     Act, ExpiredLotPolicy, IdempotencyKey, JournalKind, LotId, ReturnReceipt, ReturnRequest,
@@ -27,21 +27,22 @@ impl Ledger {
         when: impl Into<When>,
         request: &ReturnRequest,
     ) -> Result<ReturnReceipt> {
-        check_id("The return id", &request.return_id)?;
-        check_id("The order id", &request.order_external_id)?;
-        check_optional_text("The reason", &request.reason)?;
+        check_id(Field::ReturnId, &request.return_id)?;
+        check_id(Field::OrderId, &request.order_external_id)?;
+        check_optional_text(Field::Reason, &request.reason)?;
         if let ReturnScope::Items(lines) = &request.scope {
             if lines.is_empty() {
                 return Err(UserError::EmptyField {
-                    field: "The list of items to return",
+                    field: Field::ReturnItems,
                 }
                 .into());
             }
-            for line in lines {
-                check_text("The item", &line.sku)?;
+            for (n, line) in lines.iter().enumerate() {
+                check_text(Field::ReturnItem(n), &line.sku)?;
                 if line.quantity < 1 {
                     return Err(UserError::ItemQuantity {
                         item: line.sku.clone(),
+                        line: n,
                     }
                     .into());
                 }
