@@ -8,6 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use shape::{Found, ShapeError};
+
+mod shape;
 
 use crate::error::{Field, UserError};
 use crate::grammar::{self, parse_expiry};
@@ -113,30 +116,20 @@ pub struct JsonError {
 /// Reads a request from JSON, naming the field at fault when it can't. `whole` names the
 /// JSON itself ("body" for the API, "line" for an import) when no field is at fault.
 pub fn from_json<T: DeserializeOwned>(bytes: &[u8], whole: &str) -> Result<T, JsonError> {
-    use serde_json::error::Category;
     refuse_duplicate_keys(bytes)?;
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    // First the JSON itself (nothing but whitespace may follow the value), then the
+    // request's shape, read by serde with its problems as data (`shape`).
+    let value: Value = serde_json::from_slice(bytes).map_err(|error| JsonError {
+        field: whole.to_string(),
+        message: format!("The {whole} isn't valid JSON ({error})."),
+    })?;
     // serde_path_to_error tracks where in the JSON serde was (`items[0].quantity`).
-    let read = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|e| (e.path().to_string(), e.into_inner()))
-        .and_then(|value: T| {
-            // Nothing but whitespace may follow the value.
-            deserializer.end().map_err(|e| (String::new(), e))?;
-            Ok(value)
-        });
-    let (path, error) = match read {
-        Ok(value) => return Ok(value),
-        Err(failure) => failure,
-    };
-    // An empty path prints as "."; then no field is at fault.
-    let path = Some(path.as_str()).filter(|p| !p.is_empty() && *p != ".");
-    match error.classify() {
-        Category::Data => Err(describe_data_error(path, &error.to_string(), whole)),
-        Category::Syntax | Category::Eof | Category::Io => Err(JsonError {
-            field: whole.to_string(),
-            message: format!("The {whole} isn't valid JSON ({error})."),
-        }),
-    }
+    serde_path_to_error::deserialize(shape::ValueReader(&value)).map_err(|error| {
+        let path = error.path().to_string();
+        // An empty path prints as "."; then no field is at fault.
+        let path = Some(path.as_str()).filter(|p| !p.is_empty() && *p != ".");
+        describe_shape_error(path, error.inner(), whole)
+    })
 }
 
 /// Refuses JSON in which one object names a key twice, naming the key's path
@@ -239,20 +232,6 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
     }
 }
 
-/// Drops serde_json's " at line 1 column 7": the field is named instead.
-fn without_position(detail: &str) -> &str {
-    match detail.rfind(" at line ") {
-        Some(cut) if detail[cut..].contains(" column ") => &detail[..cut],
-        _ => detail,
-    }
-}
-
-/// The first `name` between backticks in `text`.
-fn quoted(text: &str) -> Option<&str> {
-    let (_, rest) = text.split_once('`')?;
-    rest.split_once('`').map(|(name, _)| name)
-}
-
 /// What a field must be, by its name.
 fn expected(field: &str, whole: &str) -> &'static str {
     if field == whole {
@@ -274,86 +253,72 @@ fn expected(field: &str, whole: &str) -> &'static str {
     }
 }
 
-/// serde's description of a value ("integer `5`", "string \"x\"", "map") in plain words.
-fn got(unexpected: &str) -> String {
-    if let Some(value) = quoted(unexpected) {
-        return value.to_string();
-    }
-    if let Some(text) = unexpected.strip_prefix("string ") {
-        return text.to_string();
-    }
-    match unexpected {
-        "map" => "an object".to_string(),
-        "sequence" => "a list".to_string(),
-        "unit value" => "null".to_string(),
-        other => other.to_string(),
+/// A value found where another was due, in plain words.
+fn found(found: &Found) -> String {
+    match found {
+        Found::Text(text) => format!("{text:?}"),
+        Found::Number(number) => number.clone(),
+        Found::Bool(b) => b.to_string(),
+        Found::Null => "null".to_string(),
+        Found::Object => "an object".to_string(),
+        Found::List => "a list".to_string(),
+        Found::Other(other) => other.clone(),
     }
 }
 
-fn describe_data_error(path: Option<&str>, detail: &str, whole: &str) -> JsonError {
-    // serde reads a struct from a list too, by position: the JSON isn't an object at all.
-    if path.is_some_and(|p| p.starts_with('[')) {
-        return JsonError {
-            field: whole.to_string(),
-            message: format!("The {whole} must be a JSON object, not a list."),
-        };
+/// The fields a request takes, as a sentence: "a", "a or b", "a, b, c".
+fn field_list(known: &[&str]) -> String {
+    match known {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [a, b] => format!("{a} or {b}"),
+        many => many.join(", "),
     }
-    let detail = without_position(detail);
+}
+
+fn describe_shape_error(path: Option<&str>, error: &ShapeError, whole: &str) -> JsonError {
     let at = |name: &str| match path {
         Some(path) => format!("{path}.{name}"),
         None => name.to_string(),
     };
     let here = path.map_or_else(|| whole.to_string(), str::to_string);
-    if let Some(rest) = detail.strip_prefix("missing field ") {
-        let field = at(quoted(rest).unwrap_or(rest));
-        return JsonError {
-            message: format!("{field} is required."),
-            field,
-        };
-    }
-    if let Some(rest) = detail.strip_prefix("unknown field ") {
-        let name = quoted(rest).unwrap_or(rest);
-        // serde_path_to_error already counts the unknown key into the path.
-        let field = if path.is_some_and(|p| p == name || p.ends_with(&format!(".{name}"))) {
-            here
-        } else {
-            at(name)
-        };
-        let known = rest
-            .split_once("expected ")
-            .map(|(_, list)| list.replace('`', "").replace("one of ", ""))
-            .unwrap_or_default();
-        let message = if known.is_empty() {
-            format!("{field} isn't a field of this request.")
-        } else {
-            format!("{field} isn't a field of this request; it takes {known}.")
-        };
-        return JsonError { field, message };
-    }
     let must = expected(&here, whole);
     let name = if here == whole {
         format!("The {whole}")
     } else {
         here.clone()
     };
-    let message = if let Some(rest) = detail
-        .strip_prefix("invalid type: ")
-        .or_else(|| detail.strip_prefix("invalid value: "))
-    {
-        let unexpected = rest.split_once(", expected").map_or(rest, |(u, _)| u);
-        format!("{name} must be {must}, not {}.", got(unexpected))
-    } else if let Some(rest) = detail.strip_prefix("unknown variant ") {
-        format!(
-            "{here} must be {must}, not \"{}\".",
-            quoted(rest).unwrap_or(rest)
-        )
-    } else {
-        format!("{name} must be {must} ({detail}).")
+    let (field, message) = match error {
+        ShapeError::MissingField(missing) => {
+            let field = at(missing);
+            let message = format!("{field} is required.");
+            (field, message)
+        }
+        ShapeError::UnknownField { name, known } => {
+            // serde_path_to_error already counts the unknown key into the path.
+            let field = if path.is_some_and(|p| p == name || p.ends_with(&format!(".{name}"))) {
+                here
+            } else {
+                at(name)
+            };
+            let message = if known.is_empty() {
+                format!("{field} isn't a field of this request.")
+            } else {
+                format!(
+                    "{field} isn't a field of this request; it takes {}.",
+                    field_list(known)
+                )
+            };
+            (field, message)
+        }
+        ShapeError::Wrong(value) => (here, format!("{name} must be {must}, not {}.", found(value))),
+        ShapeError::UnknownVariant(variant) => {
+            let message = format!("{here} must be {must}, not \"{variant}\".");
+            (here, message)
+        }
+        ShapeError::Custom(detail) => (here, format!("{name} must be {must} ({detail}).")),
     };
-    JsonError {
-        field: here,
-        message,
-    }
+    JsonError { field, message }
 }
 
 /// How far ahead of `now` an `at` may be: clocks of the shop and the bot drift a little,

@@ -516,19 +516,6 @@ pub async fn balance(
     .map_err(about_path_id)
 }
 
-/// A query string that isn't a page: 400 in JSON, naming `page` or `per_page`.
-fn paging_error(rejection: &QueryRejection) -> ApiError {
-    let detail = rejection.body_text();
-    let field = if detail.contains("per_page") {
-        "per_page"
-    } else if detail.contains("page") {
-        "page"
-    } else {
-        "query"
-    };
-    paging_refusal(field)
-}
-
 /// The largest page a history answers.
 const MAX_PER_PAGE: u32 = 100;
 
@@ -545,25 +532,34 @@ fn paging_refusal(field: &str) -> ApiError {
     )
 }
 
-impl Paging {
-    /// The page and its size, refused (naming the parameter) when out of range.
-    fn checked(&self) -> Result<(u32, u32), ApiError> {
-        let page = self.page.unwrap_or(1);
-        let per_page = self.per_page.unwrap_or(50);
-        if page < 1 {
-            return Err(paging_refusal("page"));
-        }
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(paging_refusal("per_page"));
-        }
-        Ok((page, per_page))
-    }
-}
-
+/// A history's page and page size, from the query string. Each parameter is read by this
+/// code, not by a query extractor, so a refusal names the parameter from what was read, not
+/// from a rejection's text.
 #[derive(Debug, Deserialize)]
 pub struct Paging {
-    page: Option<u32>,
-    per_page: Option<u32>,
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+impl Paging {
+    /// The page and its size, refused (naming the parameter) when not a whole number in range.
+    fn checked(&self) -> Result<(u32, u32), ApiError> {
+        let number = |field: &str, text: &Option<String>, default: u32, max: u32| {
+            let value = match text {
+                None => default,
+                Some(text) => text.parse().map_err(|_| paging_refusal(field))?,
+            };
+            if (1..=max).contains(&value) {
+                Ok(value)
+            } else {
+                Err(paging_refusal(field))
+            }
+        };
+        Ok((
+            number("page", &self.page, 1, u32::MAX)?,
+            number("per_page", &self.per_page, 50, MAX_PER_PAGE)?,
+        ))
+    }
 }
 
 pub async fn history(
@@ -573,7 +569,14 @@ pub async fn history(
     paging: Result<Query<Paging>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
-    let Query(paging) = paging.map_err(|rejection| paging_error(&rejection))?;
+    // Only a query string that isn't `name=value` pairs is refused before `checked`.
+    let Query(paging) = paging.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("query"),
+            "the query string must be name=value pairs, like page=2&per_page=50",
+        )
+    })?;
     let (page, per_page) = paging.checked()?;
     blocking(&state, move |ledger| {
         let page = ledger.history_at(&id, Utc::now(), page, per_page)?;
