@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-use crate::error::{Error, Reference, Result, UserError};
+use crate::error::{Error, ItemName, Reference, Result, UserError};
 use crate::faq::{self, Faq};
 pub use crate::grammar::parse_expiry;
 use crate::ledger::{
@@ -191,14 +191,13 @@ impl Assistant {
                         .into());
                     }
                     if command::spec(&normalized).is_none() {
-                        let subcommands: Vec<String> = COMMANDS
-                            .iter()
-                            .filter(|c| c.is_admin())
-                            .map(|c| format!("/{}", c.path))
-                            .collect();
                         return Err(UserError::UnknownAdminCommand {
                             path: normalized,
-                            subcommands: subcommands.join(", "),
+                            subcommands: COMMANDS
+                                .iter()
+                                .filter(|c| c.is_admin())
+                                .map(|c| c.path)
+                                .collect(),
                         }
                         .into());
                     }
@@ -1466,24 +1465,26 @@ fn pick_item<'a>(
             i.sku.to_lowercase().contains(&wanted) || i.title.to_lowercase().contains(&wanted)
         })
         .collect();
-    let listed = |items: &[&crate::ledger::ItemBreakdown]| {
+    let named = |items: &[&crate::ledger::ItemBreakdown]| {
         items
             .iter()
-            .map(|i| text::item_choice(&i.sku, &i.title))
-            .collect::<Vec<_>>()
-            .join(", ")
+            .map(|i| ItemName {
+                sku: i.sku.clone(),
+                title: i.title.clone(),
+            })
+            .collect()
     };
     match partial.as_slice() {
         [one] => Ok(one),
         [] => Err(UserError::UnknownItemForAdmin {
             order: order.external_id.clone(),
             item: typed.trim().to_string(),
-            items: listed(&items.iter().collect::<Vec<_>>()),
+            items: named(&items.iter().collect::<Vec<_>>()),
         }),
         several => Err(UserError::ItemAmbiguous {
             order: order.external_id.clone(),
             item: typed.trim().to_string(),
-            items: listed(several),
+            items: named(several),
         }),
     }
 }

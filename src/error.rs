@@ -136,9 +136,13 @@ pub enum UserError {
     /// "1" or "2" typed when no "Did you mean …?" is waiting for an answer.
     #[error("That choice has expired. Ask your question again and I'll offer the choices anew.")]
     ChoiceExpired,
-    /// An admin typed "/admin" alone or an unknown subcommand; `subcommands` lists them.
+    /// An admin typed "/admin" alone or an unknown subcommand; `subcommands` are the admin
+    /// commands' paths, from the command table.
     #[error("{}", unknown_admin_command(path, subcommands))]
-    UnknownAdminCommand { path: String, subcommands: String },
+    UnknownAdminCommand {
+        path: String,
+        subcommands: Vec<&'static str>,
+    },
     #[error("/{command} needs {option}:, for example {example}.")]
     MissingOption {
         command: String,
@@ -147,12 +151,13 @@ pub enum UserError {
     },
     #[error("/{command} has no option {option}. /help shows its options.")]
     UnknownOption { command: String, option: String },
-    /// A word that isn't `name:value`; `example` is a whole command, `None` when it takes no options.
-    #[error("{}", not_name_value(command, word, example.as_deref()))]
+    /// A word that isn't `name:value`; `examples` are option examples from the command table
+    /// (`days:60`), none when the command takes no options.
+    #[error("{}", not_name_value(command, word, examples))]
     OptionNotNameValue {
         command: String,
         word: String,
-        example: Option<String>,
+        examples: Vec<&'static str>,
     },
     #[error("{option} must be a whole number from {min} to {max}, not \"{value}\".")]
     NumberOutOfRange {
@@ -265,22 +270,25 @@ pub enum UserError {
         "I couldn't find order {0}. Check the number against the shop's records; orders reach creditbot through the shop's feed."
     )]
     UnknownOrderForAdmin(String),
-    /// `items` lists the order's items as "id (title)".
+    /// `items` are the order's items.
     #[error(
-        "Order {order} has no item \"{item}\". Its items: {items}. Give item: one of those ids or titles."
+        "Order {order} has no item \"{item}\". Its items: {}. Give item: one of those ids or titles.",
+        ItemName::list(items)
     )]
     UnknownItemForAdmin {
         order: String,
         item: String,
-        items: String,
+        items: Vec<ItemName>,
     },
+    /// `items` are the order's items that `item` matches.
     #[error(
-        "\"{item}\" matches more than one item of order {order}: {items}. Give item: the item's id."
+        "\"{item}\" matches more than one item of order {order}: {}. Give item: the item's id.",
+        ItemName::list(items)
     )]
     ItemAmbiguous {
         order: String,
         item: String,
-        items: String,
+        items: Vec<ItemName>,
     },
     #[error(
         "That confirmation isn't one I can act on; nothing was changed. Run the command again."
@@ -368,14 +376,14 @@ impl UserError {
     }
 }
 
-fn not_name_value(command: &str, word: &str, example: Option<&str>) -> String {
-    match example {
-        Some(example) => format!(
-            "/{command} takes options as name:value, like {example} (I couldn't read \"{word}\")."
-        ),
-        None => format!(
-            "/{command} takes no options; just type /{command} (I couldn't read \"{word}\")."
-        ),
+fn not_name_value(command: &str, word: &str, examples: &[&str]) -> String {
+    if examples.is_empty() {
+        format!("/{command} takes no options; just type /{command} (I couldn't read \"{word}\").")
+    } else {
+        format!(
+            "/{command} takes options as name:value, like /{command} {} (I couldn't read \"{word}\").",
+            examples.join(" ")
+        )
     }
 }
 
@@ -386,7 +394,12 @@ fn unknown_command(path: &str, suggestion: Option<&str>) -> String {
     }
 }
 
-fn unknown_admin_command(path: &str, subcommands: &str) -> String {
+fn unknown_admin_command(path: &str, subcommands: &[&str]) -> String {
+    let subcommands = subcommands
+        .iter()
+        .map(|path| format!("/{path}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     if path == "admin" {
         format!("/admin needs a subcommand: {subcommands}. /help shows their options.")
     } else {
@@ -403,6 +416,33 @@ fn no_such_page(page: u32, pages: u32, command: &str) -> String {
         format!(
             "There are only {pages} pages of history, so there's no page {page}. {command} page:{pages} shows the oldest."
         )
+    }
+}
+
+/// An order's item as an admin picks it: its id, and its title when that says more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemName {
+    pub sku: String,
+    pub title: String,
+}
+
+impl ItemName {
+    fn list(items: &[ItemName]) -> String {
+        items
+            .iter()
+            .map(ItemName::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl std::fmt::Display for ItemName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.sku == self.title {
+            f.write_str(&self.sku)
+        } else {
+            write!(f, "{} ({})", self.sku, self.title)
+        }
     }
 }
 

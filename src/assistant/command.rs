@@ -648,21 +648,24 @@ pub fn admin_action(path: &str) -> &'static str {
         .unwrap_or("use admin commands")
 }
 
-/// An example of a whole command: its required options' examples, or its first option's
-/// ("/expiry days:60"); `None` for a command without options.
-pub fn usage_example(spec: &CommandSpec) -> Option<String> {
-    let required: Vec<&str> = spec
+/// The options of an example of a whole command: its required options' examples, or its
+/// first option's (`days:60` for /expiry); none for a command without options.
+pub fn usage_examples(spec: &CommandSpec) -> Vec<&'static str> {
+    let required: Vec<&'static str> = spec
         .options
         .iter()
         .filter(|o| o.required)
         .map(|o| o.example)
         .collect();
-    let examples = if required.is_empty() {
-        vec![spec.options.first()?.example]
+    if required.is_empty() {
+        spec.options
+            .first()
+            .map(|o| o.example)
+            .into_iter()
+            .collect()
     } else {
         required
-    };
-    Some(format!("/{} {}", spec.path, examples.join(" ")))
+    }
 }
 
 /// Parses a command from its path and `name:value` options. An option with an empty name
@@ -694,7 +697,7 @@ pub fn parse(path: &str, options: &[(String, String)]) -> Result<Command, UserEr
         return Err(UserError::OptionNotNameValue {
             command: spec.path.to_string(),
             word: word.clone(),
-            example: usage_example(spec),
+            examples: usage_examples(spec),
         });
     }
     let args = Args { spec, options };
@@ -1230,7 +1233,7 @@ mod tests {
                 UserError::OptionNotNameValue {
                     command: "expiry".into(),
                     word: "60".into(),
-                    example: Some("/expiry days:60".into()),
+                    examples: vec!["days:60"],
                 },
             ),
             (
@@ -1239,7 +1242,7 @@ mod tests {
                 UserError::OptionNotNameValue {
                     command: "balance".into(),
                     word: "extra".into(),
-                    example: None,
+                    examples: vec![],
                 },
             ),
         ];
@@ -1265,17 +1268,16 @@ mod tests {
                     command.path
                 );
             }
-            if !command.options.is_empty() {
-                let example = usage_example(command).unwrap();
-                assert!(
-                    example.starts_with(&format!("/{} ", command.path)),
-                    "{example}"
-                );
-            }
+            assert_eq!(
+                usage_examples(command).is_empty(),
+                command.options.is_empty(),
+                "{}",
+                command.path
+            );
         }
         assert_eq!(
-            usage_example(spec("admin grant").unwrap()).as_deref(),
-            Some("/admin grant member:@alice amount:12.50")
+            usage_examples(spec("admin grant").unwrap()),
+            ["member:@alice", "amount:12.50"]
         );
     }
 

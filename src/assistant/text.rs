@@ -168,15 +168,6 @@ pub fn expiry_shortened(member: &str, left: &str) -> String {
     format!("⚠ That's sooner than before: {member} has less time to spend the {left} left on it.")
 }
 
-/// An order's item as an admin picks it: "hobbit-ebook (The Hobbit)".
-pub fn item_choice(sku: &str, title: &str) -> String {
-    if sku == title {
-        sku.to_string()
-    } else {
-        format!("{sku} ({title})")
-    }
-}
-
 /// Ends every confirmation question.
 pub const CONFIRM_WITHIN: &str = "Confirm within a minute; until then nothing changes.";
 pub const CONFIRMATION_DECLINED: &str = "Cancelled; nothing was changed.";

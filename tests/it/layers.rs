@@ -235,3 +235,108 @@ fn no_refusal_raised_outside_chat_names_a_chat_command() {
         found.join("\n")
     );
 }
+
+/// What a named field of a refusal may hold, by its name. A refusal carries data: what the
+/// member typed or named, ids, numbers, values already formatted as a figure or a date, and
+/// pieces of the command table. Never a sentence: the words are the `Display` of the variant
+/// (and chat's hints), so the same refusal reads the same everywhere and every door can word
+/// it its own way. A new field must be added here, saying which kind of data it is.
+const REFUSAL_FIELDS: &[(&str, &[&str])] = &[
+    // Typed by the member, or an id or name they gave.
+    ("item", &["String"]),
+    ("order", &["String"]),
+    ("member", &["String"]),
+    ("account", &["String"]),
+    ("typed", &["String"]),
+    ("existing", &["String"]),
+    ("value", &["String"]),
+    ("word", &["String"]),
+    ("path", &["String"]),
+    // A command as the member would type it ("/history", "/admin grant member:@a amount:5").
+    ("command", &["String"]),
+    ("regrant", &["String"]),
+    ("option", &["String", "&'static str"]),
+    ("suggestion", &["Option<String>"]),
+    ("grant", &["i64"]),
+    // Figures and dates, formatted in the asker's style but not words.
+    ("max", &["String", "usize", "i64"]),
+    ("lost", &["String"]),
+    ("expired_on", &["String"]),
+    // Pieces of the command table, by reference: never written where the refusal is raised.
+    ("action", &["&'static str"]),
+    ("example", &["&'static str"]),
+    ("examples", &["Vec<&'static str>"]),
+    ("subcommands", &["Vec<&'static str>"]),
+    // Structured data.
+    ("field", &["Field"]),
+    ("items", &["Vec<ItemName>"]),
+    ("found", &["u32"]),
+    ("scale", &["u32"]),
+    ("length", &["usize"]),
+    ("line", &["usize"]),
+    ("min", &["i64"]),
+    ("bought", &["i64"]),
+    ("returned", &["i64"]),
+    ("asked", &["i64"]),
+    ("minutes", &["i64"]),
+    ("days", &["u32"]),
+    ("page", &["u32"]),
+    ("pages", &["u32"]),
+];
+
+/// The named fields of `UserError`'s variants, as (variant, field, type).
+fn refusal_fields(source: &str) -> Vec<(String, String, String)> {
+    let start = source
+        .find("pub enum UserError {")
+        .expect("UserError in error.rs");
+    let body = &source[start..];
+    let body = &body[..body.find("\n}\n").expect("the end of UserError")];
+    // Attributes (`#[error("…")]`, possibly over several lines) and doc lines say nothing
+    // about the data.
+    let attributes =
+        regex::Regex::new(r#"(?s)#\[error\((?:"(?:[^"\\]|\\.)*"|[^"])*?\)\]"#).unwrap();
+    let body = attributes.replace_all(body, "");
+    let body = code_of(&body);
+    let variant = regex::Regex::new(r"(?s)([A-Z]\w*)\s*\{([^{}]*)\}").unwrap();
+    let field = regex::Regex::new(r"(\w+)\s*:\s*([^,]+)").unwrap();
+    let mut out = Vec::new();
+    for v in variant.captures_iter(&body[body.find('{').unwrap() + 1..]) {
+        for f in field.captures_iter(&v[2]) {
+            out.push((v[1].to_string(), f[1].to_string(), f[2].trim().to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_refusal_carries_a_sentence() {
+    let source = std::fs::read_to_string(src().join("error.rs")).expect("read src/error.rs");
+    let fields = refusal_fields(&source);
+    // The reader must see the variants it guards.
+    assert!(
+        fields.contains(&("ReturnTooMany".into(), "asked".into(), "i64".into())),
+        "{fields:?}"
+    );
+    assert!(fields.len() > 40, "{fields:?}");
+    let allowed: BTreeMap<&str, &[&str]> = REFUSAL_FIELDS.iter().copied().collect();
+    let mut prose = Vec::new();
+    for (variant, name, kind) in &fields {
+        if !allowed
+            .get(name.as_str())
+            .is_some_and(|kinds| kinds.contains(&kind.as_str()))
+        {
+            prose.push(format!("UserError::{variant} {{ {name}: {kind} }}"));
+        }
+    }
+    assert!(
+        prose.is_empty(),
+        "refusal fields that aren't known data (put the words in the variant's #[error], \
+         or add the field to REFUSAL_FIELDS saying which kind of data it is):\n{}",
+        prose.join("\n")
+    );
+    // The check can fail: a field carrying a hint is refused.
+    let probe = source.replace("    ChoiceExpired,", "    ChoiceExpired { hint: String },");
+    let probed = refusal_fields(&probe);
+    assert!(probed.contains(&("ChoiceExpired".into(), "hint".into(), "String".into())));
+    assert!(!allowed.contains_key("hint"));
+}
