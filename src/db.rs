@@ -7,7 +7,7 @@
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::{DatabaseConfig, Synchronous};
 
@@ -29,7 +29,29 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 ];
 
 /// Opens (creating if needed) the database at `path`, sets the pragmas and migrates it.
+///
+/// Processes started together on one new file race to create it: switching a new file to
+/// WAL, or reading its header while another process does, can be refused as busy at once,
+/// without SQLite's busy handler waiting (it only waits inside a transaction). So a busy
+/// open is tried again, a few milliseconds later, until `busy_timeout_ms` has passed.
 pub fn open(path: &Path, config: &DatabaseConfig) -> rusqlite::Result<Connection> {
+    let give_up_at = Instant::now() + Duration::from_millis(config.busy_timeout_ms);
+    let mut attempt: u64 = 0;
+    loop {
+        match open_once(path, config) {
+            Err(error) if is_busy(&error) && Instant::now() < give_up_at => {
+                attempt += 1;
+                tracing::debug!(attempt, %error, "database busy while opening; trying again");
+                // A little longer each time, and different per process, so racers spread out.
+                let jitter = u64::from(std::process::id() % 7);
+                std::thread::sleep(Duration::from_millis((2 * attempt + jitter).min(50)));
+            }
+            result => return result,
+        }
+    }
+}
+
+fn open_once(path: &Path, config: &DatabaseConfig) -> rusqlite::Result<Connection> {
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -39,6 +61,14 @@ pub fn open(path: &Path, config: &DatabaseConfig) -> rusqlite::Result<Connection
     configure(&conn, config)?;
     migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Whether SQLite refused because another connection holds a lock.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Opens another connection to an already migrated database (for a connection pool).
