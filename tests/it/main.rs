@@ -33,6 +33,8 @@ mod ledger;
 mod ledger_concurrency;
 mod ledger_crash;
 mod ledger_model;
+#[cfg(feature = "http")]
+mod openapi_refusals;
 mod reminders;
 mod reminders_discord;
 mod simulation;
