@@ -394,6 +394,18 @@ fn client_key(headers: &HeaderMap, body_key: Option<&str>) -> Result<String, Api
             );
         }
     };
+    // Each key sent is checked by itself first, so a bad one is named as itself, not as the
+    // other one it fails to match.
+    let check = |field: &str, key: &str| {
+        wire::client_grant_key(field, key)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Some(&e.field), e.message))
+    };
+    if let Some(header) = header {
+        check("Idempotency-Key", header)?;
+    }
+    if let Some(body) = body_key {
+        check("key", body)?;
+    }
     let (field, key) = match (header, body_key) {
         (Some(header), Some(body)) if header != body => {
             return refuse(
@@ -412,8 +424,7 @@ fn client_key(headers: &HeaderMap, body_key: Option<&str>) -> Result<String, Api
             );
         }
     };
-    wire::client_grant_key(field, key)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Some(&e.field), e.message))
+    check(field, key)
 }
 
 pub async fn create_grant(

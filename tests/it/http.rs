@@ -11,12 +11,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-const TOKEN: &str = "test-token-1234";
+pub(crate) const TOKEN: &str = "test-token-1234";
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    ledger: Arc<Ledger>,
+pub(crate) struct Server {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) ledger: Arc<Ledger>,
     _dir: tempfile::TempDir,
     _task: tokio::task::JoinHandle<()>,
 }
@@ -61,12 +61,17 @@ async fn server_timed(api_token: &str, timeouts: creditbot::http::Timeouts) -> S
     }
 }
 
-async fn server() -> Server {
+pub(crate) async fn server() -> Server {
     server_with(TOKEN).await
 }
 
 impl Server {
-    async fn post(&self, path: &str, body: &Value, key: Option<&str>) -> (StatusCode, Value, bool) {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        key: Option<&str>,
+    ) -> (StatusCode, Value, bool) {
         let mut request = self
             .client
             .post(format!("{}{path}", self.base))
@@ -130,7 +135,7 @@ impl Server {
         answer["error"]["message"].as_str().unwrap().to_string()
     }
 
-    async fn account(&self, id: &str) {
+    pub(crate) async fn account(&self, id: &str) {
         let (status, _, _) = self
             .post("/api/v1/accounts", &json!({"id": id, "name": id}), None)
             .await;
