@@ -311,7 +311,10 @@ fn describe_shape_error(path: Option<&str>, error: &ShapeError, whole: &str) -> 
             };
             (field, message)
         }
-        ShapeError::Wrong(value) => (here, format!("{name} must be {must}, not {}.", found(value))),
+        ShapeError::Wrong(value) => (
+            here,
+            format!("{name} must be {must}, not {}.", found(value)),
+        ),
         ShapeError::UnknownVariant(variant) => {
             let message = format!("{here} must be {must}, not \"{variant}\".");
             (here, message)

@@ -175,11 +175,9 @@ impl<'de> de::Deserializer<'de> for ValueReader<'de> {
         visitor: V,
     ) -> Result<V::Value, ShapeError> {
         match self.0 {
-            Value::String(name) => {
-                visitor.visit_enum(IntoDeserializer::<ShapeError>::into_deserializer(
-                    name.as_str(),
-                ))
-            }
+            Value::String(name) => visitor.visit_enum(
+                IntoDeserializer::<ShapeError>::into_deserializer(name.as_str()),
+            ),
             _ => Err(de::Error::invalid_type(self.found(), &visitor)),
         }
     }
@@ -212,10 +210,7 @@ mod tests {
 
     #[test]
     fn each_problem_comes_back_as_data() {
-        assert_eq!(
-            read("{}").unwrap_err(),
-            ShapeError::MissingField("amount")
-        );
+        assert_eq!(read("{}").unwrap_err(), ShapeError::MissingField("amount"));
         assert_eq!(
             read(r#"{"amount":"1","x":1}"#).unwrap_err(),
             ShapeError::UnknownField {
