@@ -326,7 +326,7 @@ impl Shared {
                         {
                             tracing::warn!(%id, %error, "could not defer an interaction");
                         }
-                        let reply = Answer::finish(task, &id).await;
+                        let reply = task.finish().await;
                         let body = discord_api::edit_payload(&reply);
                         if let Err(error) = ctx
                             .http

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::assistant::suggest::{Suggestion, suggest};
-use crate::assistant::{Assistant, Reply, Request, Who, text};
+use crate::assistant::{self, Assistant, Reply, Request, Who};
 use crate::discord_api::{self, Focus};
 use crate::error::Reference;
 
@@ -18,34 +18,46 @@ pub const DEFER_AFTER: Duration = Duration::from_secs(2);
 
 /// Answers `request` on the blocking pool.
 pub async fn answer(assistant: Arc<Assistant>, request: Request) -> Reply {
-    let id = request.id.clone();
+    let (id, reference) = (request.id.clone(), request.reference());
     match tokio::task::spawn_blocking(move || assistant.handle(&request)).await {
         Ok(reply) => reply,
         Err(error) => {
             tracing::error!(request = %id, %error, "the assistant task panicked or was cancelled");
-            apology(&id)
+            failed(&id, &reference)
         }
     }
 }
 
-/// The assistant's one apology, for a task that failed outside it (a panic); the reference is
-/// logged with the failure.
-fn apology(id: &str) -> Reply {
-    let reference = Reference::of(id);
+/// A task that failed outside the assistant (a panic) gets the assistant's one apology,
+/// under the request's own reference, which is logged with the failure.
+fn failed(id: &str, reference: &Reference) -> Reply {
     tracing::error!(request = %id, %reference, "the assistant task failed");
-    Reply::private(text::internal_error(&reference))
+    assistant::apology(reference)
 }
 
 /// An answer in time, or the task still working on it.
 pub enum Answer {
     Ready(Reply),
-    Late(JoinHandle<Reply>),
+    Late(Late),
 }
 
-impl Answer {
-    /// Waits for a late answer.
-    pub async fn finish(handle: JoinHandle<Reply>, id: &str) -> Reply {
-        handle.await.unwrap_or_else(|_| apology(id))
+/// An answer not ready in time: the task working on it, and its request's id and reference
+/// in case it fails.
+pub struct Late {
+    task: JoinHandle<Reply>,
+    id: String,
+    reference: Reference,
+}
+
+impl Late {
+    /// Waits for the answer.
+    pub async fn finish(self) -> Reply {
+        let Late {
+            task,
+            id,
+            reference,
+        } = self;
+        task.await.unwrap_or_else(|_| failed(&id, &reference))
     }
 }
 
@@ -56,15 +68,18 @@ pub async fn answer_within(
     request: Request,
     within: Duration,
 ) -> Answer {
-    let id = request.id.clone();
+    let (id, reference) = (request.id.clone(), request.reference());
     let mut task = tokio::spawn(answer(assistant, request));
-    if within.is_zero() {
-        return Answer::Late(task);
+    if !within.is_zero()
+        && let Ok(joined) = tokio::time::timeout(within, &mut task).await
+    {
+        return Answer::Ready(joined.unwrap_or_else(|_| failed(&id, &reference)));
     }
-    match tokio::time::timeout(within, &mut task).await {
-        Ok(joined) => Answer::Ready(joined.unwrap_or_else(|_| apology(&id))),
-        Err(_) => Answer::Late(task),
-    }
+    Answer::Late(Late {
+        task,
+        id,
+        reference,
+    })
 }
 
 /// Autocomplete suggestions as Discord's response body, computed on the blocking pool. Never

@@ -117,9 +117,8 @@ pub async fn handle(
             Json(offload::suggestions(assistant, who, Utc::now(), focus).await).into_response()
         }
         InteractionKind::Request { who, place, input } => {
-            let id = interaction.id;
             let request = Request {
-                id: id.clone(),
+                id: interaction.id,
                 who,
                 place,
                 now: Utc::now(),
@@ -135,7 +134,7 @@ pub async fn handle(
                     let (application_id, token) = (interaction.application_id, interaction.token);
                     let tracker = state.background.clone();
                     tracker.spawn(async move {
-                        let reply = Answer::finish(task, &id).await;
+                        let reply = task.finish().await;
                         follow_up(&state, &application_id, &token, &reply).await;
                     });
                     // Slash commands answer privately; the edit keeps that choice.

@@ -41,3 +41,4 @@ mod reminders;
 mod reminders_discord;
 mod simulation;
 mod stopping;
+mod voice;
