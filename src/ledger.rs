@@ -8,6 +8,7 @@
 //! transport, a network crate or the FAQ (the layers test checks it). There is deliberately
 //! no operation that moves credits between two accounts: credits are non-transferable.
 
+mod ops;
 pub mod rules;
 pub mod store;
 
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Credits;
 
-pub use store::Ledger;
+pub use ops::Ledger;
 pub use store::reminders::{
     DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderOutcome,
     ReminderRunRecord,
