@@ -1,4 +1,101 @@
-//! The ledger's store interface (being built: see `ledger::ops` for the operations).
+//! The ledger's store interface: what one transaction can do at row level ([`StoreTx`], one
+//! trait per concern in the submodules) and the store that runs transactions ([`Store`]).
+//!
+//! The ledger's rules — which grant pays first, what a return gives back, expiry, idempotency
+//! (key lookup, fingerprint, replay, conflict), date checks and validation — are written once,
+//! in `ledger::ops`, against these traits only. A store implements them with its own queries:
+//! `ledger::sqlite` is the one there is today (and the only place under `src/ledger/` with
+//! SQL); a PostgreSQL store implements the same traits next.
+//!
+//! The traits are synchronous and speak in plain ledger values (`Lot`, `Account`,
+//! `SpendableLot`, …) and `crate::error::Error`; no type of a database crate appears here.
+//! Every method of a transaction takes `&mut self`, so a store whose client needs exclusive
+//! access to its transaction (the `postgres` crate's) implements them directly.
+//!
+//! A method answers only what its name says: it checks nothing the ledger's rules decide
+//! (whether an account is closed, whether a lot is live, whether a key was seen), and returns
+//! `None` or an empty list where a row is missing, never a refusal.
 
+pub mod accounts;
+pub mod confirmations;
+pub mod journal;
+pub mod lots;
+pub mod operations;
+pub mod orders;
+pub mod reminders;
+pub mod returns;
+pub mod unanswered;
+
+pub use accounts::{AccountRows, LinkCodeRow};
+pub use confirmations::ConfirmationRows;
+pub use journal::{Entry, JournalRows};
+pub use lots::{ExpiredLot, LotRows, NewLot};
+pub use operations::{OperationRows, StoredOperation};
+pub use orders::{NewOrder, OrderRow, OrderRows, StoredItem};
+pub use reminders::ReminderRows;
+pub use returns::ReturnRows;
+pub use unanswered::UnansweredRows;
+
+/// The row traits, for code that calls them on a store's transaction type: a bound on an
+/// associated type (`Store::Tx: StoreTx`) doesn't bring the supertraits' methods into scope.
+pub mod prelude {
+    pub use super::{
+        AccountRows, ConfirmationRows, JournalRows, LotRows, OperationRows, OrderRows,
+        ReminderRows, ReturnRows, Store, StoreTx, UnansweredRows,
+    };
+}
+
+// The admin note check is part of the ledger's validation (`ledger::ops::checks`); the
+// assistant checks a note before it asks for confirmation, under this name.
 pub use super::ops::check_note;
-pub use super::ops::reminders;
+
+use crate::error::Result;
+
+/// Everything one transaction of a store can do: the per-concern row traits together.
+/// Implemented for every type that implements them all.
+pub trait StoreTx:
+    AccountRows
+    + LotRows
+    + OrderRows
+    + ReturnRows
+    + JournalRows
+    + OperationRows
+    + ReminderRows
+    + ConfirmationRows
+    + UnansweredRows
+{
+}
+
+impl<T> StoreTx for T where
+    T: AccountRows
+        + LotRows
+        + OrderRows
+        + ReturnRows
+        + JournalRows
+        + OperationRows
+        + ReminderRows
+        + ConfirmationRows
+        + UnansweredRows
+{
+}
+
+/// A store: runs a closure in one transaction over it.
+///
+/// The ledger calls it generically (monomorphised), never through a `dyn`, so a store's
+/// transaction calls are direct calls on the hot paths.
+pub trait Store: Send + Sync {
+    /// One open transaction.
+    type Tx<'t>: StoreTx;
+
+    /// Runs `f` in one serialisable write transaction that holds the store's write lock from
+    /// its first read (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a `SERIALIZABLE` transaction that
+    /// first takes the ledger's advisory lock), committed when `f` succeeds and rolled back when it fails.
+    /// Two writers never both see the old state.
+    fn write<T>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T>) -> Result<T>;
+
+    /// Runs `f` in one consistent read snapshot; `f` must not write.
+    fn read<T>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T>) -> Result<T>;
+
+    /// Answers when the database does (health checks).
+    fn ping(&self) -> Result<()>;
+}

@@ -1,16 +1,17 @@
 //! Accounts, member links and link codes: opening and closing accounts, linking and unlinking
 //! members (one member per account, one account per member), issuing and redeeming codes.
 
+use super::Ledger;
 use super::checks::{check_id, check_optional_text, check_text, or_default};
-use super::journal::{Entry, Journal};
-use super::{Ledger, at, ts};
+use super::journal::Journal;
 use crate::error::{Error, Field, Result, UserError};
+use crate::ledger::store::Entry;
+use crate::ledger::store::prelude::*;
 use crate::ledger::{Account, Act, IssuedLinkCode, JournalKind, Link};
 use chrono::Duration;
-use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
-impl Ledger {
+impl<S: Store> Ledger<S> {
     /// Creates an account, or returns it if it exists already.
     pub fn open_account(&self, act: &Act, account_id: &str, display_name: &str) -> Result<Account> {
         check_id(Field::AccountId, account_id)?;
@@ -37,7 +38,7 @@ impl Ledger {
                 if account(tx, account_id)?.closed {
                     return Err(UserError::AccountClosed(account_id.to_string()).into());
                 }
-                tx.execute("UPDATE accounts SET closed = 1 WHERE id = ?1", [account_id])?;
+                tx.mark_account_closed(account_id)?;
                 journal.write(tx, Entry::new(JournalKind::Close, account_id, reason))?;
                 account(tx, account_id)
             },
@@ -95,8 +96,10 @@ impl Ledger {
             &request,
             UserError::IdempotencyConflict,
             |tx, journal| {
-                let link = member_link(tx, member_id)?.ok_or(UserError::MemberNotLinked)?;
-                tx.execute("DELETE FROM links WHERE member_id = ?1", [member_id])?;
+                let link = tx
+                    .link_of_member(member_id)?
+                    .ok_or(UserError::MemberNotLinked)?;
+                tx.delete_link(member_id)?;
                 journal.write(
                     tx,
                     Entry::new(
@@ -125,15 +128,20 @@ impl Ledger {
                 require_open_account(tx, account_id)?;
                 // Whoever redeems a code sees the account's history: while a member holds
                 // the account, a code would hand it to someone else once they unlink.
-                if account_holder(tx, account_id)?.is_some() {
+                if tx.member_of_account(account_id)?.is_some() {
                     return Err(UserError::CodeForLinkedAccount(account_id.to_string()).into());
                 }
-                tx.execute(
-                    "INSERT INTO link_codes (code_hash, account_id, created_at, created_by, expires_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![hash_link_code(&code), account_id, ts(act.now), act.actor, ts(expires_at)],
+                tx.insert_link_code(
+                    &hash_link_code(&code),
+                    account_id,
+                    act.now,
+                    &act.actor,
+                    expires_at,
                 )?;
-                journal.write(tx, Entry::new(JournalKind::LinkCode, account_id, "link code issued"))?;
+                journal.write(
+                    tx,
+                    Entry::new(JournalKind::LinkCode, account_id, "link code issued"),
+                )?;
                 Ok(hash_link_code(&code))
             },
         )?;
@@ -157,34 +165,23 @@ impl Ledger {
             &request,
             UserError::IdempotencyConflict,
             |tx, journal| {
-                let found: Option<(String, i64, Option<i64>, Option<i64>)> = tx
-                .query_row(
-                    "SELECT account_id, expires_at, used_at, voided_at FROM link_codes WHERE code_hash = ?1",
-                    [&hash],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-                )
-                .optional()?;
-                let (account_id, expires_at, used_at, voided_at) =
-                    found.ok_or(UserError::LinkCodeUnknown)?;
-                if used_at.is_some() {
+                let found = tx.link_code(&hash)?.ok_or(UserError::LinkCodeUnknown)?;
+                if found.used_at.is_some() {
                     return Err(UserError::LinkCodeUsed.into());
                 }
-                if voided_at.is_some() {
+                if found.voided_at.is_some() {
                     return Err(UserError::LinkCodeVoided.into());
                 }
-                if expires_at <= ts(act.now) {
+                if found.expires_at <= act.now {
                     return Err(UserError::LinkCodeExpired.into());
                 }
                 // Used up before linking, which voids the account's other open codes.
-                tx.execute(
-                    "UPDATE link_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
-                    params![ts(act.now), member_id, hash],
-                )?;
+                tx.mark_link_code_used(&hash, act.now, member_id)?;
                 link(
                     tx,
                     journal,
                     member_id,
-                    &account_id,
+                    &found.account_id,
                     "redeemed a link code",
                     true,
                 )
@@ -194,7 +191,7 @@ impl Ledger {
 
     /// The account a member is linked to, if any.
     pub fn account_for_member(&self, member_id: &str) -> Result<Option<Account>> {
-        self.read(|tx| match member_link(tx, member_id)? {
+        self.store.read(|tx| match tx.link_of_member(member_id)? {
             Some(link) => Ok(Some(account(tx, &link.account_id)?)),
             None => Ok(None),
         })
@@ -202,59 +199,28 @@ impl Ledger {
 
     /// The member linked to an account, if any.
     pub fn member_for_account(&self, account_id: &str) -> Result<Option<String>> {
-        self.read(|tx| {
-            Ok(tx
-                .query_row(
-                    "SELECT member_id FROM links WHERE account_id = ?1",
-                    [account_id],
-                    |row| row.get(0),
-                )
-                .optional()?)
-        })
+        self.store.read(|tx| tx.member_of_account(account_id))
     }
 
     /// The member who most recently unlinked from an account, if any did.
     pub fn previous_member(&self, account_id: &str) -> Result<Option<String>> {
-        self.read(|tx| {
-            Ok(tx
-                .prepare_cached(
-                    "SELECT member_id FROM journal WHERE account_id = ?1 AND kind = 'unlink'
-                     ORDER BY at DESC, id DESC LIMIT 1",
-                )?
-                .query_row([account_id], |r| r.get(0))
-                .optional()?
-                .flatten())
-        })
+        self.store.read(|tx| tx.previous_member(account_id))
     }
 
     pub fn account(&self, account_id: &str) -> Result<Account> {
-        self.read(|tx| account(tx, account_id))
+        self.store.read(|tx| account(tx, account_id))
     }
 }
 
-pub(super) fn account(tx: &Transaction, account_id: &str) -> Result<Account> {
-    let found = tx
-        .prepare_cached("SELECT id, display_name, created_at, closed FROM accounts WHERE id = ?1")?
-        .query_row([account_id], |r| {
-            Ok(Account {
-                id: r.get(0)?,
-                display_name: r.get(1)?,
-                created_at: at(r.get(2)?),
-                closed: r.get(3)?,
-            })
-        })
-        .optional()?;
-    if let Some(found) = found {
+/// The account `account_id`, or the refusal naming it: unknown, or a look-alike of one.
+pub(super) fn account(tx: &mut impl StoreTx, account_id: &str) -> Result<Account> {
+    if let Some(found) = tx.account(account_id)? {
         return Ok(found);
     }
     // Account ids are compared ignoring case: `acc-2001` beside `ACC-2001` is refused naming
     // the one that exists, never taken for a different (or a new) account. Only on a miss,
     // so the primary key serves every ordinary lookup.
-    let existing: Option<String> = tx
-        .prepare_cached("SELECT id FROM accounts WHERE id = ?1 COLLATE NOCASE LIMIT 1")?
-        .query_row([account_id], |r| r.get(0))
-        .optional()?;
-    Err(match existing {
+    Err(match tx.account_spelled_like(account_id)? {
         Some(existing) => UserError::AccountLookAlike {
             typed: account_id.to_string(),
             existing,
@@ -264,19 +230,11 @@ pub(super) fn account(tx: &Transaction, account_id: &str) -> Result<Account> {
     .into())
 }
 
-/// The member holding an account, if any.
-fn account_holder(tx: &Transaction, account_id: &str) -> Result<Option<String>> {
-    Ok(tx
-        .prepare_cached("SELECT member_id FROM links WHERE account_id = ?1")?
-        .query_row([account_id], |r| r.get(0))
-        .optional()?)
-}
-
-pub(super) fn require_account(tx: &Transaction, account_id: &str) -> Result<()> {
+pub(super) fn require_account(tx: &mut impl StoreTx, account_id: &str) -> Result<()> {
     account(tx, account_id).map(|_| ())
 }
 
-pub(super) fn require_open_account(tx: &Transaction, account_id: &str) -> Result<()> {
+pub(super) fn require_open_account(tx: &mut impl StoreTx, account_id: &str) -> Result<()> {
     if account(tx, account_id)?.closed {
         return Err(UserError::AccountClosed(account_id.to_string()).into());
     }
@@ -284,7 +242,7 @@ pub(super) fn require_open_account(tx: &Transaction, account_id: &str) -> Result
 }
 
 fn ensure_account(
-    tx: &Transaction,
+    tx: &mut impl StoreTx,
     journal: &mut Journal,
     account_id: &str,
     display_name: &str,
@@ -302,10 +260,7 @@ fn ensure_account(
         return Err(UserError::AccountIdNotValid(account_id.to_string()).into());
     }
     let name = or_default(display_name, account_id);
-    tx.execute(
-        "INSERT INTO accounts (id, display_name, created_at) VALUES (?1, ?2, ?3)",
-        params![account_id, name, ts(journal.act.now)],
-    )?;
+    tx.insert_account(account_id, name, journal.act.now)?;
     journal.write(
         tx,
         Entry::new(JournalKind::Open, account_id, "account opened"),
@@ -313,30 +268,17 @@ fn ensure_account(
     account(tx, account_id)
 }
 
-fn member_link(tx: &Transaction, member_id: &str) -> Result<Option<Link>> {
-    Ok(tx
-        .prepare_cached("SELECT member_id, account_id, linked_at FROM links WHERE member_id = ?1")?
-        .query_row([member_id], |r| {
-            Ok(Link {
-                member_id: r.get(0)?,
-                account_id: r.get(1)?,
-                linked_at: at(r.get(2)?),
-            })
-        })
-        .optional()?)
-}
-
 /// Links `member_id` to `account_id`, enforcing one account per member and one member per
 /// account. Linking a member again to the account they already have is a no-op.
 fn link(
-    tx: &Transaction,
+    tx: &mut impl StoreTx,
     journal: &mut Journal,
     member_id: &str,
     account_id: &str,
     reason: &str,
     by_member: bool,
 ) -> Result<Link> {
-    if let Some(existing) = member_link(tx, member_id)? {
+    if let Some(existing) = tx.link_of_member(member_id)? {
         if existing.account_id == account_id {
             return Ok(existing);
         }
@@ -349,24 +291,13 @@ fn link(
     }
     // A closed account takes no new member, whether an admin links it or a code does.
     require_open_account(tx, account_id)?;
-    if account_holder(tx, account_id)?.is_some() {
+    if tx.member_of_account(account_id)?.is_some() {
         return Err(UserError::AccountAlreadyLinked(account_id.to_string()).into());
     }
     // Codes made before this link are void: one redeemed after this member unlinks would
     // show its redeemer this member's history.
-    tx.execute(
-        "UPDATE link_codes SET voided_at = ?1 WHERE account_id = ?2 AND used_at IS NULL AND voided_at IS NULL",
-        params![ts(journal.act.now), account_id],
-    )?;
-    tx.execute(
-        "INSERT INTO links (member_id, account_id, linked_at, linked_by) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            member_id,
-            account_id,
-            ts(journal.act.now),
-            journal.act.actor
-        ],
-    )?;
+    tx.void_link_codes(account_id, journal.act.now)?;
+    tx.insert_link(member_id, account_id, journal.act.now, &journal.act.actor)?;
     journal.write(
         tx,
         Entry::new(JournalKind::Link, account_id, reason).member(member_id),

@@ -2,24 +2,23 @@
 //! `rules::plan_return` what goes back where, and writes it; plus what a return does with
 //! credit whose lot has expired (the account's policy).
 
+use super::Ledger;
 use super::accounts::account;
 use super::checks::{check_id, check_optional_text, check_text, or_default};
-use super::journal::Entry;
-use super::lots::{change_remaining, insert_lot, lot};
-use super::orders::order_items;
-use super::{Ledger, ts};
+use super::lots::{insert_lot, lot};
 use crate::error::{Field, Result, UserError};
 use crate::ledger::rules::{self, BoughtLine, ReturnedCredit, SpentAllocation};
+use crate::ledger::store::Entry;
+use crate::ledger::store::prelude::*;
 use crate::ledger::{
     Act, ExpiredLotPolicy, IdempotencyKey, JournalKind, LotId, ReturnReceipt, ReturnRequest,
     ReturnScope, ReturnedItem, Source, When,
 };
 use crate::money::Credits;
 use chrono::Duration;
-use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::{HashMap, hash_map};
 
-impl Ledger {
+impl<S: Store> Ledger<S> {
     /// Records a return of a whole order or some of its items. Idempotent by the return id.
     pub fn record_return(
         &self,
@@ -57,28 +56,17 @@ impl Ledger {
         let policy = self.settings.expired_lot_policy;
         let reissue_days = self.settings.reissue_days;
         self.keyed("return", &act, request, conflict, |tx, journal| {
-            let (order_id, account_id, other_method, placed_at) = tx
-                .query_row(
-                    "SELECT id, account_id, other_method, placed_at FROM orders
-                     WHERE external_id = ?1",
-                    [&request.order_external_id],
-                    |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                            r.get::<_, i64>(3)?,
-                        ))
-                    },
-                )
-                .optional()?
+            let order = tx
+                .order_by_external_id(&request.order_external_id)?
                 .ok_or_else(|| UserError::UnknownOrder(request.order_external_id.clone()))?;
-            if ts(act.now) < placed_at {
+            let (order_id, account_id, other_method) =
+                (order.id, order.account_id, order.other_method);
+            if act.now < order.placed_at {
                 return Err(UserError::ReturnBeforeOrder.into());
             }
             self.check_dated(tx, &act, &account_id)?;
             let policy = expired_credit_policy(tx, &account_id, policy)?;
-            let items = order_items(tx, order_id)?;
+            let items = tx.order_items(order_id)?;
             let wanted: Vec<(usize, i64)> = match &request.scope {
                 ReturnScope::Whole => {
                     let all: Vec<(usize, i64)> = items
@@ -133,13 +121,7 @@ impl Ledger {
                     wanted
                 }
             };
-            tx.execute(
-                "INSERT INTO returns
-                 (return_id, order_id, returned_at, credits_refunded, other_refunded)
-                 VALUES (?1, ?2, ?3, 0, 0)",
-                params![request.return_id, order_id, ts(act.now)],
-            )?;
-            let return_row = tx.last_insert_rowid();
+            let return_row = tx.insert_return(&request.return_id, order_id, act.now)?;
             let reason = or_default(&request.reason, "return");
             let mut receipt = ReturnReceipt {
                 return_id: request.return_id.clone(),
@@ -168,7 +150,7 @@ impl Ledger {
             let mut allocations: Vec<Vec<SpentAllocation>> = vec![Vec::new(); items.len()];
             let mut lot_states: HashMap<LotId, (bool, bool)> = HashMap::new();
             for &(n, _) in &wanted {
-                allocations[n] = spent_allocations(tx, items[n].id)?;
+                allocations[n] = tx.spent_allocations(items[n].id)?;
                 for alloc in &allocations[n] {
                     if let hash_map::Entry::Vacant(slot) = lot_states.entry(alloc.lot_id) {
                         let target = lot(tx, alloc.lot_id)?;
@@ -198,7 +180,7 @@ impl Ledger {
                             continue;
                         }
                     };
-                    change_remaining(tx, back.lot_id, back.amount)?;
+                    tx.change_remaining(back.lot_id, back.amount)?;
                     journal.write(
                         tx,
                         Entry::new(JournalKind::Refund, &account_id, reason)
@@ -210,7 +192,7 @@ impl Ledger {
                         None => receipt.credits_restored += back.amount,
                         Some((kind, why)) => {
                             let delta = Credits::ZERO - back.amount;
-                            change_remaining(tx, back.lot_id, delta)?;
+                            tx.change_remaining(back.lot_id, delta)?;
                             journal.write(
                                 tx,
                                 Entry::new(kind, &account_id, why).lot(back.lot_id, delta),
@@ -224,17 +206,7 @@ impl Ledger {
                     }
                 }
                 let (quantity, credits, other) = (part.quantity, part.credits, part.other);
-                tx.execute(
-                    "INSERT INTO return_items (return_row, order_item_id, quantity, credits, other)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        return_row,
-                        item.id,
-                        quantity,
-                        credits.minor(),
-                        other.minor()
-                    ],
-                )?;
+                tx.insert_return_item(return_row, item.id, quantity, credits, other)?;
                 receipt.other_refunded += other;
                 receipt.items.push(ReturnedItem {
                     sku: item.sku.clone(),
@@ -260,9 +232,9 @@ impl Ledger {
                 )?;
                 // The new lot starts empty and each entry fills it, so its remaining is the sum
                 // of its journal entries like every other lot's.
-                change_remaining(tx, new_lot.id, Credits::ZERO - amount)?;
+                tx.change_remaining(new_lot.id, Credits::ZERO - amount)?;
                 for (allocation_id, part) in to_reissue {
-                    change_remaining(tx, new_lot.id, part)?;
+                    tx.change_remaining(new_lot.id, part)?;
                     journal.write(
                         tx,
                         Entry::new(JournalKind::Reissue, &account_id, &reason)
@@ -273,14 +245,10 @@ impl Ledger {
                 }
                 receipt.reissued = Some(lot(tx, new_lot.id)?);
             }
-            tx.execute(
-                "UPDATE returns SET credits_refunded = ?1, other_refunded = ?2
-                 WHERE id = ?3",
-                params![
-                    receipt.credits_returned().minor(),
-                    receipt.other_refunded.minor(),
-                    return_row
-                ],
+            tx.set_return_totals(
+                return_row,
+                receipt.credits_returned(),
+                receipt.other_refunded,
             )?;
             Ok(receipt)
         })
@@ -291,7 +259,7 @@ impl Ledger {
 /// configured policy, except that a closed account gets no new refund grant — it can't
 /// receive credits — so there such credit expires at once.
 pub(super) fn expired_credit_policy(
-    tx: &Transaction,
+    tx: &mut impl StoreTx,
     account_id: &str,
     configured: ExpiredLotPolicy,
 ) -> Result<ExpiredLotPolicy> {
@@ -300,25 +268,4 @@ pub(super) fn expired_credit_policy(
     } else {
         configured
     })
-}
-
-pub(super) fn spent_allocations(
-    tx: &Transaction,
-    order_item_id: i64,
-) -> Result<Vec<SpentAllocation>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT a.id, a.lot_id, a.amount,
-                coalesce((SELECT sum(j.amount) FROM journal j WHERE j.allocation_id = a.id AND j.kind IN ('refund', 'reissue')), 0)
-         FROM allocations a WHERE a.order_item_id = ?1 ORDER BY a.id",
-    )?;
-    Ok(stmt
-        .query_map([order_item_id], |r| {
-            Ok(SpentAllocation {
-                allocation_id: r.get(0)?,
-                lot_id: r.get(1)?,
-                taken: Credits::from_minor(r.get(2)?),
-                given_back: Credits::from_minor(r.get(3)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?)
 }
