@@ -163,3 +163,74 @@ fn fingerprint<T: Serialize>(kind: &str, request: &T) -> Result<String> {
     hasher.update(serde_json::to_vec(request)?);
     Ok(hex::encode(hasher.finalize()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseConfig;
+    use crate::ledger::{Expiry, GrantRequest, Source};
+    use crate::money::Credits;
+    use chrono::{TimeZone, Utc};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A store that is not `SqliteStore`: it hands its transactions to one and counts them.
+    /// The ledger runs over it unchanged, which is what a second store relies on.
+    struct Counting {
+        inner: SqliteStore,
+        writes: AtomicUsize,
+        reads: AtomicUsize,
+    }
+
+    impl Store for Counting {
+        type Tx<'t> = <SqliteStore as Store>::Tx<'t>;
+
+        fn write<T>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T>) -> Result<T> {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            self.inner.write(f)
+        }
+
+        fn read<T>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T>) -> Result<T> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.inner.read(f)
+        }
+
+        fn ping(&self) -> Result<()> {
+            self.inner.ping()
+        }
+    }
+
+    #[test]
+    fn the_ledger_runs_over_any_store_one_transaction_per_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Counting {
+            inner: SqliteStore::open(&dir.path().join("ledger.db"), &DatabaseConfig::default())
+                .unwrap(),
+            writes: AtomicUsize::new(0),
+            reads: AtomicUsize::new(0),
+        };
+        let ledger = Ledger::with_store(store, LedgerSettings::default());
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        ledger
+            .open_account(&Act::new("admin", now, "open:1"), "ACC-1", "One")
+            .unwrap();
+        let request = GrantRequest {
+            account_id: "ACC-1".into(),
+            amount: Credits::from_minor(500),
+            source: Source::Gift,
+            reason: "welcome".into(),
+            expiry: Expiry::Never,
+        };
+        let act = Act::new("admin", now, "grant:1");
+        let lot = ledger.grant(&act, &request).unwrap();
+        // A retry replays the first result from the stored operation.
+        assert_eq!(ledger.grant(&act, &request).unwrap(), lot);
+        assert_eq!(
+            ledger.balance("ACC-1", now).unwrap().available,
+            Credits::from_minor(500)
+        );
+        assert!(ledger.has_operation("grant:1").unwrap());
+        ledger.ping().unwrap();
+        assert_eq!(ledger.store().writes.load(Ordering::Relaxed), 3);
+        assert_eq!(ledger.store().reads.load(Ordering::Relaxed), 2);
+    }
+}
