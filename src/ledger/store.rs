@@ -87,10 +87,11 @@ pub trait Store: Send + Sync {
     /// One open transaction.
     type Tx<'t>: StoreTx;
 
-    /// Runs `f` in one serialisable write transaction that holds the store's write lock from
-    /// its first read (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a `SERIALIZABLE` transaction that
-    /// first takes the ledger's advisory lock), committed when `f` succeeds and rolled back when it fails.
-    /// Two writers never both see the old state.
+    /// Runs `f` in one write transaction that holds the store's write lock from its first
+    /// read, committed when `f` succeeds and rolled back when it fails: two writers never
+    /// both see the old state. `f` runs once (it is `FnOnce`), so a store serialises writers
+    /// up front rather than retrying on a conflict (SQLite: `BEGIN IMMEDIATE`; PostgreSQL:
+    /// a transaction that first takes one lock all writers take, such as an advisory lock).
     fn write<T>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T>) -> Result<T>;
 
     /// Runs `f` in one consistent read snapshot; `f` must not write.

@@ -14,7 +14,6 @@ pub struct StoredOperation {
 pub trait OperationRows {
     fn operation(&mut self, key: &str) -> Result<Option<StoredOperation>>;
     fn has_operation(&mut self, key: &str) -> Result<bool>;
-    #[allow(clippy::too_many_arguments)]
     fn insert_operation(
         &mut self,
         key: &str,
