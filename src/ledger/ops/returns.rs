@@ -1,6 +1,6 @@
-//! Returns: recording one. The store reads the order's lines, allocations and lots, asks
-//! `rules::plan_return` what goes back where, and writes it; plus what a return does with
-//! credit whose lot has expired (the account's policy).
+//! Returns: recording one. It reads the order's lines, allocations and lots from the store,
+//! asks `rules::plan_return` what goes back where, and writes it; plus what a return does
+//! with credit whose lot has expired (the account's policy).
 
 use super::Ledger;
 use super::accounts::account;
