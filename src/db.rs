@@ -3,7 +3,8 @@
 //! Rules for migrations (after cargo's `util/sqlite.rs`): files in `migrations/` are named
 //! `NNNN_name.sql`, applied in order, each in its own transaction that also bumps
 //! `user_version`. Never edit or remove a migration that has shipped; add a new one.
-//! This module is the only place besides `ledger::store` that touches rusqlite.
+//! This module is the only place besides the ledger's SQLite store (`ledger::sqlite`) that
+//! touches rusqlite.
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -2,13 +2,21 @@
 //!
 //! - `ledger::rules` holds the policies as plain functions over values (what a spend takes,
 //!   what a return gives back, what counts in a balance); they are tested without a database.
-//! - `ledger::store` is the only place with SQL; rusqlite types do not leak past it.
+//! - `ledger::ops` is the `Ledger` and its operations (grants, orders, returns, links, the
+//!   sweep, history, …): idempotency, validation, date checks and journal entries, written
+//!   once against the store interface.
+//! - `ledger::store` is that interface: a `Store` runs transactions, a `StoreTx` reads and
+//!   writes rows (one trait per concern), in plain ledger values.
+//! - `ledger::sqlite` implements it over SQLite: the only place under `ledger` with SQL;
+//!   rusqlite types do not leak past it. `Ledger` means `Ledger<SqliteStore>` unless told.
 //!
 //! Nothing in the ledger reads the clock: every call takes `now`. Nothing here imports a
 //! transport, a network crate or the FAQ (the layers test checks it). There is deliberately
 //! no operation that moves credits between two accounts: credits are non-transferable.
 
+mod ops;
 pub mod rules;
+pub mod sqlite;
 pub mod store;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -16,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Credits;
 
-pub use store::Ledger;
+pub use ops::Ledger;
+pub use sqlite::SqliteStore;
 pub use store::reminders::{
     DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderOutcome,
     ReminderRunRecord,

@@ -13,7 +13,8 @@
 //! - `import`, `export`, `wire`, `demo`: the shop's JSON feed and data in and out
 //! - `faq`: question understanding (catalog, normalisation, matcher) — no I/O but the catalog file
 //! - `grammar`: the one parser each for times, expiries and client keys, shared by every door
-//! - `ledger`: the credit rules (`ledger::rules`) and their SQLite store (`ledger::store`)
+//! - `ledger`: the credit rules (`ledger::rules`) and operations (`ledger::ops`), written once
+//!   over a store interface (`ledger::store`) that SQLite implements (`ledger::sqlite`)
 //! - `db`: opening SQLite, pragmas, migrations
 //! - `money`: exact amounts (`Credits`), their currency and the amount grammar
 //! - `lines`: text input a line at a time, a line that isn't UTF-8 reported, not fatal

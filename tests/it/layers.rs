@@ -340,3 +340,63 @@ fn no_refusal_carries_a_sentence() {
     assert!(probed.contains(&("ChoiceExpired".into(), "hint".into(), "String".into())));
     assert!(!allowed.contains_key("hint"));
 }
+
+/// What marks a line as SQL or as the SQLite driver (in code, not comments).
+const SQL_MARKERS: &[&str] = &[
+    "rusqlite",
+    "SELECT ",
+    "INSERT INTO",
+    "INSERT OR ",
+    "UPDATE ",
+    "DELETE FROM",
+    "PRAGMA ",
+    "prepare_cached",
+    "query_row",
+    "last_insert_rowid",
+];
+
+/// The ledger's storage seam: its rules and operations (`ledger::ops`), the store interface
+/// (`ledger::store`) and the policies (`ledger::rules`) are written once, above the store;
+/// only the SQLite store (`src/ledger/sqlite.rs` and `src/ledger/sqlite/`) has SQL or names
+/// rusqlite. A second store implements `ledger::store`'s traits without touching the rest.
+#[test]
+fn only_the_sqlite_store_has_sql_in_the_ledger() {
+    let ledger = src().join("ledger");
+    let sqlite_dir = ledger.join("sqlite");
+    let sqlite_file = ledger.join("sqlite.rs");
+    let mut files = vec![src().join("ledger.rs")];
+    sources(&ledger, &mut files);
+    let mut found = Vec::new();
+    let mut in_sqlite = 0;
+    for file in &files {
+        let code = code_of(&std::fs::read_to_string(file).expect("read a source file"));
+        let is_sqlite = file == &sqlite_file || file.starts_with(&sqlite_dir);
+        for (number, line) in code.lines().enumerate() {
+            for marker in SQL_MARKERS {
+                if !line.contains(marker) {
+                    continue;
+                }
+                if is_sqlite {
+                    in_sqlite += 1;
+                } else {
+                    found.push(format!(
+                        "{}:{}: {}",
+                        file.display(),
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    // The reader must see the SQL it guards: the SQLite store has plenty.
+    assert!(
+        in_sqlite > 50,
+        "only {in_sqlite} SQL lines under src/ledger/sqlite"
+    );
+    assert!(
+        found.is_empty(),
+        "SQL or rusqlite outside the SQLite store (src/ledger/sqlite):\n{}",
+        found.join("\n")
+    );
+}

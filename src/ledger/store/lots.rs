@@ -1,92 +1,85 @@
-//! The lots table's rows: reading a lot, inserting one, moving what is left of it, and the
-//! receipt of a change to one.
+//! Lots (grants), as rows: reading, inserting and changing one, and the read queries over
+//! an account's lots.
 
-use super::queries::balance_in;
-use super::{at, ts};
-use crate::error::{Result, UserError};
-use crate::ledger::{Act, Lot, LotId, LotReceipt, Source};
+use crate::error::Result;
+use crate::ledger::rules::SpendableLot;
+use crate::ledger::{Lot, LotId, Source};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, Transaction, params};
 
-pub(super) const LOT_COLUMNS: &str = "l.id, l.account_id, l.amount, l.remaining, l.source, l.reason, l.granted_by, l.granted_at, l.expires_at,
-     (SELECT o.external_id FROM orders o WHERE o.id = l.refund_of_order), l.revoked";
-
-pub(super) fn lot_from_row(row: &Row) -> rusqlite::Result<Lot> {
-    Ok(Lot {
-        id: row.get(0)?,
-        account_id: row.get(1)?,
-        amount: Credits::from_minor(row.get(2)?),
-        remaining: Credits::from_minor(row.get(3)?),
-        source: source_from(row.get_ref(4)?.as_str()?),
-        reason: row.get(5)?,
-        granted_by: row.get(6)?,
-        granted_at: at(row.get(7)?),
-        expires_at: row.get::<_, Option<i64>>(8)?.map(at),
-        refund_of_order: row.get(9)?,
-        revoked: row.get(10)?,
-    })
+/// A lot to insert; it starts with `remaining` equal to `amount`.
+#[derive(Clone, Debug)]
+pub struct NewLot<'a> {
+    pub account_id: &'a str,
+    pub amount: Credits,
+    pub source: Source,
+    pub reason: &'a str,
+    pub granted_by: &'a str,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// For a refund lot: the row id of the order whose return issued it.
+    pub refund_of_order: Option<i64>,
 }
 
-/// A stored source name; one written by a newer version reads as `admin` rather than failing.
-pub(super) fn source_from(text: &str) -> Source {
-    Source::parse(text).unwrap_or(Source::Admin)
+/// A lot that has expired with credit left on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiredLot {
+    pub lot_id: LotId,
+    pub account_id: String,
+    pub remaining: Credits,
+    pub expires_at: DateTime<Utc>,
 }
 
-pub(super) fn lot(tx: &Transaction, lot_id: LotId) -> Result<Lot> {
-    Ok(tx
-        .prepare_cached(&format!("SELECT {LOT_COLUMNS} FROM lots l WHERE l.id = ?1"))?
-        .query_row([lot_id], lot_from_row)
-        .optional()?
-        .ok_or(UserError::UnknownGrant(lot_id))?)
-}
+pub trait LotRows {
+    fn lot(&mut self, lot_id: LotId) -> Result<Option<Lot>>;
+    /// Inserts a lot and returns its id.
+    fn insert_lot(&mut self, lot: &NewLot) -> Result<LotId>;
+    /// Adds `delta` (negative to take) to what is left of a lot.
+    fn change_remaining(&mut self, lot_id: LotId, delta: Credits) -> Result<()>;
+    fn mark_revoked(&mut self, lot_id: LotId) -> Result<()>;
+    fn set_expiry(&mut self, lot_id: LotId, expires_at: Option<DateTime<Utc>>) -> Result<()>;
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn insert_lot(
-    tx: &Transaction,
-    act: &Act,
-    account_id: &str,
-    amount: Credits,
-    source: Source,
-    reason: &str,
-    expires_at: Option<DateTime<Utc>>,
-    refund_of_order: Option<i64>,
-) -> Result<Lot> {
-    tx.prepare_cached(
-        "INSERT INTO lots (account_id, amount, remaining, source, reason, granted_by, granted_at, expires_at, refund_of_order)
-         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        account_id,
-        amount.minor(),
-        source.as_str(),
-        reason,
-        act.actor,
-        ts(act.now),
-        expires_at.map(ts),
-        refund_of_order
-    ])?;
-    lot(tx, tx.last_insert_rowid())
-}
-
-pub(super) fn change_remaining(tx: &Transaction, lot_id: LotId, delta: Credits) -> Result<()> {
-    tx.prepare_cached("UPDATE lots SET remaining = remaining + ?1 WHERE id = ?2")?
-        .execute(params![delta.minor(), lot_id])?;
-    Ok(())
-}
-
-/// The receipt of a change to `lot_id`, read inside the change's transaction.
-pub(super) fn lot_receipt(
-    tx: &Transaction,
-    before: Option<Lot>,
-    lot_id: LotId,
-    now: DateTime<Utc>,
-) -> Result<LotReceipt> {
-    let lot = lot(tx, lot_id)?;
-    let balance_after = Some(balance_in(tx, &lot.account_id, now)?.available);
-    Ok(LotReceipt {
-        lot,
-        before,
-        balance_after,
-    })
+    /// The account's lots with credit left, granted by `granted_by`, unexpired at `live_at`
+    /// (in no particular order).
+    fn spendable_lots(
+        &mut self,
+        account_id: &str,
+        granted_by: DateTime<Utc>,
+        live_at: DateTime<Utc>,
+    ) -> Result<Vec<SpendableLot>>;
+    /// [`LotRows::spendable_lots`] at one instant, as whole lots (a balance).
+    fn live_lots(&mut self, account_id: &str, now: DateTime<Utc>) -> Result<Vec<Lot>>;
+    /// Every lot of an account, newest first.
+    fn lots_of(&mut self, account_id: &str) -> Result<Vec<Lot>>;
+    /// Live lots (credit left, granted by and unexpired at `now`) numbered `low..=high`,
+    /// newest first, at most `limit`.
+    fn live_lots_numbered(
+        &mut self,
+        low: LotId,
+        high: LotId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Lot>>;
+    /// The latest lot of an account of `amount` for `reason` granted after `since`.
+    fn latest_lot_like(
+        &mut self,
+        account_id: &str,
+        amount: Credits,
+        reason: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Lot>>;
+    /// Every lot, of any account, expired at `now` with credit left (what a sweep writes).
+    fn expired_lots(&mut self, now: DateTime<Utc>) -> Result<Vec<ExpiredLot>>;
+    /// An account's unrevoked lots expired at `now` with credit left.
+    fn expired_lots_of(&mut self, account_id: &str, now: DateTime<Utc>) -> Result<Vec<ExpiredLot>>;
+    /// Credit taken off a lot by its `expire` journal entries (a positive amount).
+    fn expired_from_lot(&mut self, account_id: &str, lot_id: LotId) -> Result<Credits>;
+    /// Attaches an admin's note to the change written under `op_key`.
+    fn insert_admin_note(
+        &mut self,
+        op_key: &str,
+        note: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
 }

@@ -1,18 +1,21 @@
 //! Whole-ledger checks that prove invariants (money conservation, one account per entry, a
-//! refused request changed nothing) and copies of the database for tests and benches.
+//! refused request changed nothing) and copies of the database for tests and benches. They
+//! read the SQLite file as it is, so they are the SQLite ledger's own.
 
-use super::Ledger;
+use super::SqliteStore;
 use crate::error::{Error, Result};
+use crate::ledger::Ledger;
 use crate::ledger::LotId;
+use crate::ledger::store::Store;
 use crate::money::Credits;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-impl Ledger {
+impl Ledger<SqliteStore> {
     /// Runs SQLite's own consistency check; `Ok(())` when it says "ok".
     pub fn integrity_check(&self) -> Result<()> {
-        self.with_conn(|conn| {
+        self.store().with_conn(|conn| {
             let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
             if verdict == "ok" {
                 Ok(())
@@ -24,7 +27,8 @@ impl Ledger {
 
     /// A checksum over every row of every table, to prove a refused request changed nothing.
     pub fn content_checksum(&self) -> Result<String> {
-        self.read(|tx| {
+        self.store().read(|tx| {
+            let tx = &tx.0;
             let tables: Vec<String> = {
                 let mut stmt = tx.prepare(
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
@@ -58,7 +62,7 @@ impl Ledger {
 
     /// Copies the live database to `target` with SQLite's online backup.
     pub fn backup_to(&self, target: &Path) -> Result<()> {
-        self.with_conn(|conn| {
+        self.store().with_conn(|conn| {
             let mut dest = Connection::open(target)
                 .map_err(|e| Error::internal(format!("creating {}", target.display()), e))?;
             let backup = rusqlite::backup::Backup::new(conn, &mut dest)?;
@@ -69,7 +73,8 @@ impl Ledger {
 
     /// Journal totals by kind over the whole ledger, for audits and invariant checks.
     pub fn journal_totals(&self) -> Result<Vec<(String, Credits)>> {
-        self.read(|tx| {
+        self.store().read(|tx| {
+            let tx = &tx.0;
             let mut stmt =
                 tx.prepare("SELECT kind, sum(amount) FROM journal GROUP BY kind ORDER BY kind")?;
             Ok(stmt
@@ -80,7 +85,8 @@ impl Ledger {
 
     /// For each lot: its remaining and the sum of its journal entries (they must agree).
     pub fn lot_journal_sums(&self) -> Result<Vec<(LotId, Credits, Credits)>> {
-        self.read(|tx| {
+        self.store().read(|tx| {
+            let tx = &tx.0;
             let mut stmt = tx.prepare(
                 "SELECT l.id, l.remaining, coalesce((SELECT sum(amount) FROM journal j WHERE j.lot_id = l.id), 0)
                  FROM lots l ORDER BY l.id",
@@ -93,7 +99,8 @@ impl Ledger {
 
     /// Journal entries whose lot belongs to another account than the entry: always empty.
     pub fn entries_touching_two_accounts(&self) -> Result<u64> {
-        self.read(|tx| {
+        self.store().read(|tx| {
+            let tx = &tx.0;
             Ok(tx.query_row(
                 "SELECT count(*) FROM journal j JOIN lots l ON l.id = j.lot_id WHERE l.account_id <> j.account_id",
                 [],

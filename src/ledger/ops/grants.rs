@@ -3,19 +3,20 @@
 
 use super::accounts::require_open_account;
 use super::checks::{check_note, check_optional_text, check_text, or_default};
-use super::journal::{Entry, Journal};
-use super::lots::{change_remaining, insert_lot, lot, lot_receipt};
-use super::{Ledger, at, keyed_in, ts};
+use super::journal::{Journal, entry_key};
+use super::lots::{insert_lot, lot, lot_receipt};
+use super::{Ledger, keyed_in};
 use crate::error::{Error, Field, Result, UserError};
+use crate::ledger::store::Entry;
+use crate::ledger::store::prelude::*;
 use crate::ledger::{
     Act, Expiry, GrantRequest, IdempotencyKey, JournalKind, Lot, LotId, LotReceipt, SweepReport,
     whole_seconds,
 };
 use crate::money::Credits;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Transaction, params};
 
-impl Ledger {
+impl<S: Store> Ledger<S> {
     /// Grants a new lot of credits to an account.
     pub fn grant(&self, act: &Act, request: &GrantRequest) -> Result<Lot> {
         self.grant_with_receipt(act, request)
@@ -49,7 +50,7 @@ impl Ledger {
     /// grant later never fails on an expiry date that was still ahead when it was made.
     fn write_grant(
         &self,
-        tx: &Transaction,
+        tx: &mut impl StoreTx,
         journal: &mut Journal,
         act: &Act,
         request: &GrantRequest,
@@ -109,9 +110,9 @@ impl Ledger {
                     return Err(UserError::GrantNothingLeft(lot_id).into());
                 }
                 let delta = Credits::ZERO - lot.remaining;
-                change_remaining(tx, lot_id, delta)?;
+                tx.change_remaining(lot_id, delta)?;
                 // Remembered so that credit a later return brings back is revoked too.
-                tx.execute("UPDATE lots SET revoked = 1 WHERE id = ?1", [lot_id])?;
+                tx.mark_revoked(lot_id)?;
                 journal.write(
                     tx,
                     Entry::new(JournalKind::Revoke, &lot.account_id, reason).lot(lot_id, delta),
@@ -146,17 +147,14 @@ impl Ledger {
                 // expired lot must not bring it back (an admin grants anew for that).
                 if !before.is_live(act.now) && before.remaining.is_positive() {
                     let delta = Credits::ZERO - before.remaining;
-                    change_remaining(tx, lot_id, delta)?;
+                    tx.change_remaining(lot_id, delta)?;
                     journal.write(
                         tx,
                         Entry::new(JournalKind::Expire, &before.account_id, "expired")
                             .lot(lot_id, delta),
                     )?;
                 }
-                tx.execute(
-                    "UPDATE lots SET expires_at = ?1 WHERE id = ?2",
-                    params![expires_at.map(ts), lot_id],
-                )?;
+                tx.set_expiry(lot_id, expires_at)?;
                 journal.write(
                     tx,
                     Entry::new(JournalKind::ExpiryChange, &before.account_id, reason)
@@ -188,20 +186,13 @@ impl Ledger {
             &(&act.key, note),
             UserError::IdempotencyConflict,
             |tx, _journal| {
-                let changed = tx
-                    .prepare_cached("SELECT 1 FROM operations WHERE idem_key = ?1")?
-                    .exists([&act.key])?;
-                if !changed {
+                if !tx.has_operation(&act.key)? {
                     return Err(Error::internal(
                         "writing an admin note",
                         format!("no change was made under the key {}", act.key),
                     ));
                 }
-                tx.execute(
-                    "INSERT INTO admin_notes (op_key, note, actor, at) VALUES (?1, ?2, ?3, ?4)",
-                    params![act.key, note.trim(), act.actor, ts(act.now)],
-                )?;
-                Ok(())
+                tx.insert_admin_note(&act.key, note.trim(), &act.actor, act.now)
             },
         )
     }
@@ -210,30 +201,22 @@ impl Ledger {
     /// left. Safe to run any number of times, from any number of places.
     pub fn sweep_expired(&self, actor: &str, now: DateTime<Utc>) -> Result<SweepReport> {
         let now = whole_seconds(now);
-        self.write(|tx| {
-            let due: Vec<(LotId, String, i64, i64)> = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT id, account_id, remaining, expires_at FROM lots
-                     WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?1",
-                )?;
-                stmt.query_map([ts(now)], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?
-            };
+        self.store.write(|tx| {
+            let due = tx.expired_lots(now)?;
             let mut report = SweepReport::default();
-            for (lot_id, account_id, remaining, expires_at) in due {
-                let act = Act::new(actor, now, sweep_key(tx, lot_id, expires_at)?);
-                let delta = Credits::from_minor(-remaining);
-                change_remaining(tx, lot_id, delta)?;
+            for expired in due {
+                let key = sweep_key(tx, expired.lot_id, expired.expires_at)?;
+                let act = Act::new(actor, now, key);
+                let delta = Credits::ZERO - expired.remaining;
+                tx.change_remaining(expired.lot_id, delta)?;
                 Journal::new(&act).write(
                     tx,
-                    Entry::new(JournalKind::Expire, &account_id, "expired")
-                        .lot(lot_id, delta)
-                        .effective(at(expires_at)),
+                    Entry::new(JournalKind::Expire, &expired.account_id, "expired")
+                        .lot(expired.lot_id, delta)
+                        .effective(expired.expires_at),
                 )?;
                 report.lots += 1;
-                report.amount += Credits::from_minor(remaining);
+                report.amount += expired.remaining;
             }
             Ok(report)
         })
@@ -253,7 +236,7 @@ impl Ledger {
         for (_, request) in items {
             self.check_grant_request(request)?;
         }
-        self.write(|tx| {
+        self.store.write(|tx| {
             let mut lots = Vec::with_capacity(items.len());
             for (key, request) in items {
                 let act = Act::new(actor, now, key.as_str());
@@ -276,12 +259,11 @@ impl Ledger {
 /// it was swept — by a return dated before its expiry, or after a sweep run with a later
 /// `now` — and must then expire again; the sweep holds the write lock, so the first free
 /// number is safe to take.
-fn sweep_key(tx: &Transaction, lot_id: LotId, expires_at: i64) -> Result<String> {
-    let mut taken = tx.prepare_cached("SELECT 1 FROM journal WHERE entry_key = ?1 || '#0'")?;
+fn sweep_key(tx: &mut impl StoreTx, lot_id: LotId, expires_at: DateTime<Utc>) -> Result<String> {
     let mut round = 1;
     loop {
-        let key = IdempotencyKey::sweep(lot_id, expires_at, round);
-        if !taken.exists([key.as_str()])? {
+        let key = IdempotencyKey::sweep(lot_id, expires_at.timestamp(), round);
+        if !tx.has_entry(&entry_key(key.as_str(), 0))? {
             return Ok(key.into());
         }
         round += 1;
