@@ -15,7 +15,7 @@ use chrono::Utc;
 use creditbot::assistant::{Admins, Assistant};
 use creditbot::config::{Config, Secret};
 use creditbot::faq::Faq;
-use creditbot::ledger::Ledger;
+use creditbot::ledger::{AccountId, Ledger, MemberId};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::json;
 use std::sync::Arc;
@@ -205,10 +205,14 @@ fn main() {
     // The demo member is "alice"; Discord ids are numbers, so link a numeric id to the demo account.
     let act = |key: &str| creditbot::ledger::Act::new("bench", Utc::now(), key);
     ledger
-        .unlink_member(&act("bench-unlink"), "alice", "bench")
+        .unlink_member(&act("bench-unlink"), &MemberId::new("alice"), "bench")
         .unwrap();
     ledger
-        .link_member(&act("bench-link"), "424242", creditbot::demo::DEMO_ACCOUNT)
+        .link_member(
+            &act("bench-link"),
+            &MemberId::new("424242"),
+            &AccountId::new(creditbot::demo::DEMO_ACCOUNT),
+        )
         .unwrap();
 
     // /balance by interaction, signed once (one interaction id: a read needs no new key).

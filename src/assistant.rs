@@ -23,7 +23,7 @@ use std::sync::Arc;
 use crate::error::{Error, Reference, Result, UserError};
 use crate::faq::{self, Faq};
 pub use crate::grammar::parse_expiry;
-use crate::ledger::{Account, Act, IdempotencyKey, Ledger};
+use crate::ledger::{Account, Act, IdempotencyKey, Ledger, MemberId};
 pub use command::{AccountOf, AdminCommand, COMMANDS, Command, CommandSpec};
 pub use confirm::ConfirmSettings;
 pub use reply::{COLOUR_INFO, COLOUR_WARN, Card, Choice, Field, Reply};
@@ -46,6 +46,13 @@ pub struct Who {
     pub user_id: String,
     pub display_name: String,
     pub role_ids: Vec<String>,
+}
+
+impl Who {
+    /// The user as the ledger names a member.
+    pub fn member(&self) -> MemberId {
+        MemberId::new(self.user_id.as_str())
+    }
 }
 
 /// Where the question was asked, which decides what may be shown.
@@ -308,7 +315,7 @@ impl Assistant {
                 // both read exactly what an unknown order reads.
                 let admin = self.is_admin(&request.who);
                 let own = if admin {
-                    self.ledger.account_for_member(&request.who.user_id)?
+                    self.ledger.account_for_member(&request.who.member())?
                 } else {
                     Some(self.own_account(request)?)
                 };
@@ -342,7 +349,7 @@ impl Assistant {
                 ))
             }
             Command::Transfer { .. } => {
-                match self.ledger.account_for_member(&request.who.user_id)? {
+                match self.ledger.account_for_member(&request.who.member())? {
                     Some(account) => {
                         let answer = self.ledger.transfer_check(&account.id, now)?;
                         Ok(Reply::private(text::transfer_answer(
@@ -374,11 +381,13 @@ impl Assistant {
                 );
                 let link = self
                     .ledger
-                    .redeem_link_code(&act, &request.who.user_id, &code)?;
-                Ok(Reply::private(text::linked_by_code(&link.account_id)))
+                    .redeem_link_code(&act, &request.who.member(), &code)?;
+                Ok(Reply::private(text::linked_by_code(
+                    link.account_id.as_str(),
+                )))
             }
             Command::Unlink => {
-                let Some(account) = self.ledger.account_for_member(&request.who.user_id)? else {
+                let Some(account) = self.ledger.account_for_member(&request.who.member())? else {
                     return Err(UserError::NotLinked.into());
                 };
                 // Undoing it takes an admin, so it asks first.
@@ -396,10 +405,12 @@ impl Assistant {
                 );
                 let link = self.ledger.unlink_member(
                     &act,
-                    &request.who.user_id,
+                    &request.who.member(),
                     text::REASON_UNLINKED_BY_MEMBER,
                 )?;
-                Ok(Reply::private(text::unlinked_self(&link.account_id)))
+                Ok(Reply::private(text::unlinked_self(
+                    link.account_id.as_str(),
+                )))
             }
             Command::Help => Ok(Reply::card(
                 self.help_card(self.is_admin(&request.who)),
@@ -420,7 +431,11 @@ impl Assistant {
                         words::changed(&setting, &thresholds)
                     }
                 };
-                if self.ledger.account_for_member(member)?.is_none() {
+                if self
+                    .ledger
+                    .account_for_member(&request.who.member())?
+                    .is_none()
+                {
                     out.push('\n');
                     out.push_str(text::not_linked_hint());
                 }
@@ -517,7 +532,7 @@ impl Assistant {
     /// The asker's own account, or the "not linked" refusal.
     fn own_account(&self, request: &Request) -> Result<Account> {
         self.ledger
-            .account_for_member(&request.who.user_id)?
+            .account_for_member(&request.who.member())?
             .ok_or_else(|| UserError::NotLinked.into())
     }
 
@@ -539,7 +554,7 @@ impl Assistant {
         if !private {
             return Ok(faq::Asker::Unlinked);
         }
-        let account = self.ledger.account_for_member(&request.who.user_id)?;
+        let account = self.ledger.account_for_member(&request.who.member())?;
         self.faq_asker_of(request, account.as_ref())
     }
 

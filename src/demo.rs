@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::error::Result;
 use crate::ledger::{
-    Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, OrderItemRequest, OrderRequest,
-    ReturnRequest, ReturnScope, Source,
+    AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, MemberId,
+    OrderItemRequest, OrderRequest, ReturnRequest, ReturnScope, Source,
 };
 use crate::money::Credits;
 
@@ -20,7 +20,11 @@ pub fn seed(ledger: &Ledger, now: DateTime<Utc>) -> Result<()> {
     let admin = |key: &str, at: DateTime<Utc>| Act::new("demo", at, format!("demo:{key}"));
     let cents = Credits::from_minor;
     ledger.open_account(&admin("open", days(-90)), DEMO_ACCOUNT, "Alice Example")?;
-    ledger.link_member(&admin("link", days(-90)), DEMO_MEMBER, DEMO_ACCOUNT)?;
+    ledger.link_member(
+        &admin("link", days(-90)),
+        &MemberId::new(DEMO_MEMBER),
+        &AccountId::new(DEMO_ACCOUNT),
+    )?;
     let grant = |key: &str, at, amount, source, reason: &str, expiry| {
         ledger.grant(
             &admin(key, at),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::error::{Result, UserError};
-use crate::ledger::{Account, Ledger};
+use crate::ledger::{Account, AccountId, Ledger, MemberId};
 use crate::wire;
 
 /// The account with this id, or the account linked to this member.
@@ -13,7 +13,7 @@ pub fn resolve(ledger: &Ledger, member_or_account: &str) -> Result<Account> {
     match ledger.account(member_or_account) {
         Ok(account) => Ok(account),
         Err(_) => ledger
-            .account_for_member(member_or_account.trim_start_matches('@'))?
+            .account_for_member(&MemberId::new(member_or_account.trim_start_matches('@')))?
             .ok_or_else(|| UserError::UnknownAccount(member_or_account.to_string()).into()),
     }
 }
@@ -51,7 +51,7 @@ pub fn export(ledger: &Ledger, member_or_account: &str, now: DateTime<Utc>) -> R
     }
     Ok(json!({
         "account": wire::account_json(&account),
-        "member": ledger.member_for_account(&account.id)?,
+        "member": ledger.member_for_account(&AccountId::new(&account.id))?,
         "currency": currency.code(),
         "exported_at": now,
         "available": wire::money(currency, balance.available),

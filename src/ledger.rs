@@ -14,6 +14,7 @@
 //! transport, a network crate or the FAQ (the layers test checks it). There is deliberately
 //! no operation that moves credits between two accounts: credits are non-transferable.
 
+pub mod ids;
 mod ops;
 pub mod rules;
 pub mod sqlite;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Credits;
 
+pub use ids::{AccountId, MemberId, OrderId};
 pub use ops::Ledger;
 pub use sqlite::SqliteStore;
 pub use store::reminders::{
@@ -32,6 +34,10 @@ pub use store::reminders::{
 };
 
 /// A lot's database id, shown to admins as "grant #57".
+///
+/// The words: in code the stored row is a *lot* (every grant is a lot), so its id is `LotId`
+/// and its type `Lot`; "grant" is the act (`Ledger::grant`, `GrantRequest`) and the word
+/// members and admins read ("grant #57"). Still a bare `i64` (not yet a newtype).
 pub type LotId = i64;
 
 // Its settings are plain data read from bot.toml, so they live with the config (the layer
@@ -301,8 +307,8 @@ pub struct Account {
 /// A Discord member linked to an account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
-    pub member_id: String,
-    pub account_id: String,
+    pub member_id: MemberId,
+    pub account_id: AccountId,
     pub linked_at: DateTime<Utc>,
 }
 

@@ -10,8 +10,8 @@ use super::{AccountOf, AdminCommand, Assistant, Reply, Request, Style, confirm, 
 use crate::error::{Error, ItemName, Result, UserError};
 use crate::grammar::parse_expiry;
 use crate::ledger::{
-    Account, Act, Expiry, GrantRequest, IdempotencyKey, ItemBreakdown, Lot, LotReceipt,
-    OrderBreakdown, ReturnLine, ReturnRequest, ReturnScope, is_account_id,
+    Account, AccountId, Act, Expiry, GrantRequest, IdempotencyKey, ItemBreakdown, Lot, LotReceipt,
+    MemberId, OrderBreakdown, ReturnLine, ReturnRequest, ReturnScope, is_account_id,
 };
 use crate::money::{AmountSyntax, Credits};
 
@@ -213,9 +213,10 @@ impl Assistant {
                 create,
             } => {
                 let existed = self.ledger.account(&account).is_ok();
+                let (member_id, account_id) = (MemberId::new(&member), AccountId::new(&account));
                 let link = self
                     .ledger
-                    .link_member_to(&act("link"), &member, &account, create)
+                    .link_member_to(&act("link"), &member_id, &account_id, create)
                     .map_err(|error| match error.as_user() {
                         // A slip must not open an empty account: creating one is asked for.
                         Some(UserError::UnknownAccount(_)) if !is_account_id(&account) => {
@@ -230,19 +231,19 @@ impl Assistant {
                     })?;
                 Ok(Reply::private(text::linked(
                     &style.member(&member),
-                    &link.account_id,
+                    link.account_id.as_str(),
                     !existed,
                 )))
             }
             AdminCommand::Unlink { member } => {
                 let link = self.ledger.unlink_member(
                     &act("unlink"),
-                    &member,
+                    &MemberId::new(&member),
                     text::REASON_UNLINKED_BY_ADMIN,
                 )?;
                 Ok(Reply::private(text::unlinked_member(
                     &style.member(&member),
-                    &link.account_id,
+                    link.account_id.as_str(),
                 )))
             }
             AdminCommand::Code { account } => {
@@ -254,30 +255,36 @@ impl Assistant {
                 );
                 // The code is refused while a member holds the account; one who held it
                 // before left their history on it, and whoever redeems the code reads it.
-                if let Some(earlier) = self.ledger.previous_member(&issued.account_id)? {
+                if let Some(earlier) = self
+                    .ledger
+                    .previous_member(&AccountId::new(&issued.account_id))?
+                {
                     reply.push('\n');
                     reply.push_str(&text::code_shows_earlier_history(
                         &issued.account_id,
-                        &style.member(&earlier),
+                        &style.member(earlier.as_str()),
                     ));
                 }
                 Ok(Reply::private(reply))
             }
             AdminCommand::Account { of } => {
                 let (account, member) = match of {
-                    AccountOf::Member(member) => {
-                        (self.member_account(&member, style)?, Some(member))
-                    }
+                    AccountOf::Member(member) => (
+                        self.member_account(&member, style)?,
+                        Some(MemberId::new(member)),
+                    ),
                     AccountOf::Account(id) => {
                         let account = self.ledger.account(&id)?;
-                        let member = self.ledger.member_for_account(&account.id)?;
+                        let member = self
+                            .ledger
+                            .member_for_account(&AccountId::new(&account.id))?;
                         (account, member)
                     }
                 };
                 let balance = self.ledger.balance(&account.id, now)?;
                 let title = text::account_card_title(
                     &account.id,
-                    member.as_deref().map(|m| style.member(m)).as_deref(),
+                    member.as_ref().map(|m| style.member(m.as_str())).as_deref(),
                 );
                 Ok(Reply::card(
                     self.balance_card(
@@ -285,7 +292,7 @@ impl Assistant {
                         &title,
                         now,
                         style,
-                        Viewer::Admin(member.as_deref()),
+                        Viewer::Admin(member.as_ref().map(MemberId::as_str)),
                     ),
                     true,
                 ))
@@ -381,8 +388,8 @@ impl Assistant {
             if lost.is_positive() {
                 let member = self
                     .ledger
-                    .member_for_account(&lot.account_id)?
-                    .map_or("…".to_string(), |m| style.member(&m));
+                    .member_for_account(&AccountId::new(&lot.account_id))?
+                    .map_or("…".to_string(), |m| style.member(m.as_str()));
                 return Err(UserError::ExpiryOfExpiredGrant {
                     grant: lot.id,
                     expired_on: style.date(expired_at),
@@ -410,8 +417,11 @@ impl Assistant {
     fn holder_of(&self, account_id: &str, style: Style) -> Result<String> {
         Ok(self
             .ledger
-            .member_for_account(account_id)?
-            .map_or_else(|| text::THE_MEMBER.to_string(), |m| style.member(&m)))
+            .member_for_account(&AccountId::new(account_id))?
+            .map_or_else(
+                || text::THE_MEMBER.to_string(),
+                |m| style.member(m.as_str()),
+            ))
     }
 
     /// When the admin named whose grant it is, refuses a grant of anyone else's.
@@ -431,7 +441,7 @@ impl Assistant {
 
     fn member_account(&self, member: &str, style: Style) -> Result<Account> {
         self.ledger
-            .account_for_member(member)?
+            .account_for_member(&MemberId::new(member))?
             .ok_or_else(|| UserError::MemberHasNoAccount(style.member(member)).into())
     }
 }

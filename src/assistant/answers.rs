@@ -56,7 +56,7 @@ impl Assistant {
                 .record_unanswered(&request.who.user_id, question, request.now)?;
         }
         let account = if private {
-            self.ledger.account_for_member(&request.who.user_id)?
+            self.ledger.account_for_member(&request.who.member())?
         } else {
             None
         };

@@ -14,7 +14,7 @@ use super::text::{self, Style};
 use super::{Assistant, Who};
 use crate::error::Result;
 use crate::faq::NONE_ID;
-use crate::ledger::Lot;
+use crate::ledger::{Lot, MemberId};
 
 /// Discord shows at most 25 suggestions.
 pub const MAX_SUGGESTIONS: usize = 25;
@@ -58,7 +58,7 @@ pub fn suggest(
 /// The asker's recent orders: "7781 · 3 Nov 2026 · $34.98", newest first.
 fn orders(assistant: &Assistant, who: &Who, typed: &str) -> Result<Vec<Suggestion>> {
     let ledger = assistant.ledger();
-    let Some(account) = ledger.account_for_member(&who.user_id)? else {
+    let Some(account) = ledger.account_for_member(&who.member())? else {
         return Ok(Vec::new());
     };
     let currency = ledger.currency();
@@ -166,7 +166,7 @@ fn grants(
     let (lots, with_account) = match member {
         Some(Err(_)) => return Ok(Vec::new()),
         Some(Ok(member)) => {
-            let Some(account) = ledger.account_for_member(&member)? else {
+            let Some(account) = ledger.account_for_member(&MemberId::new(member))? else {
                 return Ok(Vec::new());
             };
             let lots: Vec<Lot> = ledger
@@ -215,7 +215,7 @@ mod tests {
     use crate::assistant::Admins;
     use crate::config::DatabaseConfig;
     use crate::faq::Faq;
-    use crate::ledger::{Act, Expiry, GrantRequest, Ledger, LedgerSettings, Source};
+    use crate::ledger::{AccountId, Act, Expiry, GrantRequest, Ledger, LedgerSettings, Source};
     use chrono::TimeZone;
     use std::sync::Arc;
 
@@ -307,7 +307,11 @@ mod tests {
         let ledger = assistant.ledger();
         // A second account, so suggestions span accounts.
         ledger
-            .link_member(&Act::new("boss", now, "l-bob"), "bob", "ACC-2")
+            .link_member(
+                &Act::new("boss", now, "l-bob"),
+                &MemberId::new("bob"),
+                &AccountId::new("ACC-2"),
+            )
             .unwrap();
         let bobs = ledger
             .grant(

@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use super::HttpState;
 use crate::error::{Error, Reference, UserError};
 use crate::grammar::KeyProblem;
-use crate::ledger::{Act, IdempotencyKey, Ledger};
+use crate::ledger::{AccountId, Act, IdempotencyKey, Ledger};
 use crate::wire::{self, AccountIn, FieldError, GrantIn, OrderIn, ReturnIn};
 
 /// The OpenAPI 3 description of these routes (a test walks every route it lists).
@@ -341,7 +341,7 @@ pub async fn get_account(
         let account = ledger.account(&id)?;
         Ok(Json(json!({
             "account": wire::account_json(&account),
-            "member": ledger.member_for_account(&id)?,
+            "member": ledger.member_for_account(&AccountId::new(&id))?,
         })))
     })
     .await

@@ -5,7 +5,7 @@
 use crate::common::*;
 use creditbot::assistant::{Admins, Assistant, Input, Place, Reply, Request, Who};
 use creditbot::faq::Faq;
-use creditbot::ledger::{Act, Expiry};
+use creditbot::ledger::{AccountId, Act, Expiry, MemberId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -24,8 +24,20 @@ fn world() -> World {
     for account in ["ACC-1", "ACC-2"] {
         open(&ledger, account);
     }
-    ledger.link_member(&admin("l1"), "alice", "ACC-1").unwrap();
-    ledger.link_member(&admin("l2"), "bob", "ACC-2").unwrap();
+    ledger
+        .link_member(
+            &admin("l1"),
+            &MemberId::new("alice"),
+            &AccountId::new("ACC-1"),
+        )
+        .unwrap();
+    ledger
+        .link_member(
+            &admin("l2"),
+            &MemberId::new("bob"),
+            &AccountId::new("ACC-2"),
+        )
+        .unwrap();
     ledger
         .grant(
             &admin("g1"),
@@ -1001,7 +1013,13 @@ fn amounts_in_a_currency_without_decimals_are_refused_with_its_own_example() {
         ..creditbot::ledger::LedgerSettings::default()
     };
     let ledger = ledger_with(settings.clone());
-    ledger.link_member(&admin("l1"), "alice", "ACC-1").unwrap();
+    ledger
+        .link_member(
+            &admin("l1"),
+            &MemberId::new("alice"),
+            &AccountId::new("ACC-1"),
+        )
+        .unwrap();
     let assistant = Assistant::new(
         Arc::new(
             creditbot::ledger::Ledger::open(
@@ -1609,7 +1627,7 @@ fn a_code_made_before_a_member_linked_shows_their_history_to_nobody_after_they_u
         )
         .unwrap();
     w.ledger
-        .unlink_member(&admin("u-dave"), "dave", "moving")
+        .unlink_member(&admin("u-dave"), &MemberId::new("dave"), "moving")
         .unwrap();
     // sam redeems the old code: refused, and sees nothing of dave's.
     let redeemed = w.refused("sam", &format!("/link code:{code}"));
@@ -2177,12 +2195,22 @@ fn the_console_answers_a_confirmation_with_yes_or_no() {
     let no =
         creditbot::console::answer_line(&w.assistant, &session, 2, "no", &mut pending).unwrap();
     assert!(no.starts_with("Cancelled"), "{no}");
-    assert!(w.ledger.account_for_member("alice").unwrap().is_some());
+    assert!(
+        w.ledger
+            .account_for_member(&MemberId::new("alice"))
+            .unwrap()
+            .is_some()
+    );
     creditbot::console::answer_line(&w.assistant, &session, 3, "/unlink", &mut pending).unwrap();
     let yes =
         creditbot::console::answer_line(&w.assistant, &session, 4, "yes", &mut pending).unwrap();
     assert!(yes.starts_with("Unlinked from account ACC-1"), "{yes}");
-    assert!(w.ledger.account_for_member("alice").unwrap().is_none());
+    assert!(
+        w.ledger
+            .account_for_member(&MemberId::new("alice"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]

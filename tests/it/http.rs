@@ -6,7 +6,7 @@ use crate::common::*;
 use creditbot::assistant::{Admins, Assistant};
 use creditbot::config::{Config, Secret};
 use creditbot::faq::Faq;
-use creditbot::ledger::{Ledger, LedgerSettings};
+use creditbot::ledger::{AccountId, Ledger, LedgerSettings, MemberId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -385,8 +385,8 @@ async fn accounts_link_codes_balance_and_history() {
     s.ledger
         .link_member(
             &creditbot::ledger::Act::new("admin:1", chrono::Utc::now(), "link:ACC-9"),
-            "member-9",
-            "ACC-9",
+            &MemberId::new("member-9"),
+            &AccountId::new("ACC-9"),
         )
         .unwrap();
     let (status, body, _) = s

@@ -8,7 +8,7 @@ use axum::routing::patch;
 use creditbot::assistant::{Admins, Assistant};
 use creditbot::config::Config;
 use creditbot::faq::Faq;
-use creditbot::ledger::{Expiry, Ledger, LedgerSettings};
+use creditbot::ledger::{AccountId, Expiry, Ledger, LedgerSettings, MemberId};
 use ed25519_dalek::{Signer, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -53,7 +53,11 @@ async fn endpoint_until(
         .unwrap(),
     );
     ledger
-        .link_member(&admin("l1"), MEMBER_ID, "ACC-1")
+        .link_member(
+            &admin("l1"),
+            &MemberId::new(MEMBER_ID),
+            &AccountId::new("ACC-1"),
+        )
         .unwrap();
     ledger
         .grant(&admin("g1"), &grant_request("ACC-1", 37_50, Expiry::Never))
@@ -358,7 +362,12 @@ fn press(n: u64, user: &str, response: &Value, label: &str) -> Value {
 #[tokio::test]
 async fn confirmation_buttons_act_once_and_a_second_press_changes_nothing() {
     let e = endpoint(creditbot::http::DEFER_AFTER, "http://127.0.0.1:9").await;
-    let linked = || e.ledger.account_for_member(MEMBER_ID).unwrap().is_some();
+    let linked = || {
+        e.ledger
+            .account_for_member(&MemberId::new(MEMBER_ID))
+            .unwrap()
+            .is_some()
+    };
     // /unlink asks first, privately, with two buttons; asking changes nothing.
     let (status, asked) = e
         .send(&interaction_numbered(
@@ -405,7 +414,11 @@ async fn confirmation_buttons_act_once_and_a_second_press_changes_nothing() {
 
     // A grant repeating the last one asks; "Grant again" pressed twice grants once.
     e.ledger
-        .link_member(&admin("l2"), MEMBER_ID, "ACC-1")
+        .link_member(
+            &admin("l2"),
+            &MemberId::new(MEMBER_ID),
+            &AccountId::new("ACC-1"),
+        )
         .unwrap();
     let grant = |n| {
         interaction_numbered(

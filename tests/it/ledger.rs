@@ -4,8 +4,8 @@ use crate::common::*;
 use chrono::Duration;
 use creditbot::error::{Error, Field, UserError};
 use creditbot::ledger::{
-    Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, ReturnLine, ReturnRequest,
-    ReturnScope, Source, When,
+    AccountId, Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, MemberId,
+    ReturnLine, ReturnRequest, ReturnScope, Source, When,
 };
 use creditbot::money::Credits;
 
@@ -404,27 +404,57 @@ fn an_order_id_recorded_twice_with_other_items_is_refused() {
 #[test]
 fn links_are_one_to_one_both_ways() {
     let l = ledger();
-    let link = l.link_member(&admin("l1"), "alice", "ACC-1").unwrap();
+    let link = l
+        .link_member(
+            &admin("l1"),
+            &MemberId::new("alice"),
+            &AccountId::new("ACC-1"),
+        )
+        .unwrap();
     assert_eq!(link.account_id, "ACC-1");
-    assert_eq!(l.account_for_member("alice").unwrap().unwrap().id, "ACC-1");
     assert_eq!(
-        user_error(l.link_member(&admin("l2"), "alice", "ACC-2")),
+        l.account_for_member(&MemberId::new("alice"))
+            .unwrap()
+            .unwrap()
+            .id,
+        "ACC-1"
+    );
+    assert_eq!(
+        user_error(l.link_member(
+            &admin("l2"),
+            &MemberId::new("alice"),
+            &AccountId::new("ACC-2")
+        )),
         UserError::MemberAlreadyLinked("ACC-1".into())
     );
     assert_eq!(
-        user_error(l.link_member(&admin("l3"), "bob", "ACC-1")),
+        user_error(l.link_member(
+            &admin("l3"),
+            &MemberId::new("bob"),
+            &AccountId::new("ACC-1")
+        )),
         UserError::AccountAlreadyLinked("ACC-1".into())
     );
-    l.unlink_member(&admin("u1"), "alice", "moved").unwrap();
-    assert!(l.account_for_member("alice").unwrap().is_none());
+    l.unlink_member(&admin("u1"), &MemberId::new("alice"), "moved")
+        .unwrap();
+    assert!(
+        l.account_for_member(&MemberId::new("alice"))
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
-        user_error(l.unlink_member(&admin("u2"), "alice", "")),
+        user_error(l.unlink_member(&admin("u2"), &MemberId::new("alice"), "")),
         UserError::MemberNotLinked
     );
-    l.link_member(&admin("l4"), "bob", "ACC-1").unwrap();
+    l.link_member(
+        &admin("l4"),
+        &MemberId::new("bob"),
+        &AccountId::new("ACC-1"),
+    )
+    .unwrap();
     assert_eq!(
-        l.member_for_account("ACC-1").unwrap().as_deref(),
-        Some("bob")
+        l.member_for_account(&AccountId::new("ACC-1")).unwrap(),
+        Some(MemberId::new("bob"))
     );
 }
 
@@ -444,16 +474,20 @@ fn a_link_code_is_single_use_expires_and_is_stored_only_hashed() {
         );
     }
     assert_eq!(
-        user_error(l.redeem_link_code(&admin_at("m0", now()), "sam", "ZZZZ-ZZZZ")),
+        user_error(l.redeem_link_code(&admin_at("m0", now()), &MemberId::new("sam"), "ZZZZ-ZZZZ")),
         UserError::LinkCodeUnknown
     );
     let typed = issued.code.to_lowercase().replace('-', " ");
     let link = l
-        .redeem_link_code(&Act("sam", now(), "m1"), "sam", &typed)
+        .redeem_link_code(&Act("sam", now(), "m1"), &MemberId::new("sam"), &typed)
         .unwrap();
     assert_eq!(link.account_id, "ACC-9");
     assert_eq!(
-        user_error(l.redeem_link_code(&Act("kim", now(), "m2"), "kim", &issued.code)),
+        user_error(l.redeem_link_code(
+            &Act("kim", now(), "m2"),
+            &MemberId::new("kim"),
+            &issued.code
+        )),
         UserError::LinkCodeUsed
     );
     // ACC-9 is held by sam now: no code is made for it until sam unlinks.
@@ -461,11 +495,16 @@ fn a_link_code_is_single_use_expires_and_is_stored_only_hashed() {
         user_error(l.issue_link_code(&admin("c2"), "ACC-9")),
         UserError::CodeForLinkedAccount("ACC-9".into())
     );
-    l.unlink_member(&admin("u1"), "sam", "moving").unwrap();
+    l.unlink_member(&admin("u1"), &MemberId::new("sam"), "moving")
+        .unwrap();
     let second = l.issue_link_code(&admin("c3"), "ACC-9").unwrap();
     let late = now() + Duration::hours(25);
     assert_eq!(
-        user_error(l.redeem_link_code(&Act("kim", late, "m3"), "kim", &second.code)),
+        user_error(l.redeem_link_code(
+            &Act("kim", late, "m3"),
+            &MemberId::new("kim"),
+            &second.code
+        )),
         UserError::LinkCodeExpired
     );
 }
@@ -540,7 +579,8 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
         &order("o1", "A", vec![digital("x", 2_00, 2)]),
     )
     .unwrap();
-    l.link_member(&admin("l0"), "alice", "A").unwrap();
+    l.link_member(&admin("l0"), &MemberId::new("alice"), &AccountId::new("A"))
+        .unwrap();
     let before = l.content_checksum().unwrap();
 
     let mut cases: Vec<(&str, UserError, Result<(), Error>)> = Vec::new();
@@ -661,12 +701,13 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     check(
         "a second account for a linked member",
         UserError::MemberAlreadyLinked("A".into()),
-        l.link_member(&admin("b8"), "alice", "B").map(drop),
+        l.link_member(&admin("b8"), &MemberId::new("alice"), &AccountId::new("B"))
+            .map(drop),
     );
     check(
         "an unknown link code",
         UserError::LinkCodeUnknown,
-        l.redeem_link_code(&admin("b9"), "bob", "AAAA-BBBB")
+        l.redeem_link_code(&admin("b9"), &MemberId::new("bob"), "AAAA-BBBB")
             .map(drop),
     );
     check(
@@ -746,7 +787,7 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
             length: 201,
             max: 200,
         },
-        l.unlink_member(&admin("b11"), "alice", &"x".repeat(201))
+        l.unlink_member(&admin("b11"), &MemberId::new("alice"), &"x".repeat(201))
             .map(drop),
     );
     check(
@@ -798,7 +839,7 @@ fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends() {
         UserError::AccountClosed("A".into())
     );
     assert_eq!(
-        user_error(l.link_member(&admin("l1"), "alice", "A")),
+        user_error(l.link_member(&admin("l1"), &MemberId::new("alice"), &AccountId::new("A"))),
         UserError::AccountClosed("A".into())
     );
     assert_eq!(l.content_checksum().unwrap(), before);

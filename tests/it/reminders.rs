@@ -6,7 +6,7 @@
 use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
 use creditbot::config::DatabaseConfig;
-use creditbot::ledger::{Expiry, Ledger, LedgerSettings, ReminderChange};
+use creditbot::ledger::{AccountId, Expiry, Ledger, LedgerSettings, MemberId, ReminderChange};
 use creditbot::reminders::{
     BoxFuture, Counters, Deliver, Pause, Runner, SendError, Settings, plan_run,
 };
@@ -83,8 +83,12 @@ fn before(days: i64) -> DateTime<Utc> {
 fn setup() -> TestLedger {
     let l = ledger();
     open(&l, "A");
-    l.link_member(&admin_at("link", day(11, 1)), "111", "A")
-        .unwrap();
+    l.link_member(
+        &admin_at("link", day(11, 1)),
+        &MemberId::new("111"),
+        &AccountId::new("A"),
+    )
+    .unwrap();
     l.grant(
         &admin_at("g", day(11, 1)),
         &grant_request("A", 10_00, Expiry::At(expiry())),
@@ -206,8 +210,8 @@ async fn two_runs_racing_on_one_database_send_each_reminder_exactly_once() {
         open(&l, &account);
         l.link_member(
             &admin_at(&format!("l{n}"), day(11, 1)),
-            &format!("{}", 1000 + n),
-            &account,
+            &MemberId::new(format!("{}", 1000 + n)),
+            &AccountId::new(&account),
         )
         .unwrap();
         l.grant(
@@ -275,8 +279,12 @@ async fn a_member_who_unlinks_gets_nothing_further() {
     let deliver = Arc::new(Recorder::default());
     let run = runner(reopen(&l), Arc::clone(&deliver), Arc::default());
     assert_eq!(run.run(before(7)).await.unwrap().sent, 1);
-    l.unlink_member(&admin_at("unlink", before(5)), "111", "left")
-        .unwrap();
+    l.unlink_member(
+        &admin_at("unlink", before(5)),
+        &MemberId::new("111"),
+        "left",
+    )
+    .unwrap();
     let report = run.run(before(1)).await.unwrap();
     assert_eq!((report.sent, report.skipped, report.failed), (0, 0, 0));
     assert_eq!(deliver.sent().len(), 1);
@@ -286,8 +294,12 @@ async fn a_member_who_unlinks_gets_nothing_further() {
 async fn a_member_never_gets_another_members_figures() {
     let l = setup();
     open(&l, "B");
-    l.link_member(&admin_at("link-b", day(11, 1)), "222", "B")
-        .unwrap();
+    l.link_member(
+        &admin_at("link-b", day(11, 1)),
+        &MemberId::new("222"),
+        &AccountId::new("B"),
+    )
+    .unwrap();
     l.grant(
         &admin_at("gb", day(11, 1)),
         &grant_request("B", 77_77, Expiry::At(expiry() + Duration::hours(5))),
@@ -400,8 +412,8 @@ async fn messages_are_paced_within_max_per_minute() {
         open(&l, &account);
         l.link_member(
             &admin_at(&format!("l{n}"), day(11, 1)),
-            &format!("{}", 500 + n),
-            &account,
+            &MemberId::new(format!("{}", 500 + n)),
+            &AccountId::new(&account),
         )
         .unwrap();
         l.grant(

@@ -8,7 +8,7 @@ use crate::common::*;
 use crate::fake_discord::{FakeDiscord, Options, Scripted};
 use chrono::{DateTime, Duration, Utc};
 use creditbot::config::DatabaseConfig;
-use creditbot::ledger::{Expiry, Ledger, LedgerSettings};
+use creditbot::ledger::{AccountId, Expiry, Ledger, LedgerSettings, MemberId};
 use creditbot::reminders::{BoxFuture, Counters, Deliver, Pause, Runner, Settings};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -35,8 +35,12 @@ fn expiry() -> DateTime<Utc> {
 fn setup() -> (TestLedger, Arc<Ledger>) {
     let l = ledger();
     open(&l, "A");
-    l.link_member(&admin_at("link", day(11, 1)), MEMBER, "A")
-        .unwrap();
+    l.link_member(
+        &admin_at("link", day(11, 1)),
+        &MemberId::new(MEMBER),
+        &AccountId::new("A"),
+    )
+    .unwrap();
     l.grant(
         &admin_at("g", day(11, 1)),
         &grant_request("A", 12_50, Expiry::At(expiry())),

@@ -7,7 +7,7 @@ use super::journal::Journal;
 use crate::error::{Error, Field, Result, UserError};
 use crate::ledger::store::Entry;
 use crate::ledger::store::prelude::*;
-use crate::ledger::{Account, Act, IssuedLinkCode, JournalKind, Link};
+use crate::ledger::{Account, AccountId, Act, IssuedLinkCode, JournalKind, Link, MemberId};
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
@@ -48,7 +48,12 @@ impl<S: Store> Ledger<S> {
     /// Links a member to an account, created if it does not exist yet (setup, the demo and
     /// imports, which name accounts the shop already has). Admins in chat use
     /// `link_member_to`, which creates one only when asked to.
-    pub fn link_member(&self, act: &Act, member_id: &str, account_id: &str) -> Result<Link> {
+    pub fn link_member(
+        &self,
+        act: &Act,
+        member_id: &MemberId,
+        account_id: &AccountId,
+    ) -> Result<Link> {
         self.link_member_to(act, member_id, account_id, true)
     }
 
@@ -57,10 +62,11 @@ impl<S: Store> Ledger<S> {
     pub fn link_member_to(
         &self,
         act: &Act,
-        member_id: &str,
-        account_id: &str,
+        member_id: &MemberId,
+        account_id: &AccountId,
         create: bool,
     ) -> Result<Link> {
+        let (member_id, account_id) = (member_id.as_str(), account_id.as_str());
         check_id(Field::Member, member_id)?;
         check_id(Field::AccountId, account_id)?;
         let request = (member_id, account_id);
@@ -86,7 +92,8 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Drops a member's link. The account and its credits stay.
-    pub fn unlink_member(&self, act: &Act, member_id: &str, reason: &str) -> Result<Link> {
+    pub fn unlink_member(&self, act: &Act, member_id: &MemberId, reason: &str) -> Result<Link> {
+        let member_id = member_id.as_str();
         check_id(Field::Member, member_id)?;
         check_optional_text(Field::Reason, reason)?;
         let request = (member_id, reason);
@@ -104,7 +111,7 @@ impl<S: Store> Ledger<S> {
                     tx,
                     Entry::new(
                         JournalKind::Unlink,
-                        &link.account_id,
+                        link.account_id.as_str(),
                         or_default(reason, "unlinked"),
                     )
                     .member(member_id),
@@ -156,7 +163,8 @@ impl<S: Store> Ledger<S> {
     }
 
     /// A member redeems a link code: it links them to the code's account and is used up.
-    pub fn redeem_link_code(&self, act: &Act, member_id: &str, code: &str) -> Result<Link> {
+    pub fn redeem_link_code(&self, act: &Act, member_id: &MemberId, code: &str) -> Result<Link> {
+        let member_id = member_id.as_str();
         let hash = hash_link_code(code);
         let request = (member_id, &hash);
         self.keyed(
@@ -190,21 +198,26 @@ impl<S: Store> Ledger<S> {
     }
 
     /// The account a member is linked to, if any.
-    pub fn account_for_member(&self, member_id: &str) -> Result<Option<Account>> {
-        self.store.read(|tx| match tx.link_of_member(member_id)? {
-            Some(link) => Ok(Some(account(tx, &link.account_id)?)),
-            None => Ok(None),
-        })
+    pub fn account_for_member(&self, member_id: &MemberId) -> Result<Option<Account>> {
+        self.store
+            .read(|tx| match tx.link_of_member(member_id.as_str())? {
+                Some(link) => Ok(Some(account(tx, link.account_id.as_str())?)),
+                None => Ok(None),
+            })
     }
 
     /// The member linked to an account, if any.
-    pub fn member_for_account(&self, account_id: &str) -> Result<Option<String>> {
-        self.store.read(|tx| tx.member_of_account(account_id))
+    pub fn member_for_account(&self, account_id: &AccountId) -> Result<Option<MemberId>> {
+        self.store
+            .read(|tx| tx.member_of_account(account_id.as_str()))
+            .map(|found| found.map(MemberId::new))
     }
 
     /// The member who most recently unlinked from an account, if any did.
-    pub fn previous_member(&self, account_id: &str) -> Result<Option<String>> {
-        self.store.read(|tx| tx.previous_member(account_id))
+    pub fn previous_member(&self, account_id: &AccountId) -> Result<Option<MemberId>> {
+        self.store
+            .read(|tx| tx.previous_member(account_id.as_str()))
+            .map(|found| found.map(MemberId::new))
     }
 
     pub fn account(&self, account_id: &str) -> Result<Account> {
@@ -279,13 +292,13 @@ fn link(
     by_member: bool,
 ) -> Result<Link> {
     if let Some(existing) = tx.link_of_member(member_id)? {
-        if existing.account_id == account_id {
+        if existing.account_id == *account_id {
             return Ok(existing);
         }
         return Err(if by_member {
-            UserError::AlreadyLinked(existing.account_id)
+            UserError::AlreadyLinked(existing.account_id.into_string())
         } else {
-            UserError::MemberAlreadyLinked(existing.account_id)
+            UserError::MemberAlreadyLinked(existing.account_id.into_string())
         }
         .into());
     }
@@ -303,8 +316,8 @@ fn link(
         Entry::new(JournalKind::Link, account_id, reason).member(member_id),
     )?;
     Ok(Link {
-        member_id: member_id.to_string(),
-        account_id: account_id.to_string(),
+        member_id: MemberId::new(member_id),
+        account_id: AccountId::new(account_id),
         linked_at: journal.act.now,
     })
 }

@@ -3,7 +3,7 @@
 use super::{SqliteTx, at, ts};
 use crate::error::Result;
 use crate::ledger::store::{AccountRows, LinkCodeRow};
-use crate::ledger::{Account, Link};
+use crate::ledger::{Account, AccountId, Link, MemberId};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
@@ -60,8 +60,8 @@ impl AccountRows for SqliteTx<'_> {
             )?
             .query_row([member_id], |r| {
                 Ok(Link {
-                    member_id: r.get(0)?,
-                    account_id: r.get(1)?,
+                    member_id: MemberId::new(r.get::<_, String>(0)?),
+                    account_id: AccountId::new(r.get::<_, String>(1)?),
                     linked_at: at(r.get(2)?),
                 })
             })

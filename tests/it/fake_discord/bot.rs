@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use creditbot::config::DatabaseConfig;
-use creditbot::ledger::{Act, Ledger, LedgerSettings};
+use creditbot::ledger::{AccountId, Act, Ledger, LedgerSettings, MemberId};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -122,10 +122,18 @@ pub fn seed(fake: &FakeDiscord) -> Seeded {
     creditbot::demo::seed(&ledger, now).unwrap();
     let act = |key: &str| Act::new("test", now, format!("test:{key}"));
     ledger
-        .unlink_member(&act("unlink"), creditbot::demo::DEMO_MEMBER, "test")
+        .unlink_member(
+            &act("unlink"),
+            &MemberId::new(creditbot::demo::DEMO_MEMBER),
+            "test",
+        )
         .unwrap();
     ledger
-        .link_member(&act("link"), alice().id, ACCOUNT)
+        .link_member(
+            &act("link"),
+            &MemberId::new(alice().id),
+            &AccountId::new(ACCOUNT),
+        )
         .unwrap();
     ledger
         .open_account(&act("open"), NEW_ACCOUNT, "New member")
