@@ -98,7 +98,7 @@ fn build(path: &Path) -> Ledger {
     let grants: Vec<(String, GrantRequest)> = (0..GRANTS)
         .map(|n| {
             let request = GrantRequest {
-                account_id: format!("ACC-{:04}", n % 1_000),
+                account_id: format!("ACC-{:04}", n % 1_000).into(),
                 amount: Credits::from_minor(100 + (n % 5_000) as i64),
                 source: Source::Promotion,
                 reason: format!("autumn promotion, week {}", n % 13),

@@ -81,7 +81,7 @@ fn open_accounts(ledger: &Ledger, now: DateTime<Utc>, count: usize) {
 
 fn grant_request(account: usize, amount_minor: i64) -> GrantRequest {
     GrantRequest {
-        account_id: account_id(account),
+        account_id: account_id(account).into(),
         amount: Credits::from_minor(amount_minor),
         source: Source::Gift,
         reason: "bench".into(),
@@ -233,7 +233,7 @@ fn bench_grants(now: DateTime<Utc>) {
 fn one_item_order(n: usize) -> OrderRequest {
     OrderRequest {
         external_id: format!("order-{n}"),
-        account_id: account_id(n % WRITE_ACCOUNTS),
+        account_id: account_id(n % WRITE_ACCOUNTS).into(),
         items: vec![OrderItemRequest {
             sku: "ebook-1".into(),
             title: "An e-book".into(),

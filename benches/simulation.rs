@@ -114,7 +114,7 @@ fn bare_grants_per_second(count: u64) -> f64 {
     let started = Instant::now();
     for n in 0..count {
         let request = GrantRequest {
-            account_id: accounts[n as usize % accounts.len()].clone(),
+            account_id: accounts[n as usize % accounts.len()].clone().into(),
             amount: Credits::from_minor(1_00 + (n as i64 % 5_000)),
             source: Source::Gift,
             reason: "bench".into(),

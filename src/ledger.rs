@@ -332,7 +332,7 @@ pub enum Expiry {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantRequest {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub amount: Credits,
     pub source: Source,
     pub reason: String,
@@ -427,7 +427,7 @@ pub struct OrderItemRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRequest {
     pub external_id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub items: Vec<OrderItemRequest>,
     pub credits: CreditChoice,
     /// The other payment method (e.g. "Visa"); needed when credits don't cover the total.

@@ -404,7 +404,7 @@ impl GrantIn {
     ) -> Result<(GrantRequest, When), FieldError> {
         let at = checked_at(self.at, now)?;
         let request = GrantRequest {
-            account_id: self.account.clone(),
+            account_id: self.account.clone().into(),
             amount: currency.parse_grant(&self.amount, AmountSyntax::Plain)?,
             source: match &self.source {
                 Some(text) => {
@@ -461,7 +461,7 @@ impl OrderIn {
             .collect::<Result<Vec<_>, FieldError>>()?;
         let request = OrderRequest {
             external_id: self.id.clone(),
-            account_id: self.account.clone(),
+            account_id: self.account.clone().into(),
             items,
             credits,
             other_method: self.method.clone(),

@@ -83,7 +83,7 @@ impl Assistant {
                 let receipt = self.ledger.grant_with_receipt(
                     &act("grant"),
                     &GrantRequest {
-                        account_id: account.id.clone(),
+                        account_id: account.id.clone().into(),
                         amount,
                         source,
                         reason: reason.clone(),

@@ -34,6 +34,18 @@ macro_rules! string_id {
             }
         }
 
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_string())
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
@@ -55,6 +67,12 @@ macro_rules! string_id {
         impl PartialEq<String> for $name {
             fn eq(&self, other: &String) -> bool {
                 &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
             }
         }
     };
@@ -106,5 +124,80 @@ mod tests {
             serde_json::to_string(&typed).unwrap(),
             serde_json::to_string(&bare).unwrap()
         );
+    }
+
+    /// A request's fingerprint hashes its serialized form: with the typed account id it must
+    /// be the JSON the same request gave when the field was a bare `String`.
+    #[test]
+    fn requests_with_typed_ids_serialize_as_they_did_with_strings() {
+        use crate::ledger::{
+            CreditChoice, Expiry, GrantRequest, ItemKind, OrderItemRequest, OrderRequest, Source,
+        };
+        use crate::money::Credits;
+
+        #[derive(Serialize)]
+        struct BareGrant {
+            account_id: String,
+            amount: Credits,
+            source: Source,
+            reason: String,
+            expiry: Expiry,
+        }
+        #[derive(Serialize)]
+        struct BareOrder {
+            external_id: String,
+            account_id: String,
+            items: Vec<OrderItemRequest>,
+            credits: CreditChoice,
+            other_method: Option<String>,
+        }
+
+        let grant = GrantRequest {
+            account_id: AccountId::new("ACC-1042"),
+            amount: Credits::from_minor(12_50),
+            source: Source::Gift,
+            reason: "welcome".into(),
+            expiry: Expiry::InDays(30),
+        };
+        let bare_grant = BareGrant {
+            account_id: "ACC-1042".into(),
+            amount: grant.amount,
+            source: grant.source,
+            reason: grant.reason.clone(),
+            expiry: grant.expiry,
+        };
+        assert_eq!(
+            serde_json::to_string(&grant).unwrap(),
+            serde_json::to_string(&bare_grant).unwrap()
+        );
+
+        let items = vec![OrderItemRequest {
+            sku: "MUG".into(),
+            title: "Mug".into(),
+            kind: ItemKind::Physical,
+            unit_price: Credits::from_minor(9_00),
+            quantity: 2,
+        }];
+        let order = OrderRequest {
+            external_id: "ORD-1".into(),
+            account_id: AccountId::new("ACC-1042"),
+            items: items.clone(),
+            credits: CreditChoice::All,
+            other_method: Some("Visa".into()),
+        };
+        let bare_order = BareOrder {
+            external_id: "ORD-1".into(),
+            account_id: "ACC-1042".into(),
+            items,
+            credits: CreditChoice::All,
+            other_method: Some("Visa".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&order).unwrap(),
+            serde_json::to_string(&bare_order).unwrap()
+        );
+        let back: GrantRequest =
+            serde_json::from_str(&serde_json::to_string(&bare_grant).unwrap()).unwrap();
+        assert_eq!(back, grant);
     }
 }

@@ -95,7 +95,7 @@ fn grant_key(round: u64, i: u64) -> String {
 
 fn grant_of(i: u64) -> GrantRequest {
     GrantRequest {
-        account_id: account_of(i).to_string(),
+        account_id: account_of(i).into(),
         amount: Credits::from_minor(500 + 10 * (i % 7) as i64),
         source: Source::Gift,
         reason: format!("crash grant {i}"),
@@ -106,7 +106,7 @@ fn grant_of(i: u64) -> GrantRequest {
 fn order_of(round: u64, i: u64) -> OrderRequest {
     OrderRequest {
         external_id: format!("r{round}-o{i}"),
-        account_id: account_of(i).to_string(),
+        account_id: account_of(i).into(),
         items: vec![
             OrderItemRequest {
                 sku: "ebook".into(),

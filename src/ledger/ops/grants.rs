@@ -56,13 +56,13 @@ impl<S: Store> Ledger<S> {
         request: &GrantRequest,
     ) -> Result<Lot> {
         let expires_at = self.expiry_of(request.expiry, act.now)?;
-        require_open_account(tx, &request.account_id)?;
-        self.check_dated(tx, act, &request.account_id)?;
+        require_open_account(tx, request.account_id.as_str())?;
+        self.check_dated(tx, act, request.account_id.as_str())?;
         let reason = or_default(&request.reason, request.source.as_str());
         let lot = insert_lot(
             tx,
             act,
-            &request.account_id,
+            request.account_id.as_str(),
             request.amount,
             request.source,
             reason,
@@ -71,7 +71,7 @@ impl<S: Store> Ledger<S> {
         )?;
         journal.write(
             tx,
-            Entry::new(JournalKind::Grant, &request.account_id, reason)
+            Entry::new(JournalKind::Grant, request.account_id.as_str(), reason)
                 .lot(lot.id, request.amount)
                 .detail(expiry_text(expires_at)),
         )?;

@@ -35,8 +35,8 @@ impl<S: Store> Ledger<S> {
         let act = Act::new(actor, when, IdempotencyKey::order(&request.external_id));
         let conflict = UserError::OrderAlreadyRecorded(request.external_id.clone());
         self.keyed("order", &act, request, conflict, |tx, journal| {
-            require_open_account(tx, &request.account_id)?;
-            self.check_dated(tx, &act, &request.account_id)?;
+            require_open_account(tx, request.account_id.as_str())?;
+            self.check_dated(tx, &act, request.account_id.as_str())?;
             let lines: Vec<LineToPay> = request
                 .items
                 .iter()
@@ -49,7 +49,7 @@ impl<S: Store> Ledger<S> {
                 })
                 .collect();
             let total: Credits = lines.iter().map(|l| l.total).sum();
-            let mut lots = spendable_lots(tx, &request.account_id, &act)?;
+            let mut lots = spendable_lots(tx, request.account_id.as_str(), &act)?;
             rules::sort_for_spending(&mut lots);
             let cap = match request.credits {
                 CreditChoice::All => None,
@@ -69,7 +69,7 @@ impl<S: Store> Ledger<S> {
             }
             let order_id = tx.insert_order(&NewOrder {
                 external_id: &request.external_id,
-                account_id: &request.account_id,
+                account_id: request.account_id.as_str(),
                 placed_at: act.now,
                 credit_choice: &choice_text(request.credits),
                 other_method,
@@ -91,7 +91,7 @@ impl<S: Store> Ledger<S> {
                     tx.change_remaining(take.lot_id, delta)?;
                     journal.write(
                         tx,
-                        Entry::new(JournalKind::Spend, &request.account_id, "order")
+                        Entry::new(JournalKind::Spend, request.account_id.as_str(), "order")
                             .lot(take.lot_id, delta)
                             .order(order_id)
                             .allocation(allocation_id),
@@ -106,7 +106,7 @@ impl<S: Store> Ledger<S> {
             }
             Ok(OrderReceipt {
                 external_id: request.external_id.clone(),
-                account_id: request.account_id.clone(),
+                account_id: request.account_id.clone().into_string(),
                 total,
                 credits_applied,
                 other_amount,
@@ -187,7 +187,7 @@ impl<S: Store> Ledger<S> {
 
 fn validate_order(request: &OrderRequest) -> Result<()> {
     check_id(Field::OrderId, &request.external_id)?;
-    check_id(Field::AccountId, &request.account_id)?;
+    check_id(Field::AccountId, request.account_id.as_str())?;
     if request.items.is_empty() {
         return Err(UserError::OrderWithoutItems.into());
     }
