@@ -232,7 +232,7 @@ fn bench_grants(now: DateTime<Utc>) {
 
 fn one_item_order(n: usize) -> OrderRequest {
     OrderRequest {
-        external_id: format!("order-{n}"),
+        external_id: format!("order-{n}").into(),
         account_id: account_id(n % WRITE_ACCOUNTS).into(),
         items: vec![OrderItemRequest {
             sku: "ebook-1".into(),

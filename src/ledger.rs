@@ -426,7 +426,7 @@ pub struct OrderItemRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRequest {
-    pub external_id: String,
+    pub external_id: OrderId,
     pub account_id: AccountId,
     pub items: Vec<OrderItemRequest>,
     pub credits: CreditChoice,
@@ -472,7 +472,7 @@ pub struct ReturnLine {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnRequest {
     pub return_id: String,
-    pub order_external_id: String,
+    pub order_external_id: OrderId,
     pub scope: ReturnScope,
     pub reason: String,
 }

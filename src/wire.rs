@@ -460,7 +460,7 @@ impl OrderIn {
             })
             .collect::<Result<Vec<_>, FieldError>>()?;
         let request = OrderRequest {
-            external_id: self.id.clone(),
+            external_id: self.id.clone().into(),
             account_id: self.account.clone().into(),
             items,
             credits,
@@ -476,7 +476,7 @@ impl ReturnIn {
         let at = checked_at(self.at, now)?;
         let request = ReturnRequest {
             return_id: self.id.clone(),
-            order_external_id: self.order.clone(),
+            order_external_id: self.order.clone().into(),
             scope: match &self.items {
                 None => ReturnScope::Whole,
                 Some(items) => ReturnScope::Items(

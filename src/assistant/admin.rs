@@ -331,7 +331,7 @@ impl Assistant {
                     now,
                     &ReturnRequest {
                         return_id,
-                        order_external_id: order,
+                        order_external_id: order.into(),
                         scope,
                         reason: text::REASON_RETURN_BY_ADMIN.into(),
                     },

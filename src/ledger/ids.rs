@@ -131,7 +131,8 @@ mod tests {
     #[test]
     fn requests_with_typed_ids_serialize_as_they_did_with_strings() {
         use crate::ledger::{
-            CreditChoice, Expiry, GrantRequest, ItemKind, OrderItemRequest, OrderRequest, Source,
+            CreditChoice, Expiry, GrantRequest, ItemKind, OrderItemRequest, OrderRequest,
+            ReturnRequest, ReturnScope, Source,
         };
         use crate::money::Credits;
 
@@ -179,7 +180,7 @@ mod tests {
             quantity: 2,
         }];
         let order = OrderRequest {
-            external_id: "ORD-1".into(),
+            external_id: OrderId::new("ORD-1"),
             account_id: AccountId::new("ACC-1042"),
             items: items.clone(),
             credits: CreditChoice::All,
@@ -195,6 +196,29 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&order).unwrap(),
             serde_json::to_string(&bare_order).unwrap()
+        );
+        #[derive(Serialize)]
+        struct BareReturn {
+            return_id: String,
+            order_external_id: String,
+            scope: ReturnScope,
+            reason: String,
+        }
+        let ret = ReturnRequest {
+            return_id: "RET-1".into(),
+            order_external_id: OrderId::new("ORD-1"),
+            scope: ReturnScope::Whole,
+            reason: "broken".into(),
+        };
+        let bare_ret = BareReturn {
+            return_id: "RET-1".into(),
+            order_external_id: "ORD-1".into(),
+            scope: ReturnScope::Whole,
+            reason: "broken".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&ret).unwrap(),
+            serde_json::to_string(&bare_ret).unwrap()
         );
         let back: GrantRequest =
             serde_json::from_str(&serde_json::to_string(&bare_grant).unwrap()).unwrap();

@@ -105,7 +105,7 @@ fn grant_of(i: u64) -> GrantRequest {
 
 fn order_of(round: u64, i: u64) -> OrderRequest {
     OrderRequest {
-        external_id: format!("r{round}-o{i}"),
+        external_id: format!("r{round}-o{i}").into(),
         account_id: account_of(i).into(),
         items: vec![
             OrderItemRequest {
@@ -145,7 +145,7 @@ fn return_of(round: u64, i: u64) -> Option<ReturnRequest> {
     };
     Some(ReturnRequest {
         return_id: format!("r{round}-ret{i}"),
-        order_external_id: format!("r{round}-o{}", i - 1),
+        order_external_id: format!("r{round}-o{}", i - 1).into(),
         scope,
         reason: "crash return".into(),
     })
@@ -406,7 +406,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
             Ack::Order { i, credits_applied } => {
                 let request = order_of(round, *i);
                 let breakdown = ledger
-                    .order_breakdown(&request.external_id, now_of(round))
+                    .order_breakdown(request.external_id.as_str(), now_of(round))
                     .unwrap_or_else(|e| {
                         fail(format!(
                             "acknowledged order {} is missing: {e}",
@@ -432,12 +432,12 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
                     .orders
                     .entry(account_of(*i))
                     .or_default()
-                    .push(request.external_id);
+                    .push(request.external_id.into_string());
             }
             Ack::Return { i } => {
                 let request = return_of(round, *i).expect("only returning steps acknowledge one");
                 let breakdown = ledger
-                    .order_breakdown(&request.order_external_id, now_of(round))
+                    .order_breakdown(request.order_external_id.as_str(), now_of(round))
                     .unwrap();
                 let ebook = &breakdown.items[0];
                 let expected = match request.scope {

@@ -453,7 +453,7 @@ fn run_return(
     let order_id = model.orders[n].id.clone();
     let request = ReturnRequest {
         return_id: format!("return-{}", model.returns),
-        order_external_id: order_id.clone(),
+        order_external_id: order_id.clone().into(),
         scope,
         reason: "test".into(),
     };
@@ -719,7 +719,7 @@ fn play(steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
                 Some(id) => {
                     let request = ReturnRequest {
                         return_id: format!("R-{n}"),
-                        order_external_id: id.clone(),
+                        order_external_id: id.clone().into(),
                         scope: ReturnScope::Whole,
                         reason: String::new(),
                     };

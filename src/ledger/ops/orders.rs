@@ -32,8 +32,12 @@ impl<S: Store> Ledger<S> {
         request: &OrderRequest,
     ) -> Result<OrderReceipt> {
         validate_order(request)?;
-        let act = Act::new(actor, when, IdempotencyKey::order(&request.external_id));
-        let conflict = UserError::OrderAlreadyRecorded(request.external_id.clone());
+        let act = Act::new(
+            actor,
+            when,
+            IdempotencyKey::order(request.external_id.as_str()),
+        );
+        let conflict = UserError::OrderAlreadyRecorded(request.external_id.to_string());
         self.keyed("order", &act, request, conflict, |tx, journal| {
             require_open_account(tx, request.account_id.as_str())?;
             self.check_dated(tx, &act, request.account_id.as_str())?;
@@ -68,7 +72,7 @@ impl<S: Store> Ledger<S> {
                 return Err(UserError::PaymentMethodMissing.into());
             }
             let order_id = tx.insert_order(&NewOrder {
-                external_id: &request.external_id,
+                external_id: request.external_id.as_str(),
                 account_id: request.account_id.as_str(),
                 placed_at: act.now,
                 credit_choice: &choice_text(request.credits),
@@ -105,7 +109,7 @@ impl<S: Store> Ledger<S> {
                 }
             }
             Ok(OrderReceipt {
-                external_id: request.external_id.clone(),
+                external_id: request.external_id.to_string(),
                 account_id: request.account_id.clone().into_string(),
                 total,
                 credits_applied,
@@ -186,7 +190,7 @@ impl<S: Store> Ledger<S> {
 }
 
 fn validate_order(request: &OrderRequest) -> Result<()> {
-    check_id(Field::OrderId, &request.external_id)?;
+    check_id(Field::OrderId, request.external_id.as_str())?;
     check_id(Field::AccountId, request.account_id.as_str())?;
     if request.items.is_empty() {
         return Err(UserError::OrderWithoutItems.into());

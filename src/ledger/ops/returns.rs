@@ -27,7 +27,7 @@ impl<S: Store> Ledger<S> {
         request: &ReturnRequest,
     ) -> Result<ReturnReceipt> {
         check_id(Field::ReturnId, &request.return_id)?;
-        check_id(Field::OrderId, &request.order_external_id)?;
+        check_id(Field::OrderId, request.order_external_id.as_str())?;
         check_optional_text(Field::Reason, &request.reason)?;
         if let ReturnScope::Items(lines) = &request.scope {
             if lines.is_empty() {
@@ -57,8 +57,8 @@ impl<S: Store> Ledger<S> {
         let reissue_days = self.settings.reissue_days;
         self.keyed("return", &act, request, conflict, |tx, journal| {
             let order = tx
-                .order_by_external_id(&request.order_external_id)?
-                .ok_or_else(|| UserError::UnknownOrder(request.order_external_id.clone()))?;
+                .order_by_external_id(request.order_external_id.as_str())?
+                .ok_or_else(|| UserError::UnknownOrder(request.order_external_id.to_string()))?;
             let (order_id, account_id, other_method) =
                 (order.id, order.account_id, order.other_method);
             if act.now < order.placed_at {
@@ -76,9 +76,10 @@ impl<S: Store> Ledger<S> {
                         .map(|(n, i)| (n, i.quantity - i.returned_quantity))
                         .collect();
                     if all.is_empty() {
-                        return Err(
-                            UserError::NothingToReturn(request.order_external_id.clone()).into(),
-                        );
+                        return Err(UserError::NothingToReturn(
+                            request.order_external_id.to_string(),
+                        )
+                        .into());
                     }
                     all
                 }
@@ -89,7 +90,7 @@ impl<S: Store> Ledger<S> {
                             .iter()
                             .position(|i| i.sku == line.sku.trim())
                             .ok_or_else(|| UserError::UnknownItem {
-                                order: request.order_external_id.clone(),
+                                order: request.order_external_id.to_string(),
                                 item: line.sku.clone(),
                             })?;
                         match wanted.iter_mut().find(|(m, _)| *m == n) {
@@ -125,7 +126,7 @@ impl<S: Store> Ledger<S> {
             let reason = or_default(&request.reason, "return");
             let mut receipt = ReturnReceipt {
                 return_id: request.return_id.clone(),
-                order_external_id: request.order_external_id.clone(),
+                order_external_id: request.order_external_id.to_string(),
                 account_id: account_id.clone(),
                 items: Vec::new(),
                 credits_restored: Credits::ZERO,
