@@ -5,7 +5,7 @@
 use crate::common::*;
 use creditbot::assistant::{Admins, Assistant, Input, Place, Reply, Request, Who};
 use creditbot::faq::Faq;
-use creditbot::ledger::{AccountId, Act, Expiry, MemberId};
+use creditbot::ledger::{Act, Expiry, MemberId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -24,20 +24,8 @@ fn world() -> World {
     for account in ["ACC-1", "ACC-2"] {
         open(&ledger, account);
     }
-    ledger
-        .link_member(
-            &admin("l1"),
-            &MemberId::new("alice"),
-            &AccountId::new("ACC-1"),
-        )
-        .unwrap();
-    ledger
-        .link_member(
-            &admin("l2"),
-            &MemberId::new("bob"),
-            &AccountId::new("ACC-2"),
-        )
-        .unwrap();
+    link(&ledger, "l1", "alice", "ACC-1");
+    link(&ledger, "l2", "bob", "ACC-2");
     ledger
         .grant(
             &admin("g1"),
@@ -1013,13 +1001,7 @@ fn amounts_in_a_currency_without_decimals_are_refused_with_its_own_example() {
         ..creditbot::ledger::LedgerSettings::default()
     };
     let ledger = ledger_with(settings.clone());
-    ledger
-        .link_member(
-            &admin("l1"),
-            &MemberId::new("alice"),
-            &AccountId::new("ACC-1"),
-        )
-        .unwrap();
+    link(&ledger, "l1", "alice", "ACC-1");
     let assistant = Assistant::new(
         Arc::new(
             creditbot::ledger::Ledger::open(

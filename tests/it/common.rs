@@ -62,6 +62,17 @@ pub fn admin_at(key: &str, at: DateTime<Utc>) -> Act {
 
 /// Opens an account early in the year, so tests may date changes before "now" (the ledger
 /// refuses a change dated before its account was opened).
+/// Links `member` to `account` as an admin, with `key` as the change's idempotency key.
+pub fn link(ledger: &Ledger, key: &str, member: &str, account: &str) {
+    ledger
+        .link_member(
+            &admin(key),
+            &creditbot::ledger::MemberId::new(member),
+            &creditbot::ledger::AccountId::new(account),
+        )
+        .unwrap();
+}
+
 pub fn open(ledger: &Ledger, account: &str) {
     ledger
         .open_account(

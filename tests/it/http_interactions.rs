@@ -8,7 +8,7 @@ use axum::routing::patch;
 use creditbot::assistant::{Admins, Assistant};
 use creditbot::config::Config;
 use creditbot::faq::Faq;
-use creditbot::ledger::{AccountId, Expiry, Ledger, LedgerSettings, MemberId};
+use creditbot::ledger::{Expiry, Ledger, LedgerSettings, MemberId};
 use ed25519_dalek::{Signer, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -52,13 +52,7 @@ async fn endpoint_until(
         )
         .unwrap(),
     );
-    ledger
-        .link_member(
-            &admin("l1"),
-            &MemberId::new(MEMBER_ID),
-            &AccountId::new("ACC-1"),
-        )
-        .unwrap();
+    link(&ledger, "l1", MEMBER_ID, "ACC-1");
     ledger
         .grant(&admin("g1"), &grant_request("ACC-1", 37_50, Expiry::Never))
         .unwrap();
@@ -413,13 +407,7 @@ async fn confirmation_buttons_act_once_and_a_second_press_changes_nothing() {
     assert!(!linked());
 
     // A grant repeating the last one asks; "Grant again" pressed twice grants once.
-    e.ledger
-        .link_member(
-            &admin("l2"),
-            &MemberId::new(MEMBER_ID),
-            &AccountId::new("ACC-1"),
-        )
-        .unwrap();
+    link(&e.ledger, "l2", MEMBER_ID, "ACC-1");
     let grant = |n| {
         interaction_numbered(
             n,

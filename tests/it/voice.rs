@@ -388,20 +388,14 @@ impl Log {
 fn every_internal_failure_reads_as_one_apology_with_the_logged_reference() {
     use creditbot::assistant::{Admins, Assistant, Input, Place, Reply, Request, Who, text};
     use creditbot::faq::Faq;
-    use creditbot::ledger::{AccountId, Expiry, MemberId};
+    use creditbot::ledger::Expiry;
     use std::sync::Arc;
 
     use crate::common::*;
 
     let ledger = ledger();
     open(&ledger, "ACC-1");
-    ledger
-        .link_member(
-            &admin("l1"),
-            &MemberId::new("alice"),
-            &AccountId::new("ACC-1"),
-        )
-        .unwrap();
+    link(&ledger, "l1", "alice", "ACC-1");
     ledger
         .grant(&admin("g1"), &grant_request("ACC-1", 10_00, Expiry::Never))
         .unwrap();
