@@ -80,14 +80,14 @@ impl<S: Store> Ledger<S> {
         act: &Act,
         request: &Req,
         conflict: UserError,
-        f: impl FnOnce(&mut S::Tx<'_>, &mut Journal) -> Result<Res>,
+        mut f: impl FnMut(&mut S::Tx<'_>, &mut Journal) -> Result<Res>,
     ) -> Result<Res>
     where
         Req: Serialize,
         Res: Serialize + DeserializeOwned,
     {
         self.store
-            .write(|tx| keyed_in(tx, kind, act, request, conflict, f))
+            .write(|tx| keyed_in(tx, kind, act, request, conflict.clone(), &mut f))
     }
 
     /// Whether a request with this idempotency key has been carried out (imports use it to
@@ -184,7 +184,7 @@ mod tests {
     impl Store for Counting {
         type Tx<'t> = <SqliteStore as Store>::Tx<'t>;
 
-        fn write<T>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T>) -> Result<T> {
+        fn write<T>(&self, f: impl FnMut(&mut Self::Tx<'_>) -> Result<T>) -> Result<T> {
             self.writes.fetch_add(1, Ordering::Relaxed);
             self.inner.write(f)
         }

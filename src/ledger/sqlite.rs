@@ -97,7 +97,7 @@ impl Store for SqliteStore {
     /// SQLite's busy handler waits by sleeping (up to 100 ms a time), so many threads
     /// contending for the lock inside SQLite make a long tail of slow writes; a mutex hands
     /// the turn over at once. Other processes still meet at SQLite's lock and the busy timeout.
-    fn write<T>(&self, f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, mut f: impl FnMut(&mut SqliteTx<'_>) -> Result<T>) -> Result<T> {
         let _turn = self.writer.lock();
         self.with_conn(|conn| {
             let mut tx = SqliteTx(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);

@@ -87,12 +87,15 @@ pub trait Store: Send + Sync {
     /// One open transaction.
     type Tx<'t>: StoreTx;
 
-    /// Runs `f` in one write transaction that holds the store's write lock from its first
-    /// read, committed when `f` succeeds and rolled back when it fails: two writers never
-    /// both see the old state. `f` runs once (it is `FnOnce`), so a store serialises writers
-    /// up front rather than retrying on a conflict (SQLite: `BEGIN IMMEDIATE`; PostgreSQL:
-    /// a transaction that first takes one lock all writers take, such as an advisory lock).
-    fn write<T>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T>) -> Result<T>;
+    /// Runs `f` in one write transaction, committed when `f` succeeds and rolled back when
+    /// it fails, isolated so that two writers never both act on the old state.
+    ///
+    /// A store may either serialise writers up front, running `f` once (SQLite:
+    /// `BEGIN IMMEDIATE`), or let them run side by side and, when the database reports that
+    /// one lost a conflict, roll it back and run `f` again in a fresh transaction
+    /// (PostgreSQL: `SERIALIZABLE`, retried a bounded number of times). So `f` is `FnMut`
+    /// and must have no effect outside the transaction it is given.
+    fn write<T>(&self, f: impl FnMut(&mut Self::Tx<'_>) -> Result<T>) -> Result<T>;
 
     /// Runs `f` in one consistent read snapshot; `f` must not write.
     fn read<T>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T>) -> Result<T>;
