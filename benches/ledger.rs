@@ -572,7 +572,7 @@ impl ShapedGrant {
 
 /// A possible schema change, measured by the experiments: `journal.entry_key` without its
 /// UNIQUE index (the operation's key in `operations` is unique already). The other indexes
-/// are as in migrations/0001_init.sql.
+/// are as in migrations/sqlite/0001_init.sql.
 const SLIM_SCHEMA: &str = "
     CREATE TABLE journal_slim AS SELECT * FROM journal;
     DROP TABLE journal;

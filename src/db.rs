@@ -1,6 +1,6 @@
 //! Opening SQLite: pragmas and the forward-only migrator on `PRAGMA user_version`.
 //!
-//! Rules for migrations (after cargo's `util/sqlite.rs`): files in `migrations/` are named
+//! Rules for migrations (after cargo's `util/sqlite.rs`): files in `migrations/sqlite/` are named
 //! `NNNN_name.sql`, applied in order, each in its own transaction that also bumps
 //! `user_version`. Never edit or remove a migration that has shipped; add a new one.
 //! This module is the only place besides the ledger's SQLite store (`ledger::sqlite`) that
@@ -12,20 +12,23 @@ use std::time::{Duration, Instant};
 
 use crate::config::{DatabaseConfig, Synchronous};
 
-/// Every migration, in order. A test checks this list against the files in `migrations/`.
+/// Every migration, in order. A test checks this list against the files in `migrations/sqlite/`.
 pub const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_init.sql", include_str!("../migrations/0001_init.sql")),
+    (
+        "0001_init.sql",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
     (
         "0002_store_settings.sql",
-        include_str!("../migrations/0002_store_settings.sql"),
+        include_str!("../migrations/sqlite/0002_store_settings.sql"),
     ),
     (
         "0003_admin_notes.sql",
-        include_str!("../migrations/0003_admin_notes.sql"),
+        include_str!("../migrations/sqlite/0003_admin_notes.sql"),
     ),
     (
         "0004_reminders.sql",
-        include_str!("../migrations/0004_reminders.sql"),
+        include_str!("../migrations/sqlite/0004_reminders.sql"),
     ),
 ];
 
@@ -408,7 +411,9 @@ mod tests {
 
     #[test]
     fn every_file_in_migrations_is_listed_in_order() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join("sqlite");
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -7,8 +7,9 @@
 //!   once against the store interface.
 //! - `ledger::store` is that interface: a `Store` runs transactions, a `StoreTx` reads and
 //!   writes rows (one trait per concern), in plain ledger values.
-//! - `ledger::sqlite` implements it over SQLite: the only place under `ledger` with SQL;
-//!   rusqlite types do not leak past it. `Ledger` means `Ledger<SqliteStore>` unless told.
+//! - `ledger::sqlite` implements it over SQLite, `ledger::postgres` (feature `postgres`) over
+//!   PostgreSQL: the only places under `ledger` with SQL; neither driver's types leak past
+//!   its store. `Ledger` means `Ledger<SqliteStore>` unless told.
 //!
 //! Nothing in the ledger reads the clock: every call takes `now`. Nothing here imports a
 //! transport, a network crate or the FAQ (the layers test checks it). There is deliberately
@@ -16,6 +17,8 @@
 
 pub mod ids;
 mod ops;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod rules;
 pub mod sqlite;
 pub mod store;
@@ -27,6 +30,8 @@ use crate::money::Credits;
 
 pub use ids::{AccountId, MemberId, OrderId};
 pub use ops::Ledger;
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqliteStore;
 pub use store::reminders::{
     DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderOutcome,

@@ -4,8 +4,8 @@
 //! The ledger's rules — which grant pays first, what a return gives back, expiry, idempotency
 //! (key lookup, fingerprint, replay, conflict), date checks and validation — are written once,
 //! in `ledger::ops`, against these traits only. A store implements them with its own queries:
-//! `ledger::sqlite` is the one there is today (and the only place under `src/ledger/` with
-//! SQL); a PostgreSQL store implements the same traits next.
+//! `ledger::sqlite` (the embedded default) and `ledger::postgres` (for several processes on
+//! one shared database), the only places under `src/ledger/` with SQL.
 //!
 //! The traits are synchronous and speak in plain ledger values (`Lot`, `Account`,
 //! `SpendableLot`, …) and `crate::error::Error`; no type of a database crate appears here.
@@ -17,6 +17,8 @@
 //! `None` or an empty list where a row is missing, never a refusal.
 
 pub mod accounts;
+#[cfg(any(test, feature = "test-support"))]
+pub mod audit;
 pub mod confirmations;
 pub mod journal;
 pub mod lots;
@@ -27,6 +29,8 @@ pub mod returns;
 pub mod unanswered;
 
 pub use accounts::{AccountRows, LinkCodeRow};
+#[cfg(any(test, feature = "test-support"))]
+pub use audit::Audit;
 pub use confirmations::ConfirmationRows;
 pub use journal::{Entry, JournalRows};
 pub use lots::{ExpiredLot, LotRows, NewLot};

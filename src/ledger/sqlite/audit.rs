@@ -6,7 +6,7 @@ use super::SqliteStore;
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::ledger::LotId;
-use crate::ledger::store::Store;
+use crate::ledger::store::{Audit, Store};
 use crate::money::Credits;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
@@ -25,9 +25,22 @@ impl Ledger<SqliteStore> {
         })
     }
 
+    /// Copies the live database to `target` with SQLite's online backup.
+    pub fn backup_to(&self, target: &Path) -> Result<()> {
+        self.store().with_conn(|conn| {
+            let mut dest = Connection::open(target)
+                .map_err(|e| Error::internal(format!("creating {}", target.display()), e))?;
+            let backup = rusqlite::backup::Backup::new(conn, &mut dest)?;
+            backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+            Ok(())
+        })
+    }
+}
+
+impl Audit for SqliteStore {
     /// A checksum over every row of every table, to prove a refused request changed nothing.
-    pub fn content_checksum(&self) -> Result<String> {
-        self.store().read(|tx| {
+    fn content_checksum(&self) -> Result<String> {
+        self.read(|tx| {
             let tx = &tx.0;
             let tables: Vec<String> = {
                 let mut stmt = tx.prepare(
@@ -60,20 +73,9 @@ impl Ledger<SqliteStore> {
         })
     }
 
-    /// Copies the live database to `target` with SQLite's online backup.
-    pub fn backup_to(&self, target: &Path) -> Result<()> {
-        self.store().with_conn(|conn| {
-            let mut dest = Connection::open(target)
-                .map_err(|e| Error::internal(format!("creating {}", target.display()), e))?;
-            let backup = rusqlite::backup::Backup::new(conn, &mut dest)?;
-            backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
-            Ok(())
-        })
-    }
-
     /// Journal totals by kind over the whole ledger, for audits and invariant checks.
-    pub fn journal_totals(&self) -> Result<Vec<(String, Credits)>> {
-        self.store().read(|tx| {
+    fn journal_totals(&self) -> Result<Vec<(String, Credits)>> {
+        self.read(|tx| {
             let tx = &tx.0;
             let mut stmt =
                 tx.prepare("SELECT kind, sum(amount) FROM journal GROUP BY kind ORDER BY kind")?;
@@ -84,8 +86,8 @@ impl Ledger<SqliteStore> {
     }
 
     /// For each lot: its remaining and the sum of its journal entries (they must agree).
-    pub fn lot_journal_sums(&self) -> Result<Vec<(LotId, Credits, Credits)>> {
-        self.store().read(|tx| {
+    fn lot_journal_sums(&self) -> Result<Vec<(LotId, Credits, Credits)>> {
+        self.read(|tx| {
             let tx = &tx.0;
             let mut stmt = tx.prepare(
                 "SELECT l.id, l.remaining, coalesce((SELECT sum(amount) FROM journal j WHERE j.lot_id = l.id), 0)
@@ -98,8 +100,8 @@ impl Ledger<SqliteStore> {
     }
 
     /// Journal entries whose lot belongs to another account than the entry: always empty.
-    pub fn entries_touching_two_accounts(&self) -> Result<u64> {
-        self.store().read(|tx| {
+    fn entries_touching_two_accounts(&self) -> Result<u64> {
+        self.read(|tx| {
             let tx = &tx.0;
             Ok(tx.query_row(
                 "SELECT count(*) FROM journal j JOIN lots l ON l.id = j.lot_id WHERE l.account_id <> j.account_id",
