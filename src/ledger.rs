@@ -28,10 +28,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Credits;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{PgOptions, PgStore};
 pub use ids::{AccountId, MemberId, OrderId};
 pub use ops::Ledger;
-#[cfg(feature = "postgres")]
-pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqliteStore;
 pub use store::reminders::{
     DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderOutcome,

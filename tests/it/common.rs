@@ -2,22 +2,24 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
+use creditbot::ledger::store::Store;
 use creditbot::ledger::{
     Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderItemRequest,
-    OrderRequest, Source,
+    OrderRequest, Source, SqliteStore,
 };
 use creditbot::money::Credits;
 use std::ops::Deref;
 
-/// A ledger on a fresh temporary database, removed when dropped.
-pub struct TestLedger {
-    pub ledger: Ledger,
+/// A ledger on a fresh temporary database, removed when dropped (SQLite's: a file in `dir`;
+/// PostgreSQL's: a database of the tests' cluster, gone with it, and `dir` stays empty).
+pub struct TestLedger<S: Store = SqliteStore> {
+    pub ledger: Ledger<S>,
     pub dir: tempfile::TempDir,
 }
 
-impl Deref for TestLedger {
-    type Target = Ledger;
-    fn deref(&self) -> &Ledger {
+impl<S: Store> Deref for TestLedger<S> {
+    type Target = Ledger<S>;
+    fn deref(&self) -> &Ledger<S> {
         &self.ledger
     }
 }
@@ -60,10 +62,8 @@ pub fn admin_at(key: &str, at: DateTime<Utc>) -> Act {
     Act::new("admin:1", at, key)
 }
 
-/// Opens an account early in the year, so tests may date changes before "now" (the ledger
-/// refuses a change dated before its account was opened).
 /// Links `member` to `account` as an admin, with `key` as the change's idempotency key.
-pub fn link(ledger: &Ledger, key: &str, member: &str, account: &str) {
+pub fn link<S: Store>(ledger: &Ledger<S>, key: &str, member: &str, account: &str) {
     ledger
         .link_member(
             &admin(key),
@@ -73,7 +73,9 @@ pub fn link(ledger: &Ledger, key: &str, member: &str, account: &str) {
         .unwrap();
 }
 
-pub fn open(ledger: &Ledger, account: &str) {
+/// Opens an account early in the year, so tests may date changes before "now" (the ledger
+/// refuses a change dated before its account was opened).
+pub fn open<S: Store>(ledger: &Ledger<S>, account: &str) {
     ledger
         .open_account(
             &admin_at(&format!("open:{account}"), day(1, 1)),

@@ -355,29 +355,54 @@ const SQL_MARKERS: &[&str] = &[
     "last_insert_rowid",
 ];
 
-/// The ledger's storage seam: its rules and operations (`ledger::ops`), the store interface
-/// (`ledger::store`) and the policies (`ledger::rules`) are written once, above the store;
-/// only the SQLite store (`src/ledger/sqlite.rs` and `src/ledger/sqlite/`) has SQL or names
-/// rusqlite. A second store implements `ledger::store`'s traits without touching the rest.
-#[test]
-fn only_the_sqlite_store_has_sql_in_the_ledger() {
+/// The ledger's stores, each a file and a folder of its own under `src/ledger/`, and the
+/// driver crate only it may name.
+const STORES: &[(&str, &str)] = &[("sqlite", "rusqlite"), ("postgres", "postgres")];
+
+/// The store `file` belongs to, if any.
+fn store_of(file: &Path) -> Option<&'static str> {
     let ledger = src().join("ledger");
-    let sqlite_dir = ledger.join("sqlite");
-    let sqlite_file = ledger.join("sqlite.rs");
+    STORES.iter().map(|(store, _)| *store).find(|store| {
+        file == ledger.join(format!("{store}.rs")) || file.starts_with(ledger.join(store))
+    })
+}
+
+/// Whether `line` names the crate `name` by a path (`postgres::Client`, not
+/// `self::postgres::PgStore` or `feature = "postgres"`).
+fn names_crate(line: &str, name: &str) -> bool {
+    line.match_indices(&format!("{name}::")).any(|(at, _)| {
+        !line[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    })
+}
+
+/// The ledger's storage seam: its rules and operations (`ledger::ops`), the store interface
+/// (`ledger::store`) and the policies (`ledger::rules`) are written once, above the stores;
+/// only the stores (`src/ledger/sqlite.rs` + `src/ledger/sqlite/`, and the same for
+/// `postgres`) have SQL or name a database driver, each its own.
+#[test]
+fn only_the_stores_have_sql_in_the_ledger() {
+    let ledger = src().join("ledger");
     let mut files = vec![src().join("ledger.rs")];
     sources(&ledger, &mut files);
     let mut found = Vec::new();
-    let mut in_sqlite = 0;
+    let mut in_store: BTreeMap<&str, usize> = BTreeMap::new();
     for file in &files {
         let code = code_of(&std::fs::read_to_string(file).expect("read a source file"));
-        let is_sqlite = file == &sqlite_file || file.starts_with(&sqlite_dir);
+        let store = store_of(file);
         for (number, line) in code.lines().enumerate() {
+            // Another store's driver is as out of place as SQL outside the stores.
+            let foreign_driver = STORES
+                .iter()
+                .any(|(other, driver)| Some(*other) != store && names_crate(line, driver));
             for marker in SQL_MARKERS {
-                if !line.contains(marker) {
+                if !line.contains(marker) && !foreign_driver {
                     continue;
                 }
-                if is_sqlite {
-                    in_sqlite += 1;
+                if let (Some(store), false) = (store, foreign_driver) {
+                    *in_store.entry(store).or_default() += 1;
                 } else {
                     found.push(format!(
                         "{}:{}: {}",
@@ -389,14 +414,18 @@ fn only_the_sqlite_store_has_sql_in_the_ledger() {
             }
         }
     }
-    // The reader must see the SQL it guards: the SQLite store has plenty.
-    assert!(
-        in_sqlite > 50,
-        "only {in_sqlite} SQL lines under src/ledger/sqlite"
-    );
+    // The reader must see the SQL it guards: each store has plenty.
+    for (store, _) in STORES {
+        let lines = in_store.get(store).copied().unwrap_or(0);
+        assert!(
+            lines > 50,
+            "only {lines} SQL lines under src/ledger/{store}"
+        );
+    }
+    found.dedup();
     assert!(
         found.is_empty(),
-        "SQL or rusqlite outside the SQLite store (src/ledger/sqlite):\n{}",
+        "SQL, or a store's driver, outside that store (src/ledger/<store>):\n{}",
         found.join("\n")
     );
 }

@@ -1,13 +1,47 @@
-//! The ledger's behaviour, one rule at a time, through its public API on a real SQLite file.
+//! The ledger's behaviour, one rule at a time, through its public API, on each store: a real
+//! SQLite file and a real PostgreSQL database (`stores`).
 
 use crate::common::*;
+use crate::stores::{Stores, over_both_stores};
 use chrono::Duration;
 use creditbot::error::{Error, Field, UserError};
+use creditbot::ledger::Ledger;
+use creditbot::ledger::store::Store;
 use creditbot::ledger::{
     AccountId, Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, MemberId,
     ReturnLine, ReturnRequest, ReturnScope, Source, When,
 };
 use creditbot::money::Credits;
+
+over_both_stores!(
+    a_grant_shows_in_the_balance_with_source_and_default_expiry,
+    expired_lots_do_not_count_from_their_expiry_instant,
+    the_sweep_writes_each_expiry_once,
+    a_lot_refilled_after_its_sweep_expires_again_and_later_sweeps_still_run,
+    an_order_pays_digital_items_soonest_expiring_first_and_the_rest_by_card,
+    the_members_choice_caps_the_credits_used,
+    a_whole_return_gives_credits_back_to_their_lots_and_reports_the_card_part,
+    partial_returns_add_up_and_never_return_more_than_was_bought,
+    credit_returned_to_an_expired_lot_is_reissued_for_thirty_days,
+    under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once,
+    a_replayed_grant_key_grants_once_and_a_reused_key_is_refused,
+    an_order_id_recorded_twice_with_other_items_is_refused,
+    links_are_one_to_one_both_ways,
+    revoke_and_expiry_changes_are_audited,
+    credits_are_never_transferable,
+    bad_input_is_refused_with_its_own_error_and_changes_nothing,
+    a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends,
+    a_return_to_a_closed_account_issues_no_new_grant,
+    a_return_does_not_undo_a_revocation,
+    moving_the_date_of_an_expired_lot_does_not_bring_its_credit_back,
+    times_stay_in_order_a_return_follows_its_order_and_spends_use_earlier_grants,
+    absurd_quantities_are_refused_not_overflowed,
+    live_lots_are_found_by_the_first_digits_of_their_number_across_accounts,
+    a_late_return_of_credit_expired_by_the_time_it_is_recorded_follows_the_policy,
+    changes_dated_too_far_back_or_before_the_account_are_refused_and_change_nothing,
+    history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep,
+    pending_expiry_lines_page_like_written_ones,
+);
 
 fn user_error<T: std::fmt::Debug>(result: Result<T, Error>) -> UserError {
     match result {
@@ -44,7 +78,7 @@ fn return_items(id: &str, order: &str, lines: &[(&str, i64)]) -> ReturnRequest {
 
 /// Account A with a $10.00 grant expiring on 1 Dec, $4.00 of it spent now on order o1 (one
 /// digital "app"); returns the grant.
-fn four_dollars_spent_from_a_grant_expiring_dec_1(l: &creditbot::ledger::Ledger) -> Lot {
+fn four_dollars_spent_from_a_grant_expiring_dec_1<S: Store>(l: &Ledger<S>) -> Lot {
     open(l, "A");
     let lot = l
         .grant(
@@ -61,9 +95,8 @@ fn four_dollars_spent_from_a_grant_expiring_dec_1(l: &creditbot::ledger::Ledger)
     lot
 }
 
-#[test]
-fn a_grant_shows_in_the_balance_with_source_and_default_expiry() {
-    let l = ledger();
+fn a_grant_shows_in_the_balance_with_source_and_default_expiry(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "ACC-1");
     let lot = l
         .grant(
@@ -80,9 +113,8 @@ fn a_grant_shows_in_the_balance_with_source_and_default_expiry() {
     assert_eq!(balance.lots[0].granted_by, "admin:1");
 }
 
-#[test]
-fn expired_lots_do_not_count_from_their_expiry_instant() {
-    let l = ledger();
+fn expired_lots_do_not_count_from_their_expiry_instant(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     l.grant(
         &admin("g1"),
@@ -101,9 +133,8 @@ fn expired_lots_do_not_count_from_their_expiry_instant() {
     assert_eq!(none_soon, Credits::ZERO);
 }
 
-#[test]
-fn the_sweep_writes_each_expiry_once() {
-    let l = ledger();
+fn the_sweep_writes_each_expiry_once(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let lot = l
         .grant(
@@ -126,9 +157,8 @@ fn the_sweep_writes_each_expiry_once() {
     assert_eq!(history.entries[0].amount, usd(-10_00));
 }
 
-#[test]
-fn a_lot_refilled_after_its_sweep_expires_again_and_later_sweeps_still_run() {
-    let l = ledger();
+fn a_lot_refilled_after_its_sweep_expires_again_and_later_sweeps_still_run(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let swept = l
         .grant(
@@ -171,9 +201,8 @@ fn a_lot_refilled_after_its_sweep_expires_again_and_later_sweeps_still_run() {
     assert_eq!(expiries, vec![usd(-3_00), usd(-4_00), usd(-6_00)]);
 }
 
-#[test]
-fn an_order_pays_digital_items_soonest_expiring_first_and_the_rest_by_card() {
-    let l = ledger();
+fn an_order_pays_digital_items_soonest_expiring_first_and_the_rest_by_card(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let late = l
         .grant(
@@ -220,9 +249,8 @@ fn an_order_pays_digital_items_soonest_expiring_first_and_the_rest_by_card() {
     assert_eq!(breakdown.other_method.as_deref(), Some("Visa"));
 }
 
-#[test]
-fn the_members_choice_caps_the_credits_used() {
-    let l = ledger();
+fn the_members_choice_caps_the_credits_used(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     l.grant(&admin("g1"), &grant_request("A", 100_00, Expiry::Never))
         .unwrap();
@@ -240,9 +268,8 @@ fn the_members_choice_caps_the_credits_used() {
     assert_eq!(l.balance("A", now()).unwrap().available, usd(92_50));
 }
 
-#[test]
-fn a_whole_return_gives_credits_back_to_their_lots_and_reports_the_card_part() {
-    let l = ledger();
+fn a_whole_return_gives_credits_back_to_their_lots_and_reports_the_card_part(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let lot = l
         .grant(&admin("g1"), &grant_request("A", 10_00, Expiry::Never))
@@ -279,9 +306,8 @@ fn a_whole_return_gives_credits_back_to_their_lots_and_reports_the_card_part() {
     );
 }
 
-#[test]
-fn partial_returns_add_up_and_never_return_more_than_was_bought() {
-    let l = ledger();
+fn partial_returns_add_up_and_never_return_more_than_was_bought(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     l.grant(&admin("g1"), &grant_request("A", 10_00, Expiry::Never))
         .unwrap();
@@ -313,9 +339,8 @@ fn partial_returns_add_up_and_never_return_more_than_was_bought() {
     assert_eq!(l.balance("A", now()).unwrap().available, usd(10_00));
 }
 
-#[test]
-fn credit_returned_to_an_expired_lot_is_reissued_for_thirty_days() {
-    let l = ledger();
+fn credit_returned_to_an_expired_lot_is_reissued_for_thirty_days(stores: &impl Stores) {
+    let l = stores.ledger();
     let lot = four_dollars_spent_from_a_grant_expiring_dec_1(&l);
     let later = day(12, 10);
     let promised = &l.order_breakdown("o1", later).unwrap().items[0];
@@ -336,9 +361,8 @@ fn credit_returned_to_an_expired_lot_is_reissued_for_thirty_days() {
     assert_eq!(l.balance("A", later).unwrap().available, usd(4_00));
 }
 
-#[test]
-fn under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once() {
-    let l = ledger_with(LedgerSettings {
+fn under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once(stores: &impl Stores) {
+    let l = stores.ledger_with(LedgerSettings {
         expired_lot_policy: ExpiredLotPolicy::Expire,
         ..LedgerSettings::default()
     });
@@ -368,9 +392,8 @@ fn under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once() {
     }
 }
 
-#[test]
-fn a_replayed_grant_key_grants_once_and_a_reused_key_is_refused() {
-    let l = ledger();
+fn a_replayed_grant_key_grants_once_and_a_reused_key_is_refused(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let request = grant_request("A", 12_50, Expiry::Never);
     let first = l.grant(&admin("interaction-1"), &request).unwrap();
@@ -387,9 +410,8 @@ fn a_replayed_grant_key_grants_once_and_a_reused_key_is_refused() {
     assert_eq!(l.balance("A", now()).unwrap().available, usd(12_50));
 }
 
-#[test]
-fn an_order_id_recorded_twice_with_other_items_is_refused() {
-    let l = ledger();
+fn an_order_id_recorded_twice_with_other_items_is_refused(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let first = order("o1", "A", vec![digital("x", 1_00, 1)]);
     let receipt = l.record_order("shop", now(), &first).unwrap();
@@ -401,9 +423,8 @@ fn an_order_id_recorded_twice_with_other_items_is_refused() {
     );
 }
 
-#[test]
-fn links_are_one_to_one_both_ways() {
-    let l = ledger();
+fn links_are_one_to_one_both_ways(stores: &impl Stores) {
+    let l = stores.ledger();
     let link = l
         .link_member(
             &admin("l1"),
@@ -514,9 +535,8 @@ fn Act(actor: &str, at: chrono::DateTime<chrono::Utc>, key: &str) -> creditbot::
     creditbot::ledger::Act::new(actor, at, key)
 }
 
-#[test]
-fn revoke_and_expiry_changes_are_audited() {
-    let l = ledger();
+fn revoke_and_expiry_changes_are_audited(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let lot = l
         .grant(&admin("g1"), &grant_request("A", 10_00, Expiry::Default))
@@ -544,9 +564,8 @@ fn revoke_and_expiry_changes_are_audited() {
     assert_eq!(kinds, vec!["grant", "open"]);
 }
 
-#[test]
-fn credits_are_never_transferable() {
-    let l = ledger();
+fn credits_are_never_transferable(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     l.grant(&admin("g1"), &grant_request("A", 37_50, Expiry::Never))
         .unwrap();
@@ -564,10 +583,43 @@ fn the_journal_refuses_updates_and_deletes() {
     assert!(conn.execute("DELETE FROM journal", []).is_err());
 }
 
-/// Every refusal names its problem and leaves every row as it was.
+#[cfg(feature = "postgres")]
 #[test]
-fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
-    let l = ledger();
+fn the_postgres_journal_refuses_updates_deletes_and_truncation() {
+    let Some(pg) = crate::stores::Postgres::or_skip(
+        "the_postgres_journal_refuses_updates_deletes_and_truncation",
+    ) else {
+        return;
+    };
+    let url = pg.database();
+    let l = Ledger::open_postgres(
+        &url,
+        &creditbot::ledger::PgOptions::default(),
+        LedgerSettings::default(),
+    )
+    .unwrap();
+    open(&l, "A");
+    let database = url.rsplit('/').next().unwrap();
+    for sql in [
+        "UPDATE journal SET amount = 5",
+        "DELETE FROM journal",
+        "TRUNCATE journal CASCADE",
+    ] {
+        let refused = pg
+            .cluster()
+            .psql_in(database, sql)
+            .expect_err("the journal is append-only");
+        assert!(
+            refused.contains("the journal is append-only"),
+            "{sql}: {refused}"
+        );
+    }
+    assert_eq!(l.history("A", 1, 10).unwrap().total_entries, 1);
+}
+
+/// Every refusal names its problem and leaves every row as it was.
+fn bad_input_is_refused_with_its_own_error_and_changes_nothing(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     open(&l, "B");
     let lot = l
@@ -808,9 +860,8 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     );
 }
 
-#[test]
-fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends() {
-    let l = ledger();
+fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     l.grant(&admin("g1"), &grant_request("A", 5_00, Expiry::Never))
         .unwrap();
@@ -849,9 +900,8 @@ fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends() {
     );
 }
 
-#[test]
-fn a_return_to_a_closed_account_issues_no_new_grant() {
-    let l = ledger();
+fn a_return_to_a_closed_account_issues_no_new_grant(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let lot = l
         .grant(
@@ -888,9 +938,8 @@ fn a_return_to_a_closed_account_issues_no_new_grant() {
     }
 }
 
-#[test]
-fn a_return_does_not_undo_a_revocation() {
-    let l = ledger();
+fn a_return_does_not_undo_a_revocation(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let lot = l
         .grant(&admin("g1"), &grant_request("A", 10_00, Expiry::Never))
@@ -919,9 +968,8 @@ fn a_return_does_not_undo_a_revocation() {
     }
 }
 
-#[test]
-fn moving_the_date_of_an_expired_lot_does_not_bring_its_credit_back() {
-    let l = ledger();
+fn moving_the_date_of_an_expired_lot_does_not_bring_its_credit_back(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let lot = l
         .grant(
@@ -946,9 +994,10 @@ fn moving_the_date_of_an_expired_lot_does_not_bring_its_credit_back() {
     );
 }
 
-#[test]
-fn times_stay_in_order_a_return_follows_its_order_and_spends_use_earlier_grants() {
-    let l = ledger();
+fn times_stay_in_order_a_return_follows_its_order_and_spends_use_earlier_grants(
+    stores: &impl Stores,
+) {
+    let l = stores.ledger();
     open(&l, "A");
     l.grant(
         &admin_at("g1", day(11, 20)),
@@ -974,9 +1023,8 @@ fn times_stay_in_order_a_return_follows_its_order_and_spends_use_earlier_grants(
     );
 }
 
-#[test]
-fn absurd_quantities_are_refused_not_overflowed() {
-    let l = ledger();
+fn absurd_quantities_are_refused_not_overflowed(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     l.record_order(
         "shop",
@@ -1004,9 +1052,8 @@ fn absurd_quantities_are_refused_not_overflowed() {
     assert_eq!(l.content_checksum().unwrap(), before);
 }
 
-#[test]
-fn live_lots_are_found_by_the_first_digits_of_their_number_across_accounts() {
-    let l = ledger();
+fn live_lots_are_found_by_the_first_digits_of_their_number_across_accounts(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     open(&l, "B");
     for n in 1..=12 {
@@ -1040,9 +1087,10 @@ fn live_lots_are_found_by_the_first_digits_of_their_number_across_accounts() {
     assert!(ids("7x", now()).is_empty());
 }
 
-#[test]
-fn a_late_return_of_credit_expired_by_the_time_it_is_recorded_follows_the_policy() {
-    let l = ledger();
+fn a_late_return_of_credit_expired_by_the_time_it_is_recorded_follows_the_policy(
+    stores: &impl Stores,
+) {
+    let l = stores.ledger();
     open(&l, "A");
     l.grant(
         &admin_at("g1", day(11, 1)),
@@ -1067,9 +1115,10 @@ fn a_late_return_of_credit_expired_by_the_time_it_is_recorded_follows_the_policy
     assert_eq!(l.balance("A", day(11, 24)).unwrap().available, usd(4_00));
 }
 
-#[test]
-fn changes_dated_too_far_back_or_before_the_account_are_refused_and_change_nothing() {
-    let l = ledger();
+fn changes_dated_too_far_back_or_before_the_account_are_refused_and_change_nothing(
+    stores: &impl Stores,
+) {
+    let l = stores.ledger();
     open(&l, "A");
     let before = l.content_checksum().unwrap();
     let recorded = now();
@@ -1090,7 +1139,7 @@ fn changes_dated_too_far_back_or_before_the_account_are_refused_and_change_nothi
         UserError::TimeTooFarBack { days: 30 }
     );
     // Inside the window but before the account was opened (1 January).
-    let l2 = ledger();
+    let l2 = stores.ledger();
     l2.open_account(&admin_at("open", now()), "B", "B").unwrap();
     let before_b = l2.content_checksum().unwrap();
     assert_eq!(
@@ -1108,9 +1157,8 @@ fn changes_dated_too_far_back_or_before_the_account_are_refused_and_change_nothi
     assert_eq!(l2.content_checksum().unwrap(), before_b);
 }
 
-#[test]
-fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep() {
-    let l = ledger();
+fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     let lot = l
         .grant(
@@ -1175,9 +1223,8 @@ fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep() {
     assert_eq!(paged, ["grant", "expire", "grant", "open"]);
 }
 
-#[test]
-fn pending_expiry_lines_page_like_written_ones() {
-    let l = ledger();
+fn pending_expiry_lines_page_like_written_ones(stores: &impl Stores) {
+    let l = stores.ledger();
     open(&l, "A");
     for n in 0..5 {
         l.grant(

@@ -8,14 +8,17 @@
 //! mistake in the rules shows up as a disagreement rather than being copied into the oracle.
 
 use crate::common::*;
+use crate::stores::{Stores, over_both_stores};
 use chrono::{DateTime, Duration, Utc};
 use creditbot::error::{Error, UserError};
+use creditbot::ledger::store::{Audit, Store};
 use creditbot::ledger::{
     Act, CreditChoice, Expiry, GrantRequest, Ledger, LotId, OrderItemRequest, ReturnLine,
     ReturnRequest, ReturnScope, When,
 };
 use creditbot::money::Credits;
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 
 const ACCOUNTS: [&str; 3] = ["ACC-A", "ACC-B", "ACC-C"];
 const REISSUE_DAYS: i64 = 30;
@@ -192,7 +195,7 @@ fn user_error<T>(result: Result<T, Error>) -> Option<UserError> {
 }
 
 /// Runs one step on both the ledger and the model, asserting they agree.
-fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
+fn apply<S: Store>(ledger: &Ledger<S>, model: &mut Model, step: &Step) {
     let now = model.now;
     match step {
         Step::Grant {
@@ -440,8 +443,8 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
 }
 
 /// A return of order `n`, dated `hours_late` before the clock but never before the order.
-fn run_return(
-    ledger: &Ledger,
+fn run_return<S: Store>(
+    ledger: &Ledger<S>,
     model: &mut Model,
     n: usize,
     scope: ReturnScope,
@@ -554,7 +557,7 @@ fn run_return(
 }
 
 /// The invariants that hold after every step, whatever happened.
-fn check_invariants(ledger: &Ledger, model: &Model) {
+fn check_invariants<S: Store + Audit>(ledger: &Ledger<S>, model: &Model) {
     for (index, account) in ACCOUNTS.iter().enumerate() {
         let balance = ledger.balance(account, model.now).unwrap();
         assert_eq!(
@@ -605,25 +608,48 @@ fn check_invariants(ledger: &Ledger, model: &Model) {
     assert_eq!(ledger.entries_touching_two_accounts().unwrap(), 0);
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 1_000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+over_both_stores!(
+    the_ledger_agrees_with_the_model_and_keeps_its_invariants,
+    the_ledger_does_not_depend_on_when_sweeps_ran,
+);
 
-    #[test]
-    fn the_ledger_agrees_with_the_model_and_keeps_its_invariants(steps in prop::collection::vec(step(), 1..40)) {
-        let ledger = crate::common::ledger();
+/// Runs `test` on `cases` random values of `strategy` (shrinking a failure to a small one).
+fn check<T: std::fmt::Debug>(
+    cases: u32,
+    strategy: impl Strategy<Value = T>,
+    test: impl Fn(T) -> Result<(), TestCaseError>,
+) {
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    if let Err(failure) = TestRunner::new(config).run(&strategy, test) {
+        panic!("{failure}");
+    }
+}
+
+fn the_ledger_agrees_with_the_model_and_keeps_its_invariants(stores: &impl Stores) {
+    let steps = prop::collection::vec(step(), 1..40);
+    check(stores.cases(1_000), steps, |steps| {
+        let ledger = stores.ledger();
         for account in ACCOUNTS {
             open(&ledger, account);
         }
-        let mut model = Model { now: now(), lots: Vec::new(), orders: Vec::new(), grants: Vec::new(), returns: 0, changes: 0 };
+        let mut model = Model {
+            now: now(),
+            lots: Vec::new(),
+            orders: Vec::new(),
+            grants: Vec::new(),
+            returns: 0,
+            changes: 0,
+        };
         for step in &steps {
             apply(&ledger, &mut model, step);
             check_invariants(&ledger, &model);
         }
-    }
+        Ok(())
+    });
 }
 
 /// One request of the shop's feed for the sweep-independence property: recorded at the
@@ -670,8 +696,8 @@ fn feed() -> impl Strategy<Value = Feed> {
 
 /// Plays `steps` on a fresh ledger, running the sweeps only when `sweeps` is set, and
 /// answers every request's outcome and, after a last sweep, every lot's remainder.
-fn play(steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
-    let ledger = crate::common::ledger();
+fn play(stores: &impl Stores, steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
+    let ledger = stores.ledger();
     for account in ACCOUNTS {
         open(&ledger, account);
     }
@@ -762,23 +788,18 @@ fn play(steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
     (outcomes, lots)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 300,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
-
-    /// The same feed gives the same ledger whether or not, and whenever, sweeps ran: an order
-    /// can't spend credit that had expired by the time it was recorded, and a late return
-    /// doesn't bring such credit back as if it were live.
-    #[test]
-    fn the_ledger_does_not_depend_on_when_sweeps_ran(steps in prop::collection::vec(feed(), 1..40)) {
-        let (with_sweeps, lots_with) = play(&steps, true);
-        let (without, lots_without) = play(&steps, false);
+/// The same feed gives the same ledger whether or not, and whenever, sweeps ran: an order
+/// can't spend credit that had expired by the time it was recorded, and a late return
+/// doesn't bring such credit back as if it were live.
+fn the_ledger_does_not_depend_on_when_sweeps_ran(stores: &impl Stores) {
+    let steps = prop::collection::vec(feed(), 1..40);
+    check(stores.cases(300), steps, |steps| {
+        let (with_sweeps, lots_with) = play(stores, &steps, true);
+        let (without, lots_without) = play(stores, &steps, false);
         for (a, b) in with_sweeps.iter().zip(&without) {
             prop_assert_eq!(a, b);
         }
         prop_assert_eq!(lots_with, lots_without);
-    }
+        Ok(())
+    });
 }

@@ -16,6 +16,8 @@ mod common;
 #[cfg_attr(not(feature = "discord"), allow(dead_code))]
 mod fake_discord;
 mod sim;
+// Test bodies run over each store of the ledger.
+mod stores;
 
 mod assistant;
 mod cli;

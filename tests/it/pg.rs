@@ -10,7 +10,8 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 /// Who owns and runs the cluster when the tests run as root.
 const UNPRIVILEGED_USER: &str = "postgres";
@@ -117,6 +118,11 @@ impl PgCluster {
 
     /// Runs `sql` through `psql` and returns its unaligned output.
     pub fn psql(&self, sql: &str) -> Result<String, String> {
+        self.psql_in("postgres", sql)
+    }
+
+    /// Runs `sql` through `psql` in `database` and returns its unaligned output.
+    pub fn psql_in(&self, database: &str, sql: &str) -> Result<String, String> {
         let output = self.tools.run_checked(
             "psql",
             &[
@@ -124,8 +130,10 @@ impl PgCluster {
                 "-q",
                 "-A",
                 "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
                 "-d",
-                &self.url("postgres"),
+                &self.url(database),
                 "-c",
                 sql,
             ],
@@ -140,6 +148,34 @@ impl PgCluster {
 
     pub fn data_dir(&self) -> &Path {
         &self.data
+    }
+
+    /// Stops the server and deletes its folder once this test process has ended, however it
+    /// ends. A cluster kept in a `static` is never dropped, so a watcher process does what
+    /// `drop` would: it polls for this process and then stops the server.
+    fn stop_when_this_process_ends(&self) -> Result<(), String> {
+        let quote = |path: &Path| format!("'{}'", path.display().to_string().replace('\'', ""));
+        let run_as = match self.tools.run_as {
+            Some(user) => format!("runuser -u {user} -- "),
+            None => String::new(),
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+             {run_as}{pg_ctl} -D {data} -m immediate -w stop; rm -rf {dir}",
+            pid = std::process::id(),
+            pg_ctl = quote(&self.tools.bin.join("pg_ctl")),
+            data = quote(&self.data),
+            dir = quote(self._dir.path()),
+        );
+        // No pipes of ours: a reader of this process's output must not wait for the watcher.
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map(drop)
+            .map_err(|e| format!("can't start the cluster's watcher: {e}"))
     }
 }
 
@@ -202,16 +238,28 @@ impl Drop for PgCluster {
 /// A cluster for `test`, or `None` after saying why the test is skipped. Under `CI=true` a
 /// machine without PostgreSQL fails the test instead: CI installs it (`.ci/run`).
 pub fn cluster_or_skip(test: &str) -> Option<PgCluster> {
-    match PgCluster::start() {
-        Ok(cluster) => Some(cluster),
-        Err(why) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-            panic!("{test}: PostgreSQL is required under CI=true but can't start: {why}")
-        }
-        Err(why) => {
-            eprintln!("SKIPPED {test}: no PostgreSQL cluster can be started here ({why})");
-            None
-        }
+    PgCluster::start().map_err(|why| skip(test, &why)).ok()
+}
+
+/// The one cluster the tests of this run share (each test makes its own databases in it),
+/// started by the first test that asks: a cluster per test would cost a second or more each.
+/// `None`, after saying why, as for [`cluster_or_skip`].
+pub fn shared_cluster_or_skip(test: &str) -> Option<&'static PgCluster> {
+    static SHARED: OnceLock<Result<PgCluster, String>> = OnceLock::new();
+    let started = SHARED.get_or_init(|| {
+        let cluster = PgCluster::start()?;
+        cluster.stop_when_this_process_ends()?;
+        Ok(cluster)
+    });
+    started.as_ref().map_err(|why| skip(test, why)).ok()
+}
+
+/// Says that `test` is skipped and why, or fails it under `CI=true`.
+fn skip(test: &str, why: &str) {
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("{test}: PostgreSQL is required under CI=true but can't start: {why}")
     }
+    eprintln!("SKIPPED {test}: no PostgreSQL cluster can be started here ({why})");
 }
 
 /// The newest PostgreSQL's binaries: `CREDITBOT_PG_BIN` if set, else the highest version
