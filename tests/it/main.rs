@@ -35,6 +35,8 @@ mod ledger;
 mod ledger_concurrency;
 mod ledger_crash;
 mod ledger_model;
+#[cfg(feature = "postgres")]
+mod ledger_postgres;
 #[cfg(feature = "http")]
 mod openapi_refusals;
 // A throwaway PostgreSQL cluster, and the test that it starts and goes.

@@ -107,6 +107,18 @@ impl PgCluster {
             .map(|_| ())
     }
 
+    /// Stops the server (fast: open connections are closed), leaving the cluster to start again.
+    pub fn stop(&self) -> Result<(), String> {
+        let data = self.data.to_string_lossy();
+        let args = ["-D", &data, "-m", "fast", "-w", "-t", "30", "stop"];
+        self.tools.run_checked("pg_ctl", &args).map(drop)
+    }
+
+    /// Starts the server again after [`PgCluster::stop`], on the same port.
+    pub fn start_again(&self) -> Result<(), String> {
+        self.start_server()
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -78,12 +78,21 @@ mod postgres {
 
         /// The URL of a new, migrated, empty database.
         pub fn database(&self) -> String {
+            self.create(&format!("TEMPLATE {TEMPLATE}"))
+        }
+
+        /// The URL of a new database without even the ledger's tables.
+        pub fn bare_database(&self) -> String {
+            self.create("")
+        }
+
+        fn create(&self, options: &str) -> String {
             static NEXT: AtomicUsize = AtomicUsize::new(0);
             let name = format!("ledger_{}", NEXT.fetch_add(1, Ordering::Relaxed));
             self.admin
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+                .batch_execute(&format!("CREATE DATABASE {name} {options}"))
                 .expect("creating a test database");
             self.cluster.url(&name)
         }
