@@ -383,7 +383,7 @@ pub fn schema_version(conn: &Connection) -> rusqlite::Result<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn dump_schema(conn: &Connection) -> Vec<String> {
@@ -409,17 +409,23 @@ mod tests {
         assert_eq!(schema_version(&conn).unwrap(), newer);
     }
 
-    #[test]
-    fn every_file_in_migrations_is_listed_in_order() {
+    /// The `.sql` files of `migrations/{backend}/`, sorted (the PostgreSQL store's test too).
+    pub(crate) fn migration_files(backend: &str) -> Vec<String> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("migrations")
-            .join("sqlite");
+            .join(backend);
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .filter(|name| name.ends_with(".sql"))
             .collect();
         files.sort();
+        files
+    }
+
+    #[test]
+    fn every_file_in_migrations_is_listed_in_order() {
+        let files = migration_files("sqlite");
         let listed: Vec<&str> = MIGRATIONS.iter().map(|(name, _)| *name).collect();
         assert_eq!(files, listed);
         // Numbered in order. 0003 belongs to a branch not merged here yet (admin notes); once

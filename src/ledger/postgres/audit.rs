@@ -4,9 +4,9 @@
 use super::PgStore;
 use crate::error::Result;
 use crate::ledger::LotId;
+use crate::ledger::store::audit::Checksum;
 use crate::ledger::store::{Audit, Store};
 use crate::money::Credits;
-use sha2::{Digest, Sha256};
 
 impl Audit for PgStore {
     fn content_checksum(&self) -> Result<String> {
@@ -17,21 +17,13 @@ impl Audit for PgStore {
                 &[],
                 |r| r.try_get(0),
             )?;
-            let mut hasher = Sha256::new();
+            let mut checksum = Checksum::default();
             for table in tables {
-                hasher.update(table.as_bytes());
-                // Each row as PostgreSQL writes a row value, sorted here: ids may have gaps.
-                let mut lines: Vec<String> =
-                    tx.all(&format!("SELECT t::text FROM \"{table}\" t"), &[], |r| {
-                        r.try_get(0)
-                    })?;
-                lines.sort();
-                for line in lines {
-                    hasher.update(line.as_bytes());
-                    hasher.update(b"\n");
-                }
+                // Each row as PostgreSQL writes a row value.
+                let sql = format!("SELECT t::text FROM \"{table}\" t");
+                checksum.table(&table, tx.all(&sql, &[], |r| r.try_get(0))?);
             }
-            Ok(hex::encode(hasher.finalize()))
+            Ok(checksum.finish())
         })
     }
 

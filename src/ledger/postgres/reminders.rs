@@ -52,6 +52,18 @@ fn candidate_from_row(r: &Row) -> Result<ReminderCandidate, postgres::Error> {
     })
 }
 
+impl PgTx<'_> {
+    /// A member's settings row, inserted with the defaults if they have none yet.
+    fn ensure_reminder_settings(&mut self, member_id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "INSERT INTO reminder_settings (member_id, updated_at) VALUES ($1, $2)
+             ON CONFLICT (member_id) DO NOTHING",
+            &[&member_id, &now],
+        )?;
+        Ok(())
+    }
+}
+
 impl ReminderRows for PgTx<'_> {
     fn member_reminders(&mut self, member_id: &str) -> Result<Option<MemberReminders>> {
         self.opt(
@@ -75,11 +87,7 @@ impl ReminderRows for PgTx<'_> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let now = ts(now);
-        self.exec(
-            "INSERT INTO reminder_settings (member_id, updated_at) VALUES ($1, $2)
-             ON CONFLICT (member_id) DO NOTHING",
-            &[&member_id, &now],
-        )?;
+        self.ensure_reminder_settings(member_id, now)?;
         match change {
             ReminderChange::On => self.exec(
                 "UPDATE reminder_settings SET enabled = true, undeliverable_at = NULL,
@@ -206,11 +214,7 @@ impl ReminderRows for PgTx<'_> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let now = ts(now);
-        self.exec(
-            "INSERT INTO reminder_settings (member_id, updated_at) VALUES ($1, $2)
-             ON CONFLICT (member_id) DO NOTHING",
-            &[&member_id, &now],
-        )?;
+        self.ensure_reminder_settings(member_id, now)?;
         self.exec(
             "UPDATE reminder_settings SET undeliverable_at = $2, undeliverable_reason = $3,
              updated_at = $2 WHERE member_id = $1",

@@ -64,17 +64,10 @@ pub fn migrate(client: &mut Client) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     #[test]
     fn every_file_in_migrations_postgres_is_listed_in_order() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|name| name.ends_with(".sql"))
-            .collect();
-        files.sort();
+        let files = crate::db::tests::migration_files("postgres");
         let listed: Vec<&str> = MIGRATIONS.iter().map(|(name, _)| *name).collect();
         assert_eq!(files, listed);
         // The version a database records is the migration's place in the list, so the files

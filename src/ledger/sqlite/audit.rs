@@ -6,10 +6,10 @@ use super::SqliteStore;
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::ledger::LotId;
+use crate::ledger::store::audit::Checksum;
 use crate::ledger::store::{Audit, Store};
 use crate::money::Credits;
 use rusqlite::Connection;
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 impl Ledger<SqliteStore> {
@@ -48,10 +48,8 @@ impl Audit for SqliteStore {
                 )?;
                 stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
             };
-            let mut hasher = Sha256::new();
+            let mut checksum = Checksum::default();
             for table in tables {
-                hasher.update(table.as_bytes());
-                // Rows are sorted here rather than by rowid: some tables have none.
                 let mut stmt = tx.prepare(&format!("SELECT * FROM \"{table}\""))?;
                 let columns = stmt.column_count();
                 let mut rows = stmt.query([])?;
@@ -63,13 +61,9 @@ impl Audit for SqliteStore {
                     }
                     lines.push(line);
                 }
-                lines.sort();
-                for line in lines {
-                    hasher.update(line.as_bytes());
-                    hasher.update(b"\n");
-                }
+                checksum.table(&table, lines);
             }
-            Ok(hex::encode(hasher.finalize()))
+            Ok(checksum.finish())
         })
     }
 

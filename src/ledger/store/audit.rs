@@ -6,6 +6,28 @@ use crate::error::Result;
 use crate::ledger::store::Store;
 use crate::ledger::{Ledger, LotId};
 use crate::money::Credits;
+use sha2::{Digest, Sha256};
+
+/// A store's content checksum: over each table, by name, its rows as lines in any order
+/// (sorted here: some tables have no row id, and ids may have gaps).
+#[derive(Default)]
+pub struct Checksum(Sha256);
+
+impl Checksum {
+    /// Adds the table `name` and its rows; call in order of name.
+    pub fn table(&mut self, name: &str, mut rows: Vec<String>) {
+        self.0.update(name.as_bytes());
+        rows.sort();
+        for row in rows {
+            self.0.update(row.as_bytes());
+            self.0.update(b"\n");
+        }
+    }
+
+    pub fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
 
 /// The audit queries of a store.
 pub trait Audit {
