@@ -172,6 +172,9 @@ pub enum CurrencyError {
     },
     #[error("can't read the database's currency: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The same, from a store other than SQLite (`ledger::postgres`).
+    #[error("can't read the database's currency: {0}")]
+    Store(crate::error::Error),
 }
 
 /// Checks that `conn`'s database keeps its amounts in `wanted`, recording `wanted` first if
@@ -198,6 +201,16 @@ pub fn keep_currency(
             })
         },
     )?;
+    same_currency(kept, wanted, config)
+}
+
+/// Accepts `kept`, the currency a database keeps, when it is `wanted`; else refuses, naming
+/// both. Every store's check of its currency ends here, so all refuse in the same words.
+pub fn same_currency(
+    kept: StoreCurrency,
+    wanted: &StoreCurrency,
+    config: &str,
+) -> Result<(), CurrencyError> {
     // The code is only shown; case makes no difference to an amount.
     if kept.decimals == wanted.decimals && kept.code.eq_ignore_ascii_case(&wanted.code) {
         Ok(())

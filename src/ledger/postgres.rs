@@ -58,6 +58,7 @@ mod pool;
 mod reminders;
 mod returns;
 mod schema;
+mod settings;
 mod unanswered;
 
 pub use schema::MIGRATIONS;

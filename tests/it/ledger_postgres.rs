@@ -2,11 +2,13 @@
 //! by `ledger`, `ledger_model` and `ledger_concurrency`): processes opening one database
 //! together all come up and migrate it once; a database migrated by a newer creditbot is
 //! refused untouched; the store comes back by itself after the database restarts, and says
-//! where it can't reach without ever showing the password.
+//! where it can't reach without ever showing the password; a database keeps the currency
+//! it was created with.
 
 use crate::common::*;
 use crate::pg::cluster_or_skip;
 use crate::stores::Postgres;
+use creditbot::db::StoreCurrency;
 use creditbot::ledger::postgres::MIGRATIONS;
 use creditbot::ledger::{Expiry, Ledger, LedgerSettings, PgOptions, PgStore};
 use std::sync::{Arc, Barrier};
@@ -131,4 +133,33 @@ fn the_store_comes_back_after_the_database_restarts_and_never_shows_the_password
     cluster.start_again().unwrap();
     assert_eq!(l.balance("A", now()).unwrap().available, usd(15_00));
     l.ping().unwrap();
+}
+
+#[test]
+fn a_postgres_database_keeps_the_currency_it_was_created_with_and_refuses_another() {
+    let test = "a_postgres_database_keeps_the_currency_it_was_created_with_and_refuses_another";
+    let Some(pg) = Postgres::or_skip(test) else {
+        return;
+    };
+    let store = PgStore::open(&pg.database(), &PgOptions::default()).unwrap();
+    let currency = |code: &str, decimals| StoreCurrency {
+        code: code.into(),
+        decimals,
+    };
+    store
+        .keep_currency(&currency("USD", 2), "bot.toml")
+        .unwrap();
+    store
+        .keep_currency(&currency("usd", 2), "bot.toml")
+        .unwrap();
+    let refused = store
+        .keep_currency(&currency("JPY", 0), "bot.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.starts_with(
+            "this database keeps USD with 2 decimals; bot.toml says JPY with 0 decimals."
+        ),
+        "{refused}"
+    );
 }
