@@ -16,8 +16,12 @@
 //! one of them is aborted, rolled back whole, and run again from the start on a fresh
 //! snapshot. That run again is transparent: `write` gets an `FnMut` for exactly this, tries
 //! up to [`MAX_ATTEMPTS`] times with a short random pause between tries so racers spread
-//! out, and only then reports an error. Under the serializable guarantee sits the schema's
-//! own check, `remaining >= 0`, so even a bug above could not overdraw a lot.
+//! out, and only then reports an error. A writer that lost twice takes its further tries
+//! alone among this process's writers, so many threads on one hot account queue instead of
+//! aborting each other until one runs out of tries; writers of other processes can still
+//! win a race, which costs the loser a try, never correctness. Under the serializable
+//! guarantee sits the schema's own check, `remaining >= 0`, so even a bug above could not
+//! overdraw a lot.
 //!
 //! # Why a replay from any process returns the first result
 //!
@@ -26,10 +30,12 @@
 //! carrying out one key at once both find no row; both insert one; the primary key lets only
 //! one commit. The other fails with 40001 (it read the absence its competitor's insert broke)
 //! or with a unique violation, 23505, on the key. Both count as a lost race here and are
-//! retried like any serialization failure: the retry runs on a snapshot taken after the
-//! winner committed, finds the key, and replays the winner's stored result (or refuses a
-//! different request under that key). A unique violation that is not a race would recur on
-//! every try and is reported after the last one.
+//! retried like any serialization failure. An insert of a key another transaction inserted
+//! waits for that one to end, so a retry either meets the same race again (and is retried
+//! again) or runs on a snapshot taken after the winner committed: it finds the key, and
+//! replays the winner's stored result (or refuses a different request under that key). A
+//! unique violation that is not a race would recur on every try and is reported after the
+//! last one.
 //!
 //! A transaction that met any database error is never committed or reported as a success,
 //! whatever the ledger's code made of the error: PostgreSQL has aborted it already.
@@ -43,7 +49,9 @@
 //! broke part way is not retried: had it broken during `COMMIT`, it may have committed.
 //!
 //! Times are written as whole seconds, the precision the SQLite store keeps, so both stores
-//! compare and order them alike (`whole_seconds`).
+//! compare and order them alike (`whole_seconds`). Ids come from identity columns: unlike
+//! SQLite's row ids, a number taken by a transaction that rolled back (a retry, a refusal) is
+//! not given again, so ids can have gaps; nothing reads meaning into their being dense.
 
 mod accounts;
 // Only tests and benches call these: a release build leaves them out.
@@ -77,6 +85,9 @@ use std::time::Duration;
 /// How many times a write transaction is tried before a lost race is reported as an error.
 pub const MAX_ATTEMPTS: u32 = 10;
 
+/// How many of those tries run beside this process's other writers; later ones run alone.
+const SIDE_BY_SIDE_ATTEMPTS: u32 = 2;
+
 impl From<postgres::Error> for Error {
     fn from(e: postgres::Error) -> Self {
         Error::internal("using PostgreSQL", e)
@@ -104,6 +115,10 @@ impl Default for PgOptions {
 /// The ledger over one PostgreSQL database.
 pub struct PgStore {
     pool: Pool,
+    /// Write tries hold it shared, or, after losing [`SIDE_BY_SIDE_ATTEMPTS`] races, alone.
+    /// Task-fair: once a writer waits to run alone, new writers queue behind it, so it can't
+    /// be starved by a stream of fresh ones; reads never take it.
+    turns: parking_lot::RwLock<()>,
 }
 
 /// One open PostgreSQL transaction of a [`PgStore`].
@@ -131,7 +146,10 @@ impl PgStore {
     pub fn open(url: &str, options: &PgOptions) -> Result<Self> {
         let pool = Pool::new(url, options)?;
         schema::migrate(&mut pool.get()?.client)?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            turns: parking_lot::RwLock::new(()),
+        })
     }
 
     /// `host:port` of the database, for messages (never the whole URL: it may hold a password).
@@ -233,7 +251,16 @@ impl Store for PgStore {
     fn write<T>(&self, mut f: impl FnMut(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
         let mut attempt = 1;
         loop {
-            match self.run(IsolationLevel::Serializable, false, &mut f) {
+            let tried = {
+                // Writers of this process run side by side, but one that lost a race twice
+                // runs its next tries alone: on a hot account, optimistic writers abort each
+                // other over and over, and only queueing them ends that within a bounded
+                // number of tries (see `turns`).
+                let _side_by_side = (attempt <= SIDE_BY_SIDE_ATTEMPTS).then(|| self.turns.read());
+                let _alone = (attempt > SIDE_BY_SIDE_ATTEMPTS).then(|| self.turns.write());
+                self.run(IsolationLevel::Serializable, false, &mut f)
+            };
+            match tried {
                 Ok(out) => return Ok(out),
                 Err((_, Some(Failure::LostRace))) if attempt < MAX_ATTEMPTS => {
                     tracing::debug!(attempt, "PostgreSQL transaction lost a race; trying again");

@@ -429,3 +429,26 @@ fn only_the_stores_have_sql_in_the_ledger() {
         found.join("\n")
     );
 }
+
+#[test]
+fn a_crate_is_named_by_its_paths_not_by_a_module_or_feature_of_that_name() {
+    assert!(names_crate("use postgres::Client;", "postgres"));
+    assert!(names_crate(
+        "impl From<postgres::Error> for Error {",
+        "postgres"
+    ));
+    assert!(names_crate(
+        "let c = rusqlite::Connection::open(p);",
+        "rusqlite"
+    ));
+    assert!(!names_crate(
+        "pub use self::postgres::{PgOptions, PgStore};",
+        "postgres"
+    ));
+    assert!(!names_crate(
+        "use crate::ledger::postgres::MIGRATIONS;",
+        "postgres"
+    ));
+    assert!(!names_crate("#[cfg(feature = \"postgres\")]", "postgres"));
+    assert!(!names_crate("use tokio_postgres::Error;", "postgres"));
+}
