@@ -10,7 +10,7 @@ use creditbot::ledger::store::{Audit, Store};
 use creditbot::ledger::{LedgerSettings, SqliteStore};
 
 /// Makes fresh, empty ledgers over one kind of store.
-pub trait Stores: Sync {
+pub trait Stores {
     type S: Store + Audit + 'static;
     fn ledger_with(&self, settings: LedgerSettings) -> TestLedger<Self::S>;
 
@@ -35,7 +35,7 @@ impl Stores for Sqlite {
 }
 
 #[cfg(feature = "postgres")]
-pub use postgres::Postgres;
+pub use self::postgres::Postgres;
 
 #[cfg(feature = "postgres")]
 mod postgres {
