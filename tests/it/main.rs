@@ -37,6 +37,7 @@ mod ledger_crash;
 mod ledger_model;
 #[cfg(feature = "postgres")]
 mod ledger_postgres;
+mod ledger_rows;
 #[cfg(feature = "http")]
 mod openapi_refusals;
 // A throwaway PostgreSQL cluster, and the test that it starts and goes.
