@@ -16,6 +16,8 @@ mod common;
 #[cfg_attr(not(feature = "discord"), allow(dead_code))]
 mod fake_discord;
 mod sim;
+// A creditbot process from the built binary, its logs collected.
+mod process;
 
 mod assistant;
 mod cli;
@@ -39,6 +41,8 @@ mod openapi_refusals;
 mod pg;
 mod reminders;
 mod reminders_discord;
+#[cfg(feature = "http")]
+mod replicas;
 mod simulation;
 mod stopping;
 mod voice;
