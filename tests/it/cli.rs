@@ -890,7 +890,9 @@ fn a_postgres_url_is_refused_plainly_for_now_and_its_password_never_shown() {
     // Logging wide open, so a log line that repeated the URL would show here.
     let loud = ("RUST_LOG", "trace");
     let env_url = ("CREDITBOT_DATABASE_URL", url.as_str());
-    let runs: [(&[&str], &[(&str, &str)], String); 6] = [
+    // The arguments, the environment, and what stderr says.
+    type Run<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], String);
+    let runs: [Run; 6] = [
         (
             &["--db", &url, "migrate"],
             &[loud],
