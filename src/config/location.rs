@@ -25,6 +25,10 @@ pub enum DatabaseLocation {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LocationError {
     #[error(
+        "it is empty; write a file path, sqlite:PATH or postgres://user:password@host:port/database"
+    )]
+    Empty,
+    #[error(
         "unknown database URL scheme \"{0}\"; write a file path, sqlite:PATH or postgres://user:password@host:port/database"
     )]
     UnknownScheme(String),
@@ -42,6 +46,9 @@ impl DatabaseLocation {
     /// Parses `url`-style text: `postgres://…` or `postgresql://…`, `sqlite:PATH` (also
     /// `sqlite://PATH`), another `scheme://` (refused), or else a plain file path.
     pub fn parse(text: &str) -> Result<DatabaseLocation, LocationError> {
+        if text.trim().is_empty() {
+            return Err(LocationError::Empty);
+        }
         if let Some(rest) = text.strip_prefix("sqlite:") {
             // `sqlite://x.db` is how several tools write `sqlite:x.db`; `sqlite:///abs` an
             // absolute path.
@@ -346,6 +353,10 @@ mod tests {
             (
                 "sqlite:".to_string(),
                 "no file after \"sqlite:\"; write sqlite:PATH",
+            ),
+            (
+                " ".to_string(),
+                "it is empty; write a file path, sqlite:PATH or postgres://user:password@host:port/database",
             ),
         ];
         for (text, message) in table {
