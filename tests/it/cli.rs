@@ -495,6 +495,45 @@ fn the_example_config_is_accepted_by_the_binary() {
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
+/// Three `creditbot sweep` processes at once on one store (the sweep runs in every `run` and
+/// `serve` process): between them they expire each grant once, the amounts add up to one
+/// sweep's, and none fails.
+#[test]
+fn three_sweeps_at_once_on_one_sqlite_file_expire_each_grant_once() {
+    let dir = tempfile::tempdir().unwrap();
+    sweeps_at_once(dir.path(), "s.db");
+}
+
+fn sweeps_at_once(dir: &Path, db: &str) {
+    let seeded = creditbot(dir, &["--db", db, "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let sweeps: Vec<_> = (0..3)
+        .map(|_| {
+            let (dir, db) = (dir.to_path_buf(), db.to_string());
+            std::thread::spawn(move || {
+                creditbot(&dir, &["--db", &db, "sweep", "--now", "2027-01-01"], "")
+            })
+        })
+        .collect();
+    let (mut grants, mut cents) = (0, 0);
+    for sweep in sweeps {
+        let output = sweep.join().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        // "Expired 2 grant(s), $18.01 in all."
+        let said = stdout(&output);
+        let words: Vec<&str> = said.split_whitespace().collect();
+        assert_eq!((words[0], words[2]), ("Expired", "grant(s),"), "{said}");
+        grants += words[1].parse::<u32>().unwrap();
+        cents += words[3]
+            .trim_start_matches('$')
+            .replace('.', "")
+            .parse::<i64>()
+            .unwrap();
+    }
+    // The promotion ($10.01) and the refund grant ($8.00) of the demo data, once each.
+    assert_eq!((grants, cents), (2, 18_01));
+}
+
 #[test]
 fn sweep_writes_expiry_entries_once() {
     let dir = tempfile::tempdir().unwrap();
