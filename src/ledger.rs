@@ -25,20 +25,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Credits;
 
-pub use ids::{AccountId, MemberId, OrderId};
+pub use ids::{AccountId, LotId, MemberId, OrderId};
 pub use ops::Ledger;
 pub use sqlite::SqliteStore;
 pub use store::reminders::{
     DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderOutcome,
     ReminderRunRecord,
 };
-
-/// A lot's database id, shown to admins as "grant #57".
-///
-/// The words: in code the stored row is a *lot* (every grant is a lot), so its id is `LotId`
-/// and its type `Lot`; "grant" is the act (`Ledger::grant`, `GrantRequest`) and the word
-/// members and admins read ("grant #57"). Still a bare `i64` (not yet a newtype).
-pub type LotId = i64;
 
 // Its settings are plain data read from bot.toml, so they live with the config (the layer
 // below the ledger); the ledger re-exports them under the names its callers know.
@@ -683,11 +676,11 @@ mod tests {
         assert_eq!(IdempotencyKey::chat("grant", "123").as_str(), "grant:123");
         assert_eq!(IdempotencyKey::note("grant:123").as_str(), "grant:123:note");
         assert_eq!(
-            IdempotencyKey::sweep(57, 1_700_000_000, 1).as_str(),
+            IdempotencyKey::sweep(LotId::new(57), 1_700_000_000, 1).as_str(),
             "sweep:57:1700000000"
         );
         assert_eq!(
-            IdempotencyKey::sweep(57, 1_700_000_000, 3).as_str(),
+            IdempotencyKey::sweep(LotId::new(57), 1_700_000_000, 3).as_str(),
             "sweep:57:1700000000:3"
         );
         assert_eq!(String::from(IdempotencyKey::order("1")), "order:1");

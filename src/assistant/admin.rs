@@ -121,7 +121,7 @@ impl Assistant {
                     // written it off yet, so whether this asks first never depends on when
                     // the sweep ran.
                     if !before.remaining.is_positive() || !before.is_live(now) {
-                        return Err(UserError::GrantNothingLeft(grant).into());
+                        return Err(UserError::GrantNothingLeft(grant.get()).into());
                     }
                     if !confirmed && before.remaining > self.confirm.revoke_above {
                         return self.ask(
@@ -380,7 +380,7 @@ impl Assistant {
     fn check_expiry_can_change(&self, lot: &Lot, now: DateTime<Utc>, style: Style) -> Result<()> {
         let currency = self.ledger.currency();
         if lot.revoked {
-            return Err(UserError::ExpiryOfRevokedGrant(lot.id).into());
+            return Err(UserError::ExpiryOfRevokedGrant(lot.id.get()).into());
         }
         if let Some(expired_at) = lot.expires_at.filter(|_| !lot.is_live(now)) {
             // Swept or not: what the sweep wrote off, plus what it hasn't reached yet.
@@ -391,7 +391,7 @@ impl Assistant {
                     .member_for_account(&AccountId::new(&lot.account_id))?
                     .map_or("…".to_string(), |m| style.member(m.as_str()));
                 return Err(UserError::ExpiryOfExpiredGrant {
-                    grant: lot.id,
+                    grant: lot.id.get(),
                     expired_on: style.date(expired_at),
                     lost: currency.format(lost),
                     regrant: text::regrant_command(&member, &currency.to_decimal(lost).to_string()),
@@ -400,7 +400,7 @@ impl Assistant {
             }
         }
         if !lot.remaining.is_positive() {
-            return Err(UserError::ExpiryOfEmptyGrant(lot.id).into());
+            return Err(UserError::ExpiryOfEmptyGrant(lot.id.get()).into());
         }
         Ok(())
     }
@@ -431,7 +431,7 @@ impl Assistant {
         };
         if self.member_account(member, style)?.id != lot.account_id {
             return Err(UserError::GrantOfAnotherMember {
-                grant: lot.id,
+                grant: lot.id.get(),
                 member: style.member(member),
             }
             .into());

@@ -91,6 +91,40 @@ string_id!(
     OrderId
 );
 
+/// A lot's database id, shown to admins as "grant #57".
+///
+/// The words: in code the stored row is a *lot* (every grant is a lot), so its id is `LotId`
+/// and its type `Lot`; "grant" is the act (`Ledger::grant`, `GrantRequest`) and the word
+/// members and admins read ("grant #57"). So there is no separate `GrantId`: a grant's
+/// number *is* its lot's id, and two names for one key would drift.
+///
+/// Serialized as the bare number (`#[serde(transparent)]`) and displayed as it (`57`), so
+/// stored results, the API's JSON and keys such as `sweep:57:…` are as they were when it
+/// was an `i64`. Made from a number only by `LotId::new` (the store, a parsed "#57").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LotId(i64);
+
+impl LotId {
+    /// The highest lot number (the end of "every lot" when searching by first digits).
+    pub const MAX: LotId = LotId(i64::MAX);
+
+    pub const fn new(id: i64) -> Self {
+        LotId(id)
+    }
+
+    /// The number, for arithmetic over lot numbers and for binding in SQL.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for LotId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

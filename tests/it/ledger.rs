@@ -4,7 +4,7 @@ use crate::common::*;
 use chrono::Duration;
 use creditbot::error::{Error, Field, UserError};
 use creditbot::ledger::{
-    AccountId, Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, MemberId,
+    AccountId, Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, LotId, MemberId,
     ReturnLine, ReturnRequest, ReturnScope, Source, When,
 };
 use creditbot::money::Credits;
@@ -531,7 +531,7 @@ fn revoke_and_expiry_changes_are_audited() {
     assert_eq!(revoked.lot.remaining, Credits::ZERO);
     assert_eq!(
         user_error(l.revoke(&admin("r2"), lot.id, "again")),
-        UserError::GrantNothingLeft(lot.id)
+        UserError::GrantNothingLeft(lot.id.get())
     );
     let history = l.history("A", 1, 2).unwrap();
     assert_eq!(history.total_entries, 4); // open, grant, expiry change, revoke
@@ -625,7 +625,7 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing() {
     check(
         "revoke an unknown grant",
         UserError::UnknownGrant(999),
-        l.revoke(&admin("b6"), 999, "x").map(drop),
+        l.revoke(&admin("b6"), LotId::new(999), "x").map(drop),
     );
     check(
         "move an expiry into the past",
@@ -1026,7 +1026,7 @@ fn live_lots_are_found_by_the_first_digits_of_their_number_across_accounts() {
         l.live_lots_numbered(digits, at, 25)
             .unwrap()
             .iter()
-            .map(|lot| lot.id)
+            .map(|lot| lot.id.get())
             .collect()
     };
     assert_eq!(ids("1", now()), vec![12, 11, 10, 1]);

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::{
-    Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderItemRequest,
-    OrderRequest, ReturnLine, ReturnRequest, ReturnScope, Source,
+    Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, LotId,
+    OrderItemRequest, OrderRequest, ReturnLine, ReturnRequest, ReturnScope, Source,
 };
 use creditbot::money::Credits;
 
@@ -377,7 +377,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
     for ack in acked {
         match ack {
             Ack::Grant { i, lot_id } => {
-                let stored = ledger.lot(*lot_id).unwrap_or_else(|e| {
+                let stored = ledger.lot(LotId::new(*lot_id)).unwrap_or_else(|e| {
                     fail(format!(
                         "acknowledged grant {i} (lot {lot_id}) is missing: {e}"
                     ))
@@ -391,7 +391,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
                 let replayed = ledger
                     .grant(&Act::new(ACTOR, now, grant_key(round, *i)), &request)
                     .unwrap_or_else(|e| fail(format!("replaying grant {i} failed: {e}")));
-                if replayed.id != *lot_id {
+                if replayed.id.get() != *lot_id {
                     fail(format!(
                         "grant {i} was acknowledged as lot {lot_id}, its replay gives lot {}",
                         replayed.id
@@ -465,8 +465,12 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
     for account in ACCOUNTS {
         let lots: Vec<i64> = match everything.lots.get(account) {
             Some(ids) => {
-                let present: BTreeSet<i64> =
-                    ledger.lots(account).unwrap().iter().map(|l| l.id).collect();
+                let present: BTreeSet<i64> = ledger
+                    .lots(account)
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.id.get())
+                    .collect();
                 ids.iter()
                     .filter(|id| !present.contains(id))
                     .copied()

@@ -384,7 +384,7 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
             } else {
                 assert_eq!(
                     user_error(result),
-                    Some(UserError::GrantNothingLeft(target.id))
+                    Some(UserError::GrantNothingLeft(target.id.get()))
                 );
             }
         }

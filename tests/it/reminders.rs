@@ -6,7 +6,9 @@
 use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
 use creditbot::config::DatabaseConfig;
-use creditbot::ledger::{AccountId, Expiry, Ledger, LedgerSettings, MemberId, ReminderChange};
+use creditbot::ledger::{
+    AccountId, Expiry, Ledger, LedgerSettings, LotId, MemberId, ReminderChange,
+};
 use creditbot::reminders::{
     BoxFuture, Counters, Deliver, Pause, Runner, SendError, Settings, plan_run,
 };
@@ -175,7 +177,10 @@ async fn a_grant_is_reminded_once_at_7_days_and_once_at_1_day_even_after_a_resta
     assert_eq!(deliver.sent().len(), 2);
     assert_eq!(
         l.reminders_of("111").unwrap(),
-        vec![(1, 1, "sent".to_string()), (1, 7, "sent".to_string())]
+        vec![
+            (LotId::new(1), 1, "sent".to_string()),
+            (LotId::new(1), 7, "sent".to_string())
+        ]
     );
     // After expiry nothing more either.
     assert_eq!(

@@ -107,7 +107,7 @@ impl<S: Store> Ledger<S> {
             |tx, journal| {
                 let lot = lot(tx, lot_id)?;
                 if !lot.remaining.is_positive() || !lot.is_live(act.now) {
-                    return Err(UserError::GrantNothingLeft(lot_id).into());
+                    return Err(UserError::GrantNothingLeft(lot_id.get()).into());
                 }
                 let delta = Credits::ZERO - lot.remaining;
                 tx.change_remaining(lot_id, delta)?;

@@ -10,7 +10,9 @@ use crate::money::Credits;
 use chrono::{DateTime, Utc};
 
 pub(super) fn lot(tx: &mut impl StoreTx, lot_id: LotId) -> Result<Lot> {
-    Ok(tx.lot(lot_id)?.ok_or(UserError::UnknownGrant(lot_id))?)
+    Ok(tx
+        .lot(lot_id)?
+        .ok_or(UserError::UnknownGrant(lot_id.get()))?)
 }
 
 #[allow(clippy::too_many_arguments)]
