@@ -10,7 +10,7 @@ mod common;
 
 use chrono::{Duration as Days, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
-use creditbot::ledger::{Act, Expiry, GrantRequest, Ledger, LedgerSettings, Source};
+use creditbot::ledger::{AccountId, Act, Expiry, GrantRequest, Ledger, LedgerSettings, Source};
 use creditbot::money::Credits;
 use serde_json::json;
 use std::path::Path;
@@ -92,7 +92,11 @@ fn build(path: &Path) -> Ledger {
     for n in 0..1_000 {
         let id = format!("ACC-{n:04}");
         ledger
-            .open_account(&Act::new("bench", now, format!("open:{id}")), &id, "Bench")
+            .open_account(
+                &Act::new("bench", now, format!("open:{id}")),
+                &AccountId::new(id.as_str()),
+                "Bench",
+            )
             .expect("open an account");
     }
     let grants: Vec<(String, GrantRequest)> = (0..GRANTS)

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::{
-    Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderItemRequest,
-    OrderRequest, Source,
+    AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings,
+    OrderItemRequest, OrderRequest, Source,
 };
 use creditbot::money::Credits;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -74,7 +74,11 @@ fn open_accounts(ledger: &Ledger, now: DateTime<Utc>, count: usize) {
     for n in 0..count {
         let id = account_id(n);
         ledger
-            .open_account(&Act::new("bench", now, format!("open:{id}")), &id, &id)
+            .open_account(
+                &Act::new("bench", now, format!("open:{id}")),
+                &AccountId::new(id.as_str()),
+                &id,
+            )
             .expect("open an account");
     }
 }
@@ -342,7 +346,9 @@ fn bench_balance(now: DateTime<Utc>) {
     let call = |rng: &mut XorShift| {
         let account = account_id(rng.below(BALANCE_ACCOUNTS));
         let start = Instant::now();
-        let balance = ledger.balance(&account, now).expect("balance");
+        let balance = ledger
+            .balance(&AccountId::new(account.as_str()), now)
+            .expect("balance");
         let took = start.elapsed();
         // Checked outside the timed part: the figure is only worth something if it is right.
         assert_eq!(balance.available, expected);

@@ -19,11 +19,12 @@ pub fn seed(ledger: &Ledger, now: DateTime<Utc>) -> Result<()> {
     let days = |n: i64| now + Duration::days(n);
     let admin = |key: &str, at: DateTime<Utc>| Act::new("demo", at, format!("demo:{key}"));
     let cents = Credits::from_minor;
-    ledger.open_account(&admin("open", days(-90)), DEMO_ACCOUNT, "Alice Example")?;
+    let account = AccountId::new(DEMO_ACCOUNT);
+    ledger.open_account(&admin("open", days(-90)), &account, "Alice Example")?;
     ledger.link_member(
         &admin("link", days(-90)),
         &MemberId::new(DEMO_MEMBER),
-        &AccountId::new(DEMO_ACCOUNT),
+        &account,
     )?;
     let grant = |key: &str, at, amount, source, reason: &str, expiry| {
         ledger.grant(

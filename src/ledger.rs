@@ -291,7 +291,7 @@ impl Source {
 /// A shop account that holds credits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub display_name: String,
     pub created_at: DateTime<Utc>,
     pub closed: bool,
@@ -309,7 +309,7 @@ pub struct Link {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuedLinkCode {
     pub code: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -336,7 +336,7 @@ pub struct GrantRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lot {
     pub id: LotId,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub amount: Credits,
     pub remaining: Credits,
     pub source: Source,
@@ -345,7 +345,7 @@ pub struct Lot {
     pub granted_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     /// For a refund lot: the order whose return issued it.
-    pub refund_of_order: Option<String>,
+    pub refund_of_order: Option<OrderId>,
     /// An admin revoked it; credit a return brings back to it is revoked again at once.
     #[serde(default)]
     pub revoked: bool,
@@ -438,8 +438,8 @@ pub struct Allocation {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderReceipt {
-    pub external_id: String,
-    pub account_id: String,
+    pub external_id: OrderId,
+    pub account_id: AccountId,
     pub total: Credits,
     pub credits_applied: Credits,
     pub other_amount: Credits,
@@ -482,8 +482,8 @@ pub struct ReturnedItem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnReceipt {
     pub return_id: String,
-    pub order_external_id: String,
-    pub account_id: String,
+    pub order_external_id: OrderId,
+    pub account_id: AccountId,
     pub items: Vec<ReturnedItem>,
     /// Credit put back on the lots it came from (still live).
     pub credits_restored: Credits,
@@ -509,7 +509,7 @@ impl ReturnReceipt {
 /// What the member can spend now, and the live lots that make it up, in spending order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Balance {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub available: Credits,
     pub lots: Vec<Lot>,
 }
@@ -543,7 +543,7 @@ impl Balance {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransferAnswer {
     pub transferable: bool,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub available: Credits,
 }
 
@@ -583,8 +583,8 @@ pub struct ItemBreakdown {
 /// An order's payment breakdown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderBreakdown {
-    pub external_id: String,
-    pub account_id: String,
+    pub external_id: OrderId,
+    pub account_id: AccountId,
     pub placed_at: DateTime<Utc>,
     pub total: Credits,
     pub credits_applied: Credits,
@@ -613,7 +613,7 @@ pub struct HistoryEntry {
     pub kind: JournalKind,
     pub amount: Credits,
     pub lot_id: Option<LotId>,
-    pub order_external_id: Option<String>,
+    pub order_external_id: Option<OrderId>,
     pub detail: Option<String>,
     pub actor: String,
     pub reason: String,
@@ -645,7 +645,7 @@ pub struct SweepReport {
 /// An order in an account's list of recent orders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderSummary {
-    pub external_id: String,
+    pub external_id: OrderId,
     pub placed_at: DateTime<Utc>,
     pub total: Credits,
     pub credits_applied: Credits,

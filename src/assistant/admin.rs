@@ -11,7 +11,7 @@ use crate::error::{Error, ItemName, Result, UserError};
 use crate::grammar::parse_expiry;
 use crate::ledger::{
     Account, AccountId, Act, Expiry, GrantRequest, IdempotencyKey, ItemBreakdown, Lot, LotReceipt,
-    MemberId, OrderBreakdown, ReturnLine, ReturnRequest, ReturnScope, is_account_id,
+    MemberId, OrderBreakdown, OrderId, ReturnLine, ReturnRequest, ReturnScope, is_account_id,
 };
 use crate::money::{AmountSyntax, Credits};
 
@@ -83,7 +83,7 @@ impl Assistant {
                 let receipt = self.ledger.grant_with_receipt(
                     &act("grant"),
                     &GrantRequest {
-                        account_id: account.id.clone().into(),
+                        account_id: account.id.clone(),
                         amount,
                         source,
                         reason: reason.clone(),
@@ -147,7 +147,7 @@ impl Assistant {
                         grant,
                         &currency.format(receipt.taken()),
                         &reason,
-                        account,
+                        account.as_str(),
                         &currency.format(self.balance_after(&receipt, now)?),
                     ),
                     text::who_reads_what(
@@ -212,7 +212,10 @@ impl Assistant {
                 account,
                 create,
             } => {
-                let existed = self.ledger.account(&account).is_ok();
+                let existed = self
+                    .ledger
+                    .account(&AccountId::new(account.as_str()))
+                    .is_ok();
                 let (member_id, account_id) = (MemberId::new(&member), AccountId::new(&account));
                 let link = self
                     .ledger
@@ -247,21 +250,20 @@ impl Assistant {
                 )))
             }
             AdminCommand::Code { account } => {
-                let issued = self.ledger.issue_link_code(&act("code"), &account)?;
+                let issued = self
+                    .ledger
+                    .issue_link_code(&act("code"), &AccountId::new(account))?;
                 let mut reply = text::link_code(
-                    &issued.account_id,
+                    issued.account_id.as_str(),
                     &issued.code,
                     &style.date_relative(issued.expires_at, now),
                 );
                 // The code is refused while a member holds the account; one who held it
                 // before left their history on it, and whoever redeems the code reads it.
-                if let Some(earlier) = self
-                    .ledger
-                    .previous_member(&AccountId::new(&issued.account_id))?
-                {
+                if let Some(earlier) = self.ledger.previous_member(&issued.account_id)? {
                     reply.push('\n');
                     reply.push_str(&text::code_shows_earlier_history(
-                        &issued.account_id,
+                        issued.account_id.as_str(),
                         &style.member(earlier.as_str()),
                     ));
                 }
@@ -274,16 +276,14 @@ impl Assistant {
                         Some(MemberId::new(member)),
                     ),
                     AccountOf::Account(id) => {
-                        let account = self.ledger.account(&id)?;
-                        let member = self
-                            .ledger
-                            .member_for_account(&AccountId::new(&account.id))?;
+                        let account = self.ledger.account(&AccountId::new(id))?;
+                        let member = self.ledger.member_for_account(&account.id)?;
                         (account, member)
                     }
                 };
                 let balance = self.ledger.balance(&account.id, now)?;
                 let title = text::account_card_title(
-                    &account.id,
+                    account.id.as_str(),
                     member.as_ref().map(|m| style.member(m.as_str())).as_deref(),
                 );
                 Ok(Reply::card(
@@ -299,7 +299,7 @@ impl Assistant {
             }
             AdminCommand::History { member, page } => {
                 let account = self.member_account(&member, style)?;
-                let title = text::member_history_title(&style.member(&member), &account.id);
+                let title = text::member_history_title(&style.member(&member), account.id.as_str());
                 let next = text::member_history_command(&member);
                 Ok(Reply::card(
                     self.history_card(
@@ -320,7 +320,9 @@ impl Assistant {
             } => {
                 let scope = match item {
                     Some(typed) => {
-                        let breakdown = self.ledger.order_breakdown(&order, now)?;
+                        let breakdown = self
+                            .ledger
+                            .order_breakdown(&OrderId::new(order.as_str()), now)?;
                         let sku = pick_item(&breakdown, &typed)?.sku.clone();
                         ReturnScope::Items(vec![ReturnLine { sku, quantity }])
                     }
@@ -388,7 +390,7 @@ impl Assistant {
             if lost.is_positive() {
                 let member = self
                     .ledger
-                    .member_for_account(&AccountId::new(&lot.account_id))?
+                    .member_for_account(&lot.account_id)?
                     .map_or("…".to_string(), |m| style.member(m.as_str()));
                 return Err(UserError::ExpiryOfExpiredGrant {
                     grant: lot.id.get(),
@@ -414,14 +416,11 @@ impl Assistant {
     }
 
     /// The member holding an account as the admin reads it, or "The member" when none does.
-    fn holder_of(&self, account_id: &str, style: Style) -> Result<String> {
-        Ok(self
-            .ledger
-            .member_for_account(&AccountId::new(account_id))?
-            .map_or_else(
-                || text::THE_MEMBER.to_string(),
-                |m| style.member(m.as_str()),
-            ))
+    fn holder_of(&self, account_id: &AccountId, style: Style) -> Result<String> {
+        Ok(self.ledger.member_for_account(account_id)?.map_or_else(
+            || text::THE_MEMBER.to_string(),
+            |m| style.member(m.as_str()),
+        ))
     }
 
     /// When the admin named whose grant it is, refuses a grant of anyone else's.
@@ -490,12 +489,12 @@ fn pick_item<'a>(order: &'a OrderBreakdown, typed: &str) -> Result<&'a ItemBreak
     match partial.as_slice() {
         [one] => Ok(one),
         [] => Err(UserError::UnknownItemForAdmin {
-            order: order.external_id.clone(),
+            order: order.external_id.to_string(),
             item: typed.trim().to_string(),
             items: named(&items.iter().collect::<Vec<_>>()),
         }),
         several => Err(UserError::ItemAmbiguous {
-            order: order.external_id.clone(),
+            order: order.external_id.to_string(),
             item: typed.trim().to_string(),
             items: named(several),
         }),

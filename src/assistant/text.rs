@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::UserError;
-use crate::ledger::{HistoryEntry, JournalKind, Lot, LotId, LotShare, ReturnReceipt, Source};
+use crate::ledger::{
+    HistoryEntry, JournalKind, Lot, LotId, LotShare, OrderId, ReturnReceipt, Source,
+};
 use crate::money::{Credits, Currency};
 pub use crate::words::{CREDITS_PAY_FOR, Style, relative_days};
 
@@ -81,7 +83,11 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
         .lot_id
         .map(|id| format!(" (grant #{id})"))
         .unwrap_or_default();
-    let order = entry.order_external_id.as_deref().unwrap_or("?");
+    let order = entry
+        .order_external_id
+        .as_ref()
+        .map(OrderId::as_str)
+        .unwrap_or("?");
     let what = match entry.kind {
         JournalKind::Grant => format!("granted: {}{grant}", entry.reason),
         JournalKind::Spend => format!("spent on order {order}{grant}"),

@@ -147,8 +147,9 @@ fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 // Typed ids go into and come out of SQL as the values they wrap, so binding a `LotId` is
-// binding its `i64`: the statements and the stored rows are as they were with bare ids.
-// Implemented here so that rusqlite stays inside `ledger::sqlite`.
+// binding its `i64` and binding an `AccountId` its text: the statements and the stored rows
+// are as they were with bare ids. Implemented here so that rusqlite stays inside
+// `ledger::sqlite`.
 impl rusqlite::ToSql for super::LotId {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         Ok(self.get().into())
@@ -160,3 +161,23 @@ impl rusqlite::types::FromSql for super::LotId {
         i64::column_result(value).map(super::LotId::new)
     }
 }
+
+macro_rules! text_id_sql {
+    ($($id:ident),*) => {$(
+        impl rusqlite::ToSql for super::$id {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                self.as_str().to_sql()
+            }
+        }
+
+        impl rusqlite::types::FromSql for super::$id {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                String::column_result(value).map(super::$id::new)
+            }
+        }
+    )*};
+}
+
+text_id_sql!(AccountId, MemberId, OrderId);

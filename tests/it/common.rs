@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
+// The typed ids, for the tests that name an account or an order.
+pub use creditbot::ledger::{AccountId, OrderId};
 use creditbot::ledger::{
     Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderItemRequest,
     OrderRequest, Source,
@@ -77,7 +79,7 @@ pub fn open(ledger: &Ledger, account: &str) {
     ledger
         .open_account(
             &admin_at(&format!("open:{account}"), day(1, 1)),
-            account,
+            &AccountId::new(account),
             account,
         )
         .unwrap();

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::{
-    Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, LotId,
-    OrderItemRequest, OrderRequest, ReturnLine, ReturnRequest, ReturnScope, Source,
+    AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, LotId,
+    OrderId, OrderItemRequest, OrderRequest, ReturnLine, ReturnRequest, ReturnScope, Source,
 };
 use creditbot::money::Credits;
 
@@ -162,7 +162,9 @@ fn run_child(db: &Path, round: u64) -> ! {
     let now = now_of(round);
     for account in ACCOUNTS {
         let act = Act::new(ACTOR, now, format!("open:{account}"));
-        ledger.open_account(&act, account, account).expect("open");
+        ledger
+            .open_account(&act, &AccountId::new(account), account)
+            .expect("open");
     }
     let mut out = std::io::stdout().lock();
     // libtest has printed "test <name> ... " without a newline; start the acks on a line.
@@ -352,7 +354,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
     }
     for account in ACCOUNTS {
         // The child may have died before opening every account in round 0.
-        let Ok(balance) = ledger.balance(account, now) else {
+        let Ok(balance) = ledger.balance(&AccountId::new(account), now) else {
             continue;
         };
         if balance.available.minor() < 0 {
@@ -361,7 +363,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
                 balance.available
             ));
         }
-        for lot in ledger.lots(account).unwrap() {
+        for lot in ledger.lots(&AccountId::new(account)).unwrap() {
             if lot.remaining.minor() < 0 || lot.remaining > lot.amount {
                 fail(format!(
                     "lot {} has remaining out of range: {lot:?}",
@@ -406,7 +408,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
             Ack::Order { i, credits_applied } => {
                 let request = order_of(round, *i);
                 let breakdown = ledger
-                    .order_breakdown(request.external_id.as_str(), now_of(round))
+                    .order_breakdown(&OrderId::new(request.external_id.as_str()), now_of(round))
                     .unwrap_or_else(|e| {
                         fail(format!(
                             "acknowledged order {} is missing: {e}",
@@ -437,7 +439,10 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
             Ack::Return { i } => {
                 let request = return_of(round, *i).expect("only returning steps acknowledge one");
                 let breakdown = ledger
-                    .order_breakdown(request.order_external_id.as_str(), now_of(round))
+                    .order_breakdown(
+                        &OrderId::new(request.order_external_id.as_str()),
+                        now_of(round),
+                    )
                     .unwrap();
                 let ebook = &breakdown.items[0];
                 let expected = match request.scope {
@@ -466,7 +471,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
         let lots: Vec<i64> = match everything.lots.get(account) {
             Some(ids) => {
                 let present: BTreeSet<i64> = ledger
-                    .lots(account)
+                    .lots(&AccountId::new(account))
                     .unwrap()
                     .iter()
                     .map(|l| l.id.get())
@@ -485,10 +490,10 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
         }
         if let Some(orders) = everything.orders.get(account) {
             let present: BTreeSet<String> = ledger
-                .recent_orders(account, usize::MAX >> 1)
+                .recent_orders(&AccountId::new(account), usize::MAX >> 1)
                 .unwrap()
                 .into_iter()
-                .map(|o| o.external_id)
+                .map(|o| o.external_id.into_string())
                 .collect();
             let missing: Vec<&String> = orders.iter().filter(|o| !present.contains(*o)).collect();
             if !missing.is_empty() {

@@ -47,7 +47,7 @@ pub(super) fn lot_receipt(
     now: DateTime<Utc>,
 ) -> Result<LotReceipt> {
     let lot = lot(tx, lot_id)?;
-    let balance_after = Some(balance_in(tx, &lot.account_id, now)?.available);
+    let balance_after = Some(balance_in(tx, lot.account_id.as_str(), now)?.available);
     Ok(LotReceipt {
         lot,
         before,
