@@ -241,17 +241,6 @@ pub fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
 /// The longest account id.
 pub const ACCOUNT_ID_MAX: usize = 64;
 
-/// Whether `id` is written as a new account id may be: 1 to `ACCOUNT_ID_MAX` ASCII letters,
-/// digits, `-`, `_` or `.` (`ACC-1042`). Ids are compared ignoring case, so `acc-1042` names
-/// the same account and can never be a second one; ASCII only, so no two ids look alike
-/// (no Cyrillic "А" beside a Latin "A", no accents written two ways).
-pub fn is_account_id(id: &str) -> bool {
-    (1..=ACCOUNT_ID_MAX).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 /// Where a grant came from. Stored as its lowercase name; new kinds may be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

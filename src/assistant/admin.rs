@@ -11,7 +11,7 @@ use crate::error::{Error, ItemName, Result, UserError};
 use crate::grammar::parse_expiry;
 use crate::ledger::{
     Account, AccountId, Act, Expiry, GrantRequest, IdempotencyKey, ItemBreakdown, Lot, LotReceipt,
-    MemberId, OrderBreakdown, OrderId, ReturnLine, ReturnRequest, ReturnScope, is_account_id,
+    MemberId, OrderBreakdown, OrderId, ReturnLine, ReturnRequest, ReturnScope,
 };
 use crate::money::{AmountSyntax, Credits};
 
@@ -222,14 +222,14 @@ impl Assistant {
                     .link_member_to(&act("link"), &member_id, &account_id, create)
                     .map_err(|error| match error.as_user() {
                         // A slip must not open an empty account: creating one is asked for.
-                        Some(UserError::UnknownAccount(_)) if !is_account_id(&account) => {
-                            UserError::AccountIdNotValid(account.clone()).into()
-                        }
-                        Some(UserError::UnknownAccount(_)) => UserError::AccountToCreate {
-                            account: account.clone(),
-                            member: style.member(&member),
-                        }
-                        .into(),
+                        Some(UserError::UnknownAccount(_)) => match AccountId::parse(&account) {
+                            Err(not_valid) => not_valid.into(),
+                            Ok(_) => UserError::AccountToCreate {
+                                account: account.clone(),
+                                member: style.member(&member),
+                            }
+                            .into(),
+                        },
                         _ => error,
                     })?;
                 Ok(Reply::private(text::linked(

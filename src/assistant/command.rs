@@ -151,7 +151,7 @@ const GRANT_MEMBER: OptionSpec = opt(
     "Whose grant it is (checked; suggests their grants)",
     "member:@alice",
 );
-/// A shop account id; see `ledger::is_account_id` for how ids are written.
+/// A shop account id; see `AccountId::parse` for how ids are written.
 const ACCOUNT: OptionSpec = opt(
     "account",
     OptionKind::Text,

@@ -4,6 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::ACCOUNT_ID_MAX;
+use crate::error::UserError;
+
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -82,6 +85,28 @@ string_id!(
     /// A shop account's id as written (`ACC-1042`); compared ignoring case by the store.
     AccountId
 );
+impl AccountId {
+    /// `id` as a new account's id, if it is written as one may be: 1 to `ACCOUNT_ID_MAX`
+    /// ASCII letters, digits, `-`, `_` or `.` (`ACC-1042`); refused otherwise as
+    /// `AccountIdNotValid`, naming what was written. Ids are compared ignoring case, so
+    /// `acc-1042` names the same account and can never be a second one; ASCII only, so no
+    /// two ids look alike (no Cyrillic "А" beside a Latin "A", no accents written two ways).
+    ///
+    /// Only a new account's id is checked so: one that exists is looked up as written
+    /// (`AccountId::new`), whatever it was allowed to be when it was opened.
+    pub fn parse(id: &str) -> Result<AccountId, UserError> {
+        let valid = (1..=ACCOUNT_ID_MAX).contains(&id.len())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if valid {
+            Ok(AccountId::new(id))
+        } else {
+            Err(UserError::AccountIdNotValid(id.to_string()))
+        }
+    }
+}
+
 string_id!(
     /// A Discord member's id (a snowflake, kept as text).
     MemberId
@@ -147,6 +172,21 @@ mod tests {
         let back: AccountId = serde_json::from_str(&bare).unwrap();
         assert_eq!(back, "ACC-1042");
         assert_eq!(AccountId::new("ACC-1").to_string(), "ACC-1");
+    }
+
+    #[test]
+    fn an_account_id_parses_only_as_a_new_account_may_be_written() {
+        assert_eq!(AccountId::parse("ACC-1042"), Ok(AccountId::new("ACC-1042")));
+        assert!(AccountId::parse("a_b.9").is_ok());
+        assert!(AccountId::parse(&"A".repeat(ACCOUNT_ID_MAX)).is_ok());
+        for refused in ["", " A", "A B", "ACC\u{200B}", "АСС-1", "A\u{030A}"] {
+            assert_eq!(
+                AccountId::parse(refused),
+                Err(UserError::AccountIdNotValid(refused.to_string())),
+                "{refused:?}"
+            );
+        }
+        assert!(AccountId::parse(&"A".repeat(ACCOUNT_ID_MAX + 1)).is_err());
     }
 
     #[test]

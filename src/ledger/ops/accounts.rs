@@ -281,9 +281,8 @@ fn ensure_account(
     {
         return Ok(existing);
     }
-    if !crate::ledger::is_account_id(account_id) {
-        return Err(UserError::AccountIdNotValid(account_id.to_string()).into());
-    }
+    let account_id = AccountId::parse(account_id)?;
+    let account_id = account_id.as_str();
     let name = or_default(display_name, account_id);
     tx.insert_account(account_id, name, journal.act.now)?;
     journal.write(
