@@ -102,7 +102,7 @@ fn build(path: &Path) -> Ledger {
     let grants: Vec<(String, GrantRequest)> = (0..GRANTS)
         .map(|n| {
             let request = GrantRequest {
-                account_id: format!("ACC-{:04}", n % 1_000).into(),
+                account_id: AccountId::new(format!("ACC-{:04}", n % 1_000)),
                 amount: Credits::from_minor(100 + (n % 5_000) as i64),
                 source: Source::Promotion,
                 reason: format!("autumn promotion, week {}", n % 13),
@@ -177,7 +177,7 @@ fn under_load<T>(ledger: &Arc<Ledger>, work: impl FnOnce() -> T) -> (T, Load) {
                     .grant(
                         &Act::new("bench", now, key),
                         &GrantRequest {
-                            account_id: "ACC-0001".into(),
+                            account_id: AccountId::new("ACC-0001"),
                             amount: Credits::from_minor(250),
                             source: Source::Goodwill,
                             reason: "load".into(),

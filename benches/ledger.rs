@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::{
-    AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings,
+    AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderId,
     OrderItemRequest, OrderRequest, Source,
 };
 use creditbot::money::Credits;
@@ -85,7 +85,7 @@ fn open_accounts(ledger: &Ledger, now: DateTime<Utc>, count: usize) {
 
 fn grant_request(account: usize, amount_minor: i64) -> GrantRequest {
     GrantRequest {
-        account_id: account_id(account).into(),
+        account_id: AccountId::new(account_id(account)),
         amount: Credits::from_minor(amount_minor),
         source: Source::Gift,
         reason: "bench".into(),
@@ -236,8 +236,8 @@ fn bench_grants(now: DateTime<Utc>) {
 
 fn one_item_order(n: usize) -> OrderRequest {
     OrderRequest {
-        external_id: format!("order-{n}").into(),
-        account_id: account_id(n % WRITE_ACCOUNTS).into(),
+        external_id: OrderId::new(format!("order-{n}")),
+        account_id: AccountId::new(account_id(n % WRITE_ACCOUNTS)),
         items: vec![OrderItemRequest {
             sku: "ebook-1".into(),
             title: "An e-book".into(),

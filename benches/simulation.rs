@@ -118,7 +118,7 @@ fn bare_grants_per_second(count: u64) -> f64 {
     let started = Instant::now();
     for n in 0..count {
         let request = GrantRequest {
-            account_id: accounts[n as usize % accounts.len()].clone().into(),
+            account_id: AccountId::new(accounts[n as usize % accounts.len()].clone()),
             amount: Credits::from_minor(1_00 + (n as i64 % 5_000)),
             source: Source::Gift,
             reason: "bench".into(),

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Credits;
 
-pub use ids::{AccountId, LotId, MemberId, OrderId};
+pub use ids::{AccountId, LotId, MemberId, OrderId, ReturnId};
 pub use ops::Ledger;
 pub use sqlite::SqliteStore;
 pub use store::reminders::{
@@ -453,7 +453,7 @@ pub struct ReturnLine {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnRequest {
-    pub return_id: String,
+    pub return_id: ReturnId,
     pub order_external_id: OrderId,
     pub scope: ReturnScope,
     pub reason: String,
@@ -470,7 +470,7 @@ pub struct ReturnedItem {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnReceipt {
-    pub return_id: String,
+    pub return_id: ReturnId,
     pub order_external_id: OrderId,
     pub account_id: AccountId,
     pub items: Vec<ReturnedItem>,

@@ -11,7 +11,7 @@ use crate::error::{Error, ItemName, Result, UserError};
 use crate::grammar::parse_expiry;
 use crate::ledger::{
     Account, AccountId, Act, Expiry, GrantRequest, IdempotencyKey, ItemBreakdown, Lot, LotReceipt,
-    MemberId, OrderBreakdown, OrderId, ReturnLine, ReturnRequest, ReturnScope,
+    MemberId, OrderBreakdown, OrderId, ReturnId, ReturnLine, ReturnRequest, ReturnScope,
 };
 use crate::money::{AmountSyntax, Credits};
 
@@ -332,8 +332,8 @@ impl Assistant {
                     &request.who.user_id,
                     now,
                     &ReturnRequest {
-                        return_id,
-                        order_external_id: order.into(),
+                        return_id: ReturnId::new(return_id),
+                        order_external_id: OrderId::new(order),
                         scope,
                         reason: text::REASON_RETURN_BY_ADMIN.into(),
                     },

@@ -320,7 +320,7 @@ mod tests {
             .grant(
                 &Act::new("boss", now, "g-bob"),
                 &GrantRequest {
-                    account_id: "ACC-2".into(),
+                    account_id: AccountId::new("ACC-2"),
                     amount: crate::money::Credits::from_minor(1_250),
                     source: Source::Gift,
                     reason: "welcome".into(),

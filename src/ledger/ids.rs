@@ -18,6 +18,10 @@ macro_rules! string_id {
         pub struct $name(String);
 
         impl $name {
+            /// The id written as given. There is deliberately no `From<&str>` or
+            /// `From<String>`: an id is named where it is made (chat parsing, the HTTP wire,
+            /// the CLI, an import, a row read back), so `.into()` can never fill an account
+            /// id's field with an order id or a member id.
             pub fn new(id: impl Into<String>) -> Self {
                 $name(id.into())
             }
@@ -34,18 +38,6 @@ macro_rules! string_id {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(id: String) -> Self {
-                $name(id)
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(id: &str) -> Self {
-                $name(id.to_string())
             }
         }
 
@@ -114,6 +106,12 @@ string_id!(
 string_id!(
     /// The shop's external id for an order (not a database row id).
     OrderId
+);
+string_id!(
+    /// The shop's id for a return of an order (not a database row id). It is also what
+    /// makes recording the return idempotent (`IdempotencyKey::order_return`), but it is
+    /// the return's name first: receipts and replies show it.
+    ReturnId
 );
 
 /// A lot's database id, shown to admins as "grant #57".
@@ -279,7 +277,7 @@ mod tests {
             reason: String,
         }
         let ret = ReturnRequest {
-            return_id: "RET-1".into(),
+            return_id: ReturnId::new("RET-1"),
             order_external_id: OrderId::new("ORD-1"),
             scope: ReturnScope::Whole,
             reason: "broken".into(),

@@ -218,7 +218,7 @@ mod tests {
             )
             .unwrap();
         let request = GrantRequest {
-            account_id: "ACC-1".into(),
+            account_id: AccountId::new("ACC-1"),
             amount: Credits::from_minor(500),
             source: Source::Gift,
             reason: "welcome".into(),

@@ -180,4 +180,4 @@ macro_rules! text_id_sql {
     )*};
 }
 
-text_id_sql!(AccountId, MemberId, OrderId);
+text_id_sql!(AccountId, MemberId, OrderId, ReturnId);

@@ -18,8 +18,8 @@ fn user_error<T: std::fmt::Debug>(result: Result<T, Error>) -> UserError {
 
 fn return_whole(id: &str, order: &str) -> ReturnRequest {
     ReturnRequest {
-        return_id: id.into(),
-        order_external_id: order.into(),
+        return_id: ReturnId::new(id),
+        order_external_id: OrderId::new(order),
         scope: ReturnScope::Whole,
         reason: "changed mind".into(),
     }
@@ -27,8 +27,8 @@ fn return_whole(id: &str, order: &str) -> ReturnRequest {
 
 fn return_items(id: &str, order: &str, lines: &[(&str, i64)]) -> ReturnRequest {
     ReturnRequest {
-        return_id: id.into(),
-        order_external_id: order.into(),
+        return_id: ReturnId::new(id),
+        order_external_id: OrderId::new(order),
         scope: ReturnScope::Items(
             lines
                 .iter()

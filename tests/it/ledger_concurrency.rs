@@ -89,8 +89,8 @@ fn the_same_request_retried_from_eight_threads_counts_once() {
                         "shop",
                         now(),
                         &ReturnRequest {
-                            return_id: "r1".into(),
-                            order_external_id: "o1".into(),
+                            return_id: ReturnId::new("r1"),
+                            order_external_id: OrderId::new("o1"),
                             scope: ReturnScope::Whole,
                             reason: String::new(),
                         },

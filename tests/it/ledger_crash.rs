@@ -20,7 +20,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::{
     AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, LotId,
-    OrderId, OrderItemRequest, OrderRequest, ReturnLine, ReturnRequest, ReturnScope, Source,
+    OrderId, OrderItemRequest, OrderRequest, ReturnId, ReturnLine, ReturnRequest, ReturnScope,
+    Source,
 };
 use creditbot::money::Credits;
 
@@ -95,7 +96,7 @@ fn grant_key(round: u64, i: u64) -> String {
 
 fn grant_of(i: u64) -> GrantRequest {
     GrantRequest {
-        account_id: account_of(i).into(),
+        account_id: AccountId::new(account_of(i)),
         amount: Credits::from_minor(500 + 10 * (i % 7) as i64),
         source: Source::Gift,
         reason: format!("crash grant {i}"),
@@ -105,8 +106,8 @@ fn grant_of(i: u64) -> GrantRequest {
 
 fn order_of(round: u64, i: u64) -> OrderRequest {
     OrderRequest {
-        external_id: format!("r{round}-o{i}").into(),
-        account_id: account_of(i).into(),
+        external_id: OrderId::new(format!("r{round}-o{i}")),
+        account_id: AccountId::new(account_of(i)),
         items: vec![
             OrderItemRequest {
                 sku: "ebook".into(),
@@ -144,8 +145,8 @@ fn return_of(round: u64, i: u64) -> Option<ReturnRequest> {
         _ => return None,
     };
     Some(ReturnRequest {
-        return_id: format!("r{round}-ret{i}"),
-        order_external_id: format!("r{round}-o{}", i - 1).into(),
+        return_id: ReturnId::new(format!("r{round}-ret{i}")),
+        order_external_id: OrderId::new(format!("r{round}-o{}", i - 1)),
         scope,
         reason: "crash return".into(),
     })

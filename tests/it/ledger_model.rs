@@ -452,8 +452,8 @@ fn run_return(
     model.returns += 1;
     let order_id = model.orders[n].id.clone();
     let request = ReturnRequest {
-        return_id: format!("return-{}", model.returns),
-        order_external_id: order_id.clone().into(),
+        return_id: ReturnId::new(format!("return-{}", model.returns)),
+        order_external_id: OrderId::new(order_id.clone()),
         scope,
         reason: "test".into(),
     };
@@ -720,8 +720,8 @@ fn play(steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
                 None => continue,
                 Some(id) => {
                     let request = ReturnRequest {
-                        return_id: format!("R-{n}"),
-                        order_external_id: id.clone().into(),
+                        return_id: ReturnId::new(format!("R-{n}")),
+                        order_external_id: OrderId::new(id.clone()),
                         scope: ReturnScope::Whole,
                         reason: String::new(),
                     };

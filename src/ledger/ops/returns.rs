@@ -26,7 +26,7 @@ impl<S: Store> Ledger<S> {
         when: impl Into<When>,
         request: &ReturnRequest,
     ) -> Result<ReturnReceipt> {
-        check_id(Field::ReturnId, &request.return_id)?;
+        check_id(Field::ReturnId, request.return_id.as_str())?;
         check_id(Field::OrderId, request.order_external_id.as_str())?;
         check_optional_text(Field::Reason, &request.reason)?;
         if let ReturnScope::Items(lines) = &request.scope {
@@ -50,9 +50,9 @@ impl<S: Store> Ledger<S> {
         let act = Act::new(
             actor,
             when,
-            IdempotencyKey::order_return(&request.return_id),
+            IdempotencyKey::order_return(request.return_id.as_str()),
         );
-        let conflict = UserError::ReturnAlreadyRecorded(request.return_id.clone());
+        let conflict = UserError::ReturnAlreadyRecorded(request.return_id.to_string());
         let policy = self.settings.expired_lot_policy;
         let reissue_days = self.settings.reissue_days;
         self.keyed("return", &act, request, conflict, |tx, journal| {
@@ -122,7 +122,7 @@ impl<S: Store> Ledger<S> {
                     wanted
                 }
             };
-            let return_row = tx.insert_return(&request.return_id, order_id, act.now)?;
+            let return_row = tx.insert_return(request.return_id.as_str(), order_id, act.now)?;
             let reason = or_default(&request.reason, "return");
             let mut receipt = ReturnReceipt {
                 return_id: request.return_id.clone(),
