@@ -468,7 +468,7 @@ impl Assistant {
         let id = confirmation_id(request);
         self.ledger.ask_confirmation(
             &id,
-            &request.who.user_id,
+            &request.who.member(),
             &pending,
             request.now,
             request.now + confirm::ttl(),

@@ -587,7 +587,7 @@ pub struct OrderBreakdown {
 pub struct Confirmation {
     pub id: String,
     /// Who asked: the only one who may answer.
-    pub asker: String,
+    pub asker: MemberId,
     /// What to carry out, as the assistant wrote it (JSON).
     pub request: String,
     pub expires_at: DateTime<Utc>,

@@ -53,7 +53,7 @@ impl Assistant {
         let asks_for_an_order = !entities.order_ids.is_empty();
         if understanding.is_unanswered() && !asks_for_an_order {
             self.ledger
-                .record_unanswered(&request.who.user_id, question, request.now)?;
+                .record_unanswered(&request.who.member(), question, request.now)?;
         }
         let account = if private {
             self.ledger.account_for_member(&request.who.member())?
