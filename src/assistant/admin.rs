@@ -212,11 +212,8 @@ impl Assistant {
                 account,
                 create,
             } => {
-                let existed = self
-                    .ledger
-                    .account(&AccountId::new(account.as_str()))
-                    .is_ok();
                 let (member_id, account_id) = (MemberId::new(&member), AccountId::new(&account));
+                let existed = self.ledger.account(&account_id).is_ok();
                 let link = self
                     .ledger
                     .link_member_to(&act("link"), &member_id, &account_id, create)

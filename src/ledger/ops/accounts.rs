@@ -135,33 +135,36 @@ impl<S: Store> Ledger<S> {
 
     /// Issues a single-use link code for an account; only its hash is stored.
     pub fn issue_link_code(&self, act: &Act, account_id: &AccountId) -> Result<IssuedLinkCode> {
-        let typed_account_id = account_id;
-        let account_id = account_id.as_str();
         let code = new_link_code()?;
         let expires_at = act.now + Duration::hours(i64::from(self.settings.link_code_ttl_hours));
         // The plain code is never stored, so a replay can't return it: it is refused instead.
         let issued: String = self.keyed(
             "link_code",
             act,
-            &account_id,
+            // Fingerprinted as the bare id it was before it had a type.
+            &account_id.as_str(),
             UserError::IdempotencyConflict,
             |tx, journal| {
-                require_open_account(tx, account_id)?;
+                require_open_account(tx, account_id.as_str())?;
                 // Whoever redeems a code sees the account's history: while a member holds
                 // the account, a code would hand it to someone else once they unlink.
-                if tx.member_of_account(account_id)?.is_some() {
+                if tx.member_of_account(account_id.as_str())?.is_some() {
                     return Err(UserError::CodeForLinkedAccount(account_id.to_string()).into());
                 }
                 tx.insert_link_code(
                     &hash_link_code(&code),
-                    account_id,
+                    account_id.as_str(),
                     act.now,
                     &act.actor,
                     expires_at,
                 )?;
                 journal.write(
                     tx,
-                    Entry::new(JournalKind::LinkCode, account_id, "link code issued"),
+                    Entry::new(
+                        JournalKind::LinkCode,
+                        account_id.as_str(),
+                        "link code issued",
+                    ),
                 )?;
                 Ok(hash_link_code(&code))
             },
@@ -171,7 +174,7 @@ impl<S: Store> Ledger<S> {
         }
         Ok(IssuedLinkCode {
             code,
-            account_id: typed_account_id.clone(),
+            account_id: account_id.clone(),
             expires_at,
         })
     }

@@ -128,13 +128,11 @@ impl<S: Store> Ledger<S> {
         external_id: &OrderId,
         now: DateTime<Utc>,
     ) -> Result<OrderBreakdown> {
-        let typed_external_id = external_id;
-        let external_id = external_id.as_str();
         let now = whole_seconds(now);
         let policy = self.settings.expired_lot_policy;
         self.store.read(|tx| {
             let order = tx
-                .order_by_external_id(external_id)?
+                .order_by_external_id(external_id.as_str())?
                 .ok_or_else(|| UserError::UnknownOrder(external_id.to_string()))?;
             let policy = expired_credit_policy(tx, order.account_id.as_str(), policy)?;
             let mut items = Vec::new();
@@ -177,7 +175,7 @@ impl<S: Store> Ledger<S> {
                 });
             }
             Ok(OrderBreakdown {
-                external_id: typed_external_id.clone(),
+                external_id: external_id.clone(),
                 account_id: order.account_id,
                 placed_at: order.placed_at,
                 total: items.iter().map(|i| i.total).sum(),
