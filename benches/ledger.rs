@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::{
-    Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderItemRequest,
-    OrderRequest, Source,
+    AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderId,
+    OrderItemRequest, OrderRequest, Source,
 };
 use creditbot::money::Credits;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -77,14 +77,18 @@ fn open_accounts(ledger: &Ledger, now: DateTime<Utc>, count: usize) {
     for n in 0..count {
         let id = account_id(n);
         ledger
-            .open_account(&Act::new("bench", now, format!("open:{id}")), &id, &id)
+            .open_account(
+                &Act::new("bench", now, format!("open:{id}")),
+                &AccountId::new(id.as_str()),
+                &id,
+            )
             .expect("open an account");
     }
 }
 
 fn grant_request(account: usize, amount_minor: i64) -> GrantRequest {
     GrantRequest {
-        account_id: account_id(account).into(),
+        account_id: AccountId::new(account_id(account)),
         amount: Credits::from_minor(amount_minor),
         source: Source::Gift,
         reason: "bench".into(),
@@ -235,8 +239,8 @@ fn bench_grants(now: DateTime<Utc>) {
 
 fn one_item_order(n: usize) -> OrderRequest {
     OrderRequest {
-        external_id: format!("order-{n}").into(),
-        account_id: account_id(n % WRITE_ACCOUNTS).into(),
+        external_id: OrderId::new(format!("order-{n}")),
+        account_id: AccountId::new(account_id(n % WRITE_ACCOUNTS)),
         items: vec![OrderItemRequest {
             sku: "ebook-1".into(),
             title: "An e-book".into(),
@@ -351,7 +355,9 @@ fn bench_balance(now: DateTime<Utc>) {
     let ledger_call = |rng: &mut XorShift| {
         let account = account_id(rng.below(BALANCE_ACCOUNTS));
         let start = Instant::now();
-        let balance = ledger.balance(&account, now).expect("balance");
+        let balance = ledger
+            .balance(&AccountId::new(account.as_str()), now)
+            .expect("balance");
         let took = start.elapsed();
         // Checked outside the timed part: the figure is only worth something if it is right.
         assert_eq!(balance.available, expected);

@@ -168,7 +168,7 @@ fn fingerprint<T: Serialize>(kind: &str, request: &T) -> Result<String> {
 mod tests {
     use super::*;
     use crate::config::DatabaseConfig;
-    use crate::ledger::{Expiry, GrantRequest, Source};
+    use crate::ledger::{AccountId, Expiry, GrantRequest, Source};
     use crate::money::Credits;
     use chrono::{TimeZone, Utc};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -211,10 +211,14 @@ mod tests {
         let ledger = Ledger::with_store(store, LedgerSettings::default());
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
         ledger
-            .open_account(&Act::new("admin", now, "open:1"), "ACC-1", "One")
+            .open_account(
+                &Act::new("admin", now, "open:1"),
+                &AccountId::new("ACC-1"),
+                "One",
+            )
             .unwrap();
         let request = GrantRequest {
-            account_id: "ACC-1".into(),
+            account_id: AccountId::new("ACC-1"),
             amount: Credits::from_minor(500),
             source: Source::Gift,
             reason: "welcome".into(),
@@ -225,7 +229,10 @@ mod tests {
         // A retry replays the first result from the stored operation.
         assert_eq!(ledger.grant(&act, &request).unwrap(), lot);
         assert_eq!(
-            ledger.balance("ACC-1", now).unwrap().available,
+            ledger
+                .balance(&AccountId::new("ACC-1"), now)
+                .unwrap()
+                .available,
             Credits::from_minor(500)
         );
         assert!(ledger.has_operation("grant:1").unwrap());

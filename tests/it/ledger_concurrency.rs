@@ -34,7 +34,7 @@ fn eight_threads_spending_from_one_account_never_take_it_below_zero() {
                     let receipt = l.record_order("shop", now(), &request).unwrap();
                     assert!(receipt.credits_applied + receipt.other_amount == usd(3_00));
                     credits += receipt.credits_applied;
-                    let balance = l.balance("A", now()).unwrap().available;
+                    let balance = l.balance(&AccountId::new("A"), now()).unwrap().available;
                     assert!(
                         balance >= Credits::ZERO,
                         "balance went below zero: {balance:?}"
@@ -49,7 +49,10 @@ fn eight_threads_spending_from_one_account_never_take_it_below_zero() {
         spent, granted,
         "the successful spends add up to what was granted"
     );
-    assert_eq!(l.balance("A", now()).unwrap().available, Credits::ZERO);
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        Credits::ZERO
+    );
     for (lot, remaining, journal_sum) in l.lot_journal_sums().unwrap() {
         assert_eq!(remaining, journal_sum, "lot {lot}");
         assert!(remaining >= Credits::ZERO);
@@ -86,8 +89,8 @@ fn the_same_request_retried_from_eight_threads_counts_once() {
                         "shop",
                         now(),
                         &ReturnRequest {
-                            return_id: "r1".into(),
-                            order_external_id: "o1".into(),
+                            return_id: ReturnId::new("r1"),
+                            order_external_id: OrderId::new("o1"),
                             scope: ReturnScope::Whole,
                             reason: String::new(),
                         },
@@ -101,5 +104,8 @@ fn the_same_request_retried_from_eight_threads_counts_once() {
     assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
     assert_eq!(results[0].1, usd(10_00));
     // $10.00 back from the return plus one $5.00 grant, not eight.
-    assert_eq!(l.balance("A", now()).unwrap().available, usd(15_00));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        usd(15_00)
+    );
 }

@@ -384,7 +384,7 @@ fn apply(ledger: &Ledger, model: &mut Model, step: &Step) {
             } else {
                 assert_eq!(
                     user_error(result),
-                    Some(UserError::GrantNothingLeft(target.id))
+                    Some(UserError::GrantNothingLeft(target.id.get()))
                 );
             }
         }
@@ -452,8 +452,8 @@ fn run_return(
     model.returns += 1;
     let order_id = model.orders[n].id.clone();
     let request = ReturnRequest {
-        return_id: format!("return-{}", model.returns),
-        order_external_id: order_id.clone().into(),
+        return_id: ReturnId::new(format!("return-{}", model.returns)),
+        order_external_id: OrderId::new(order_id.clone()),
         scope,
         reason: "test".into(),
     };
@@ -536,9 +536,9 @@ fn run_return(
             let account = model
                 .lots
                 .iter()
-                .find(|l| ACCOUNTS[l.account] == lot.account_id)
+                .find(|l| lot.account_id == ACCOUNTS[l.account])
                 .map(|l| l.account)
-                .unwrap_or_else(|| ACCOUNTS.iter().position(|a| *a == lot.account_id).unwrap());
+                .unwrap_or_else(|| ACCOUNTS.iter().position(|a| lot.account_id == *a).unwrap());
             model.lots.push(ModelLot {
                 id: lot.id,
                 account,
@@ -556,7 +556,9 @@ fn run_return(
 /// The invariants that hold after every step, whatever happened.
 fn check_invariants(ledger: &Ledger, model: &Model) {
     for (index, account) in ACCOUNTS.iter().enumerate() {
-        let balance = ledger.balance(account, model.now).unwrap();
+        let balance = ledger
+            .balance(&AccountId::new(*account), model.now)
+            .unwrap();
         assert_eq!(
             balance.available,
             usd(model.balance(index)),
@@ -718,8 +720,8 @@ fn play(steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
                 None => continue,
                 Some(id) => {
                     let request = ReturnRequest {
-                        return_id: format!("R-{n}"),
-                        order_external_id: id.clone().into(),
+                        return_id: ReturnId::new(format!("R-{n}")),
+                        order_external_id: OrderId::new(id.clone()),
                         scope: ReturnScope::Whole,
                         reason: String::new(),
                     };
@@ -749,14 +751,14 @@ fn play(steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec<(LotId, i64)>) {
         outcomes.push(format!("step {n} ({step:?}): {outcome}"));
         // What the member sees is the same either way too.
         for account in ACCOUNTS {
-            let balance = ledger.balance(account, clock).unwrap();
+            let balance = ledger.balance(&AccountId::new(account), clock).unwrap();
             outcomes.push(format!("  {account} has {:?}", balance.available));
         }
     }
     ledger.sweep_expired("sweeper", clock).unwrap();
     let lots = ACCOUNTS
         .iter()
-        .flat_map(|account| ledger.lots(account).unwrap())
+        .flat_map(|account| ledger.lots(&AccountId::new(*account)).unwrap())
         .map(|lot| (lot.id, lot.remaining.minor()))
         .collect();
     (outcomes, lots)

@@ -107,7 +107,7 @@ impl<S: Store> Ledger<S> {
             |tx, journal| {
                 let lot = lot(tx, lot_id)?;
                 if !lot.remaining.is_positive() || !lot.is_live(act.now) {
-                    return Err(UserError::GrantNothingLeft(lot_id).into());
+                    return Err(UserError::GrantNothingLeft(lot_id.get()).into());
                 }
                 let delta = Credits::ZERO - lot.remaining;
                 tx.change_remaining(lot_id, delta)?;
@@ -115,7 +115,8 @@ impl<S: Store> Ledger<S> {
                 tx.mark_revoked(lot_id)?;
                 journal.write(
                     tx,
-                    Entry::new(JournalKind::Revoke, &lot.account_id, reason).lot(lot_id, delta),
+                    Entry::new(JournalKind::Revoke, lot.account_id.as_str(), reason)
+                        .lot(lot_id, delta),
                 )?;
                 lot_receipt(tx, Some(lot), lot_id, act.now)
             },
@@ -150,20 +151,24 @@ impl<S: Store> Ledger<S> {
                     tx.change_remaining(lot_id, delta)?;
                     journal.write(
                         tx,
-                        Entry::new(JournalKind::Expire, &before.account_id, "expired")
+                        Entry::new(JournalKind::Expire, before.account_id.as_str(), "expired")
                             .lot(lot_id, delta),
                     )?;
                 }
                 tx.set_expiry(lot_id, expires_at)?;
                 journal.write(
                     tx,
-                    Entry::new(JournalKind::ExpiryChange, &before.account_id, reason)
-                        .lot(lot_id, Credits::ZERO)
-                        .detail(format!(
-                            "{} -> {}",
-                            expiry_text(before.expires_at),
-                            expiry_text(expires_at)
-                        )),
+                    Entry::new(
+                        JournalKind::ExpiryChange,
+                        before.account_id.as_str(),
+                        reason,
+                    )
+                    .lot(lot_id, Credits::ZERO)
+                    .detail(format!(
+                        "{} -> {}",
+                        expiry_text(before.expires_at),
+                        expiry_text(expires_at)
+                    )),
                 )?;
                 lot_receipt(tx, Some(before), lot_id, act.now)
             },
@@ -211,7 +216,7 @@ impl<S: Store> Ledger<S> {
                 tx.change_remaining(expired.lot_id, delta)?;
                 Journal::new(&act).write(
                     tx,
-                    Entry::new(JournalKind::Expire, &expired.account_id, "expired")
+                    Entry::new(JournalKind::Expire, expired.account_id.as_str(), "expired")
                         .lot(expired.lot_id, delta)
                         .effective(expired.expires_at),
                 )?;

@@ -10,7 +10,9 @@ use crate::money::Credits;
 use chrono::{DateTime, Utc};
 
 pub(super) fn lot(tx: &mut impl StoreTx, lot_id: LotId) -> Result<Lot> {
-    Ok(tx.lot(lot_id)?.ok_or(UserError::UnknownGrant(lot_id))?)
+    Ok(tx
+        .lot(lot_id)?
+        .ok_or(UserError::UnknownGrant(lot_id.get()))?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -45,7 +47,7 @@ pub(super) fn lot_receipt(
     now: DateTime<Utc>,
 ) -> Result<LotReceipt> {
     let lot = lot(tx, lot_id)?;
-    let balance_after = Some(balance_in(tx, &lot.account_id, now)?.available);
+    let balance_after = Some(balance_in(tx, lot.account_id.as_str(), now)?.available);
     Ok(LotReceipt {
         lot,
         before,

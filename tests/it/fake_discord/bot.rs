@@ -141,15 +141,18 @@ pub fn seed_with(fake: &FakeDiscord, discord_keys: &str) -> Seeded {
         )
         .unwrap();
     ledger
-        .open_account(&act("open"), NEW_ACCOUNT, "New member")
+        .open_account(&act("open"), &AccountId::new(NEW_ACCOUNT), "New member")
         .unwrap();
     let link_code = ledger
-        .issue_link_code(&act("code"), NEW_ACCOUNT)
+        .issue_link_code(&act("code"), &AccountId::new(NEW_ACCOUNT))
         .unwrap()
         .code;
-    let balance = ledger
-        .currency()
-        .format(ledger.balance(ACCOUNT, now).unwrap().available);
+    let balance = ledger.currency().format(
+        ledger
+            .balance(&AccountId::new(ACCOUNT), now)
+            .unwrap()
+            .available,
+    );
     drop(ledger);
     let config = dir.path().join("bot.toml");
     std::fs::write(
