@@ -98,7 +98,12 @@ impl<S: Store> Ledger<S> {
 
     /// Refuses a change dated further back than `max_backdate_days` before it was recorded,
     /// or before its account was opened: the ledger can't have seen it then.
-    fn check_dated(&self, tx: &mut impl StoreTx, act: &Act, account_id: &str) -> Result<()> {
+    fn check_dated(
+        &self,
+        tx: &mut (impl StoreTx + ?Sized),
+        act: &Act,
+        account_id: &str,
+    ) -> Result<()> {
         let days = self.settings.max_backdate_days;
         if act.now < act.recorded - Duration::days(i64::from(days)) {
             return Err(UserError::TimeTooFarBack { days }.into());
@@ -126,7 +131,7 @@ fn keyed_in<T, Req, Res>(
     f: impl FnOnce(&mut T, &mut Journal) -> Result<Res>,
 ) -> Result<Res>
 where
-    T: StoreTx,
+    T: StoreTx + ?Sized,
     Req: Serialize,
     Res: Serialize + DeserializeOwned,
 {

@@ -241,7 +241,7 @@ impl<S: Store> Ledger<S> {
 }
 
 /// The account `account_id`, or the refusal naming it: unknown, or a look-alike of one.
-pub(super) fn account(tx: &mut impl StoreTx, account_id: &str) -> Result<Account> {
+pub(super) fn account(tx: &mut (impl StoreTx + ?Sized), account_id: &str) -> Result<Account> {
     if let Some(found) = tx.account(account_id)? {
         return Ok(found);
     }
@@ -258,11 +258,14 @@ pub(super) fn account(tx: &mut impl StoreTx, account_id: &str) -> Result<Account
     .into())
 }
 
-pub(super) fn require_account(tx: &mut impl StoreTx, account_id: &str) -> Result<()> {
+pub(super) fn require_account(tx: &mut (impl StoreTx + ?Sized), account_id: &str) -> Result<()> {
     account(tx, account_id).map(|_| ())
 }
 
-pub(super) fn require_open_account(tx: &mut impl StoreTx, account_id: &str) -> Result<()> {
+pub(super) fn require_open_account(
+    tx: &mut (impl StoreTx + ?Sized),
+    account_id: &str,
+) -> Result<()> {
     if account(tx, account_id)?.closed {
         return Err(UserError::AccountClosed(account_id.to_string()).into());
     }
@@ -270,7 +273,7 @@ pub(super) fn require_open_account(tx: &mut impl StoreTx, account_id: &str) -> R
 }
 
 fn ensure_account(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     journal: &mut Journal,
     account_id: &str,
     display_name: &str,
@@ -298,7 +301,7 @@ fn ensure_account(
 /// Links `member_id` to `account_id`, enforcing one account per member and one member per
 /// account. Linking a member again to the account they already have is a no-op.
 fn link(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     journal: &mut Journal,
     member_id: &str,
     account_id: &str,

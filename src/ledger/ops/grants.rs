@@ -50,7 +50,7 @@ impl<S: Store> Ledger<S> {
     /// grant later never fails on an expiry date that was still ahead when it was made.
     fn write_grant(
         &self,
-        tx: &mut impl StoreTx,
+        tx: &mut (impl StoreTx + ?Sized),
         journal: &mut Journal,
         act: &Act,
         request: &GrantRequest,
@@ -264,7 +264,11 @@ impl<S: Store> Ledger<S> {
 /// it was swept — by a return dated before its expiry, or after a sweep run with a later
 /// `now` — and must then expire again; the sweep holds the write lock, so the first free
 /// number is safe to take.
-fn sweep_key(tx: &mut impl StoreTx, lot_id: LotId, expires_at: DateTime<Utc>) -> Result<String> {
+fn sweep_key(
+    tx: &mut (impl StoreTx + ?Sized),
+    lot_id: LotId,
+    expires_at: DateTime<Utc>,
+) -> Result<String> {
     let mut round = 1;
     loop {
         let key = IdempotencyKey::sweep(lot_id, expires_at.timestamp(), round);

@@ -137,7 +137,7 @@ impl<'a> Journal<'a> {
         Journal { act, next: 0 }
     }
 
-    pub(super) fn write(&mut self, tx: &mut impl StoreTx, entry: Entry) -> Result<()> {
+    pub(super) fn write(&mut self, tx: &mut (impl StoreTx + ?Sized), entry: Entry) -> Result<()> {
         let entry_key = entry_key(&self.act.key, self.next);
         self.next += 1;
         tx.insert_entry(&entry_key, self.act, &entry)

@@ -9,7 +9,7 @@ use crate::ledger::{Act, Lot, LotId, LotReceipt, Source};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 
-pub(super) fn lot(tx: &mut impl StoreTx, lot_id: LotId) -> Result<Lot> {
+pub(super) fn lot(tx: &mut (impl StoreTx + ?Sized), lot_id: LotId) -> Result<Lot> {
     Ok(tx
         .lot(lot_id)?
         .ok_or(UserError::UnknownGrant(lot_id.get()))?)
@@ -17,7 +17,7 @@ pub(super) fn lot(tx: &mut impl StoreTx, lot_id: LotId) -> Result<Lot> {
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn insert_lot(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     act: &Act,
     account_id: &str,
     amount: Credits,
@@ -41,7 +41,7 @@ pub(super) fn insert_lot(
 
 /// The receipt of a change to `lot_id`, read inside the change's transaction.
 pub(super) fn lot_receipt(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     before: Option<Lot>,
     lot_id: LotId,
     now: DateTime<Utc>,

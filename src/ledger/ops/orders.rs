@@ -252,6 +252,10 @@ fn choice_text(choice: CreditChoice) -> String {
 
 /// The lots a change can spend from: granted by its `at`, and live at both its `at` and the
 /// moment it was recorded (see [`When`]), however long ago the sweep last ran.
-fn spendable_lots(tx: &mut impl StoreTx, account_id: &str, act: &Act) -> Result<Vec<SpendableLot>> {
+fn spendable_lots(
+    tx: &mut (impl StoreTx + ?Sized),
+    account_id: &str,
+    act: &Act,
+) -> Result<Vec<SpendableLot>> {
     tx.spendable_lots(account_id, act.now, act.live_at())
 }

@@ -92,7 +92,7 @@ impl<S: Store> Ledger<S> {
 /// What an account can spend at `now`, read inside the caller's transaction (a write's
 /// receipt reads it before committing, so no other write can come between).
 pub(super) fn balance_in(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     account_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Balance> {

@@ -260,7 +260,7 @@ impl<S: Store> Ledger<S> {
 /// configured policy, except that a closed account gets no new refund grant — it can't
 /// receive credits — so there such credit expires at once.
 pub(super) fn expired_credit_policy(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     account_id: &str,
     configured: ExpiredLotPolicy,
 ) -> Result<ExpiredLotPolicy> {
