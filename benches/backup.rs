@@ -10,7 +10,7 @@ mod common;
 
 use chrono::{Duration as Days, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
-use creditbot::ledger::{Act, Expiry, GrantRequest, Ledger, LedgerSettings, Source};
+use creditbot::ledger::{AccountId, Act, Expiry, GrantRequest, Ledger, LedgerSettings, Source};
 use creditbot::money::Credits;
 use serde_json::json;
 use std::path::Path;
@@ -92,13 +92,17 @@ fn build(path: &Path) -> Ledger {
     for n in 0..1_000 {
         let id = format!("ACC-{n:04}");
         ledger
-            .open_account(&Act::new("bench", now, format!("open:{id}")), &id, "Bench")
+            .open_account(
+                &Act::new("bench", now, format!("open:{id}")),
+                &AccountId::new(id.as_str()),
+                "Bench",
+            )
             .expect("open an account");
     }
     let grants: Vec<(String, GrantRequest)> = (0..GRANTS)
         .map(|n| {
             let request = GrantRequest {
-                account_id: format!("ACC-{:04}", n % 1_000).into(),
+                account_id: AccountId::new(format!("ACC-{:04}", n % 1_000)),
                 amount: Credits::from_minor(100 + (n % 5_000) as i64),
                 source: Source::Promotion,
                 reason: format!("autumn promotion, week {}", n % 13),
@@ -173,7 +177,7 @@ fn under_load<T>(ledger: &Arc<Ledger>, work: impl FnOnce() -> T) -> (T, Load) {
                     .grant(
                         &Act::new("bench", now, key),
                         &GrantRequest {
-                            account_id: "ACC-0001".into(),
+                            account_id: AccountId::new("ACC-0001"),
                             amount: Credits::from_minor(250),
                             source: Source::Goodwill,
                             reason: "load".into(),

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
-use creditbot::ledger::{Act, Expiry, GrantRequest, Ledger, LedgerSettings, Source};
+use creditbot::ledger::{AccountId, Act, Expiry, GrantRequest, Ledger, LedgerSettings, Source};
 use creditbot::money::Credits;
 use serde_json::json;
 
@@ -108,13 +108,17 @@ fn bare_grants_per_second(count: u64) -> f64 {
     let accounts: Vec<String> = (0..150).map(|n| format!("ACC-{:05}", 70_001 + n)).collect();
     for id in &accounts {
         ledger
-            .open_account(&Act::new("bench", now, format!("open:{id}")), id, id)
+            .open_account(
+                &Act::new("bench", now, format!("open:{id}")),
+                &AccountId::new(id.as_str()),
+                id,
+            )
             .expect("open an account");
     }
     let started = Instant::now();
     for n in 0..count {
         let request = GrantRequest {
-            account_id: accounts[n as usize % accounts.len()].clone().into(),
+            account_id: AccountId::new(accounts[n as usize % accounts.len()].clone()),
             amount: Credits::from_minor(1_00 + (n as i64 % 5_000)),
             source: Source::Gift,
             reason: "bench".into(),

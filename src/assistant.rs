@@ -23,7 +23,7 @@ use std::sync::Arc;
 use crate::error::{Error, Reference, Result, UserError};
 use crate::faq::{self, Faq};
 pub use crate::grammar::parse_expiry;
-use crate::ledger::{Account, Act, IdempotencyKey, Ledger, MemberId};
+use crate::ledger::{Account, Act, IdempotencyKey, Ledger, MemberId, OrderId};
 pub use command::{AccountOf, AdminCommand, COMMANDS, Command, CommandSpec};
 pub use confirm::ConfirmSettings;
 pub use reply::{COLOUR_INFO, COLOUR_WARN, Card, Choice, Field, Reply};
@@ -296,7 +296,7 @@ impl Assistant {
                 Ok(Reply::card(
                     self.balance_card(
                         &balance,
-                        &text::balance_title(&account.id),
+                        &text::balance_title(account.id.as_str()),
                         now,
                         style,
                         Viewer::Own,
@@ -319,13 +319,16 @@ impl Assistant {
                 } else {
                     Some(self.own_account(request)?)
                 };
-                let breakdown = self.ledger.order_breakdown(&id, now).map_err(|error| {
-                    if admin {
-                        to_admin_refusal(error)
-                    } else {
-                        error
-                    }
-                })?;
+                let breakdown = self
+                    .ledger
+                    .order_breakdown(&OrderId::new(id.as_str()), now)
+                    .map_err(|error| {
+                        if admin {
+                            to_admin_refusal(error)
+                        } else {
+                            error
+                        }
+                    })?;
                 let theirs = own.is_some_and(|account| account.id == breakdown.account_id);
                 if !admin && !theirs {
                     return Err(UserError::UnknownOrder(id).into());
@@ -353,7 +356,7 @@ impl Assistant {
                     Some(account) => {
                         let answer = self.ledger.transfer_check(&account.id, now)?;
                         Ok(Reply::private(text::transfer_answer(
-                            &account.id,
+                            account.id.as_str(),
                             answer.available,
                             self.ledger.currency(),
                         )))
@@ -394,7 +397,7 @@ impl Assistant {
                 if !confirmed {
                     return self.ask(
                         request,
-                        text::confirm_unlink(&account.id),
+                        text::confirm_unlink(account.id.as_str()),
                         text::UNLINK_BUTTONS,
                     );
                 }
@@ -418,7 +421,7 @@ impl Assistant {
             )),
             Command::Reminders { change } => {
                 use crate::reminders::text as words;
-                let member = &request.who.user_id;
+                let member = &request.who.member();
                 let mut out = match change {
                     None => {
                         let setting = self.ledger.member_reminders(member)?;
@@ -465,7 +468,7 @@ impl Assistant {
         let id = confirmation_id(request);
         self.ledger.ask_confirmation(
             &id,
-            &request.who.user_id,
+            &request.who.member(),
             &pending,
             request.now,
             request.now + confirm::ttl(),

@@ -10,6 +10,12 @@ use std::path::{Path, PathBuf};
 
 use crate::money::{AmountSyntax, Credits, Currency, MAX_SCALE};
 
+mod location;
+mod shards;
+
+pub use location::{DatabaseLocation, LocationError, POSTGRES_DEFAULT_PORT, PostgresUrl};
+pub use shards::Shards;
+
 /// The whole configuration. Every section and key is optional; unknown keys are errors.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -87,6 +93,20 @@ pub struct DiscordConfig {
     pub faq_channel_ids: Vec<u64>,
     /// Discord's API base URL; change it only to run behind a proxy for Discord.
     pub api_base: String,
+    /// The gateway shards this process runs, "0-3" or "2", with `shard_count`; neither:
+    /// serenity's automatic sharding (as many shards as Discord recommends, all here).
+    /// Kept as written (a string, or an integer from an environment variable) and checked
+    /// by [`DiscordConfig::shards`].
+    pub shard_ids: Option<toml::Value>,
+    /// How many shards the bot has across all its processes.
+    pub shard_count: Option<i64>,
+}
+
+impl DiscordConfig {
+    /// The shards this process runs, checked; `None` when neither key is set.
+    pub fn shards(&self) -> Result<Option<Shards>, (&'static str, String)> {
+        shards::check(self.shard_ids.as_ref(), self.shard_count)
+    }
 }
 
 impl Default for DiscordConfig {
@@ -98,6 +118,8 @@ impl Default for DiscordConfig {
             admin_role_ids: Vec::new(),
             faq_channel_ids: Vec::new(),
             api_base: "https://discord.com".into(),
+            shard_ids: None,
+            shard_count: None,
         }
     }
 }
@@ -126,7 +148,10 @@ impl Default for HttpConfig {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// The SQLite file.
+    /// Where the ledger is: a SQLite file (a path or `sqlite:PATH`) or `postgres://…`.
+    /// A URL may carry a password, so it is kept as a [`Secret`]; [`Self::location`] reads it.
+    pub url: Option<Secret>,
+    /// The SQLite file, when `url` isn't set (the older key; a file may set one of the two).
     pub path: PathBuf,
     /// `normal` (default; durable at each checkpoint, safe against corruption) or `full`
     /// (every commit durable even through power loss, slower).
@@ -138,9 +163,21 @@ pub struct DatabaseConfig {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
+            url: None,
             path: PathBuf::from("creditbot.db"),
             synchronous: Synchronous::Normal,
             busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// Where the ledger is: `url` when set, else `path`. Which one the file, the environment
+    /// and `--db` end up setting is decided before (see [`Config::parse_with_env`]).
+    pub fn location(&self) -> Result<DatabaseLocation, LocationError> {
+        match &self.url {
+            Some(url) => DatabaseLocation::parse(url.expose()),
+            None => Ok(DatabaseLocation::Sqlite(self.path.clone())),
         }
     }
 }
@@ -358,6 +395,10 @@ impl Config {
     /// Parses config text, then overrides keys from `CREDITBOT_<SECTION>_<KEY>` variables,
     /// `DISCORD_TOKEN` and `CREDITBOT_API_TOKEN`. A variable naming a known section but an
     /// unknown key is an error like an unknown key in the file.
+    ///
+    /// The database location, from strongest to weakest: `CREDITBOT_DATABASE_URL`,
+    /// `CREDITBOT_DATABASE_PATH`, then the file's `url` or `path` (one of them: a file setting
+    /// both is refused), then `creditbot.db`. (`--db` beats them all; `main` applies it.)
     pub fn parse_with_env(
         text: &str,
         origin: &Path,
@@ -367,22 +408,68 @@ impl Config {
             path: origin.to_path_buf(),
             message,
         };
+        let invalid = |key, message: String| ConfigError::Invalid {
+            path: origin.to_path_buf(),
+            key,
+            message,
+        };
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| parse_error(e.message().to_string()))?;
-        for (name, value) in env {
-            let Some((section, key)) = env_key(&name) else {
-                continue;
-            };
-            let section_table = table
-                .entry(section)
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            if let toml::Value::Table(section_table) = section_table {
-                section_table.insert(key, env_value(&value));
+        if let Some(toml::Value::Table(database)) = table.get("database") {
+            if database.contains_key("url") && database.contains_key("path") {
+                return Err(invalid(
+                    "database.url",
+                    "set url or path, not both (url takes a file path too)".into(),
+                ));
+            }
+        }
+        let is_location =
+            |section: &str, key: &str| section == "database" && LOCATION_KEYS.contains(&key);
+        let mut overrides: Vec<(String, String, toml::Value)> = env
+            .filter_map(|(name, value)| {
+                let (section, key) = env_key(&name)?;
+                // A location is text even when it looks like a number or a boolean.
+                let value = if is_location(&section, &key) {
+                    toml::Value::String(value)
+                } else {
+                    env_value(&value)
+                };
+                Some((section, key, value))
+            })
+            .collect();
+        // A location from the environment replaces the file's whole (the URL before the path),
+        // so a file's `path` and an environment's URL are no conflict.
+        let env_location = LOCATION_KEYS.iter().find_map(|wanted| {
+            overrides
+                .iter()
+                .position(|(section, key, _)| is_location(section, key) && key == wanted)
+        });
+        if let Some(at) = env_location {
+            let (section, key, value) = overrides.remove(at);
+            overrides.retain(|(section, key, _)| !is_location(section, key));
+            if let Some(database) = section_of(&mut table, &section) {
+                for old in LOCATION_KEYS {
+                    database.remove(old);
+                }
+                database.insert(key, value);
+            }
+        }
+        for (section, key, value) in overrides {
+            if let Some(section_table) = section_of(&mut table, &section) {
+                section_table.insert(key, value);
             }
         }
         let config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| parse_error(e.message().to_string()))?;
+        config
+            .database
+            .location()
+            .map_err(|e| invalid("database.url", e.to_string()))?;
+        config
+            .discord
+            .shards()
+            .map_err(|(key, message)| invalid(key, message))?;
         config.ledger_settings(origin)?;
         config.confirm_settings(origin)?;
         config.reminders.check(origin)?;
@@ -479,6 +566,18 @@ impl Config {
             max_backdate_days: self.ledger.max_backdate_days,
         })
     }
+}
+
+/// The `[database]` keys that say where the ledger is, the stronger first.
+const LOCATION_KEYS: [&str; 2] = ["url", "path"];
+
+/// A section of the config table, created empty if the file has none; `None` when the file
+/// gives that name something other than a table, which deserializing then refuses, naming it.
+fn section_of<'t>(table: &'t mut toml::Table, section: &str) -> Option<&'t mut toml::Table> {
+    table
+        .entry(section)
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
 }
 
 /// The (section, key) an environment variable sets, if it is one of ours.
@@ -656,6 +755,119 @@ mod tests {
         assert_eq!(config.discord.token.expose(), "secret-token");
         assert_eq!(config.discord.admin_user_ids, vec![1, 2]);
         assert!(!format!("{config:?}").contains("secret-token"));
+    }
+
+    /// The location a config ends up with, from a file and an environment.
+    fn location(text: &str, env: &[(&str, &str)]) -> Result<DatabaseLocation, String> {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        Config::parse_with_env(text, Path::new("b.toml"), env)
+            .map(|c| c.database.location().unwrap())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_database_location_follows_its_precedence() {
+        let file = |p: &str| DatabaseLocation::Sqlite(PathBuf::from(p));
+        let pg = "postgres://shop:hunter2@db:5432/ledger";
+        assert_eq!(location("", &[]), Ok(file("creditbot.db")));
+        assert_eq!(
+            location("[database]\npath = \"a.db\"\n", &[]),
+            Ok(file("a.db"))
+        );
+        assert_eq!(
+            location("[database]\nurl = \"sqlite:b.db\"\n", &[]),
+            Ok(file("b.db"))
+        );
+        let from_file = location(&format!("[database]\nurl = \"{pg}\"\n"), &[]).unwrap();
+        assert_eq!(from_file.to_string(), "postgres://shop:***@db:5432/ledger");
+        // The environment's URL beats the file's path (no conflict), its path the file's URL,
+        // and its URL its path.
+        let env_url = [("CREDITBOT_DATABASE_URL", pg)];
+        assert_eq!(
+            location("[database]\npath = \"a.db\"\n", &env_url),
+            Ok(from_file.clone())
+        );
+        let env_path = [("CREDITBOT_DATABASE_PATH", "/tmp/e.db")];
+        assert_eq!(
+            location(&format!("[database]\nurl = \"{pg}\"\n"), &env_path),
+            Ok(file("/tmp/e.db"))
+        );
+        let both = [env_path[0], env_url[0]];
+        assert_eq!(location("", &both), Ok(from_file));
+        // A path that looks like a number is still a path.
+        assert_eq!(
+            location("", &[("CREDITBOT_DATABASE_URL", "2026")]),
+            Ok(file("2026"))
+        );
+    }
+
+    #[test]
+    fn a_file_setting_url_and_path_or_a_bad_url_is_refused() {
+        assert_eq!(
+            location("[database]\nurl = \"x.db\"\npath = \"y.db\"\n", &[]),
+            Err(
+                "b.toml: database.url: set url or path, not both (url takes a file path too)"
+                    .into()
+            )
+        );
+        let bad = "[database]\nurl = \"postgres://shop:hunter2@db:port/ledger\"\n";
+        assert_eq!(
+            location(bad, &[]),
+            Err(
+                "b.toml: database.url: the PostgreSQL URL's port isn't a number from 1 to 65535"
+                    .into()
+            )
+        );
+        let env = [("CREDITBOT_DATABASE_URL", "mongodb://shop:hunter2@db")];
+        let refused = location("", &env).unwrap_err();
+        assert!(
+            refused.contains("unknown database URL scheme \"mongodb\""),
+            "{refused}"
+        );
+        assert!(!refused.contains("hunter2"), "{refused}");
+        let config = Config::parse(
+            "[database]\nurl = \"postgres://shop:hunter2@db/ledger\"\n",
+            Path::new("b.toml"),
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn shards_come_from_the_file_or_the_environment_both_or_neither() {
+        let shards = |text: &str, env: &[(&str, &str)]| {
+            let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+            Config::parse_with_env(text, Path::new("b.toml"), env)
+                .map(|c| c.discord.shards().unwrap().map(|s| s.to_string()))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(shards("", &[]), Ok(None));
+        let file = "[discord]\nshard_ids = \"1-2\"\nshard_count = 4\n";
+        assert_eq!(shards(file, &[]), Ok(Some("shards 1-2 of 4".into())));
+        let env = [
+            ("CREDITBOT_DISCORD_SHARD_IDS", "2"),
+            ("CREDITBOT_DISCORD_SHARD_COUNT", "8"),
+        ];
+        assert_eq!(shards(file, &env), Ok(Some("shard 2 of 8".into())));
+        assert_eq!(
+            shards("[discord]\nshard_count = 4\n", &[]),
+            Err("b.toml: discord.shard_count: needs shard_ids too (set both, or neither for automatic sharding)".into())
+        );
+        assert_eq!(
+            shards("", &[("CREDITBOT_DISCORD_SHARD_IDS", "0-3")]),
+            Err("b.toml: discord.shard_ids: needs shard_count too (set both, or neither for automatic sharding)".into())
+        );
+        assert_eq!(
+            shards("[discord]\nshard_ids = \"0-3\"\nshard_count = 2\n", &[]),
+            Err("b.toml: discord.shard_ids: shard 3 doesn't exist: with shard_count = 2 the ids go from 0 to 1".into())
+        );
+        assert_eq!(
+            shards("[discord]\nshard_ids = \"2-1\"\nshard_count = 4\n", &[]),
+            Err(
+                "b.toml: discord.shard_ids: the range 2-1 is empty; write the lower id first (1-2)"
+                    .into()
+            )
+        );
     }
 
     #[test]

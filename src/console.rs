@@ -142,7 +142,13 @@ pub fn due_reminder(assistant: &Assistant, session: &Session) -> Option<String> 
     }
     let now = session.now.unwrap_or_else(Utc::now);
     let ledger = assistant.ledger();
-    let due = crate::reminders::due_for_member(ledger, settings, &session.member, now).ok()??;
+    let due = crate::reminders::due_for_member(
+        ledger,
+        settings,
+        &crate::ledger::MemberId::new(session.member.as_str()),
+        now,
+    )
+    .ok()??;
     Some(format!(
         "Reminder: {}\n",
         crate::reminders::text::message(

@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::error::Result;
 use crate::ledger::{
-    AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, MemberId,
-    OrderItemRequest, OrderRequest, ReturnRequest, ReturnScope, Source,
+    AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, MemberId, OrderId,
+    OrderItemRequest, OrderRequest, ReturnId, ReturnRequest, ReturnScope, Source,
 };
 use crate::money::Credits;
 
@@ -19,17 +19,18 @@ pub fn seed(ledger: &Ledger, now: DateTime<Utc>) -> Result<()> {
     let days = |n: i64| now + Duration::days(n);
     let admin = |key: &str, at: DateTime<Utc>| Act::new("demo", at, format!("demo:{key}"));
     let cents = Credits::from_minor;
-    ledger.open_account(&admin("open", days(-90)), DEMO_ACCOUNT, "Alice Example")?;
+    let account = AccountId::new(DEMO_ACCOUNT);
+    ledger.open_account(&admin("open", days(-90)), &account, "Alice Example")?;
     ledger.link_member(
         &admin("link", days(-90)),
         &MemberId::new(DEMO_MEMBER),
-        &AccountId::new(DEMO_ACCOUNT),
+        &account,
     )?;
     let grant = |key: &str, at, amount, source, reason: &str, expiry| {
         ledger.grant(
             &admin(key, at),
             &GrantRequest {
-                account_id: DEMO_ACCOUNT.into(),
+                account_id: account.clone(),
                 amount,
                 source,
                 reason: reason.into(),
@@ -87,8 +88,8 @@ pub fn seed(ledger: &Ledger, now: DateTime<Utc>) -> Result<()> {
         "demo",
         days(-3),
         &ReturnRequest {
-            return_id: "R-7702".into(),
-            order_external_id: "7702".into(),
+            return_id: ReturnId::new("R-7702"),
+            order_external_id: OrderId::new("7702"),
             scope: ReturnScope::Whole,
             reason: "didn't like it".into(),
         },
@@ -130,8 +131,8 @@ fn item(sku: &str, title: &str, kind: ItemKind, cents: i64) -> OrderItemRequest 
 
 fn order(id: &str, items: Vec<OrderItemRequest>) -> OrderRequest {
     OrderRequest {
-        external_id: id.into(),
-        account_id: DEMO_ACCOUNT.into(),
+        external_id: OrderId::new(id),
+        account_id: AccountId::new(DEMO_ACCOUNT),
         items,
         credits: CreditChoice::All,
         other_method: Some("Visa".into()),

@@ -9,8 +9,8 @@
 
 use serde_json::Value;
 use serenity::all::{
-    ChannelId, ClientBuilder, Context, Event, EventHandler, GatewayError, GatewayIntents, GuildId,
-    HttpBuilder, Interaction, InteractionId, Message, RawEventHandler, Ready, UserId,
+    ChannelId, Client, ClientBuilder, Context, Event, EventHandler, GatewayError, GatewayIntents,
+    GuildId, HttpBuilder, Interaction, InteractionId, Message, RawEventHandler, Ready, UserId,
 };
 use serenity::async_trait;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::assistant::{Assistant, Input, Place, Request, Who};
-use crate::config::Config;
+use crate::config::{Config, Shards};
 use crate::discord_api::{self, InteractionKind, ParsedInteraction};
 use crate::offload::{self, Answer, DEFER_AFTER};
 use crate::shutdown;
@@ -36,6 +36,8 @@ pub enum DiscordError {
     Client(Box<serenity::Error>),
     #[error("can't listen for shutdown signals: {0}")]
     Signals(#[from] std::io::Error),
+    #[error("{0}: {1}")]
+    Config(&'static str, String),
 }
 
 impl From<serenity::Error> for DiscordError {
@@ -63,6 +65,9 @@ pub async fn run(config: &Config, assistant: Arc<Assistant>) -> Result<(), Disco
         registered: AtomicBool::new(false),
         in_flight: AtomicUsize::new(0),
     });
+    let shards = discord
+        .shards()
+        .map_err(|(key, message)| DiscordError::Config(key, message))?;
     let stop = shutdown::listen()?;
     loop {
         let mut http = HttpBuilder::new(discord.token.expose());
@@ -79,16 +84,21 @@ pub async fn run(config: &Config, assistant: Arc<Assistant>) -> Result<(), Disco
                 shared: Arc::clone(&state),
             })
             .await?;
-        let shards = Arc::clone(&client.shard_manager);
-        tracing::info!("connecting to the Discord gateway");
+        let manager = Arc::clone(&client.shard_manager);
+        match shards {
+            Some(shards) => tracing::info!(%shards, "connecting to the Discord gateway"),
+            None => tracing::info!(
+                "connecting to the Discord gateway (shards as Discord recommends, all in this process)"
+            ),
+        }
         // The stop doesn't wait for serenity to agree: while it is connecting, or waiting to
         // reconnect to a Discord it can't reach, it has no shard to shut down and would go on
         // retrying. A connected shard is asked to close (Discord sees a clean goodbye); then
         // the client is dropped whatever state it is in.
         let result = tokio::select! {
-            result = client.start() => result,
+            result = start(&mut client, shards) => result,
             () = stop.requested() => {
-                if tokio::time::timeout(SHARD_CLOSE, shards.shutdown_all()).await.is_err() {
+                if tokio::time::timeout(SHARD_CLOSE, manager.shutdown_all()).await.is_err() {
                     tracing::warn!("the gateway connection didn't close in time; dropping it");
                 }
                 Ok(())
@@ -119,6 +129,22 @@ pub async fn run(config: &Config, assistant: Arc<Assistant>) -> Result<(), Disco
                 return Ok(());
             }
         }
+    }
+}
+
+/// Runs the configured shards, or serenity's automatic sharding (the count `/gateway/bot`
+/// recommends, every shard in this process) when none are configured.
+async fn start(client: &mut Client, shards: Option<Shards>) -> serenity::Result<()> {
+    match shards {
+        // serenity 0.12's `start_shard_range` runs `range.start` up to *and including*
+        // `range.end` (it hands `end` to `start_connection` as the last shard), so the last id
+        // goes in as the end; tests/it/discord.rs checks which shards identify.
+        Some(shards) => {
+            client
+                .start_shard_range(shards.first()..shards.last(), shards.count())
+                .await
+        }
+        None => client.start_autosharded().await,
     }
 }
 

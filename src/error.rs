@@ -75,6 +75,8 @@ pub enum UserError {
     #[error("A link code was already issued for this request; ask again for a new one.")]
     LinkCodeAlreadyIssued,
 
+    // A grant's number is the lot's `LotId::get()`: this module sits below the ledger, so
+    // it can't name `ledger::LotId`.
     #[error("I couldn't find grant #{0}.")]
     UnknownGrant(i64),
     #[error("Grant #{0} has nothing left to revoke.")]

@@ -10,7 +10,7 @@ use crate::wire;
 
 /// The account with this id, or the account linked to this member.
 pub fn resolve(ledger: &Ledger, member_or_account: &str) -> Result<Account> {
-    match ledger.account(member_or_account) {
+    match ledger.account(&AccountId::new(member_or_account)) {
         Ok(account) => Ok(account),
         Err(_) => ledger
             .account_for_member(&MemberId::new(member_or_account.trim_start_matches('@')))?
@@ -51,7 +51,7 @@ pub fn export(ledger: &Ledger, member_or_account: &str, now: DateTime<Utc>) -> R
     }
     Ok(json!({
         "account": wire::account_json(&account),
-        "member": ledger.member_for_account(&AccountId::new(&account.id))?,
+        "member": ledger.member_for_account(&account.id)?,
         "currency": currency.code(),
         "exported_at": now,
         "available": wire::money(currency, balance.available),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use std::io::BufRead;
 
 use crate::error::{Error, Field, UserError};
-use crate::ledger::{Act, IdempotencyKey, Ledger};
+use crate::ledger::{AccountId, Act, IdempotencyKey, Ledger};
 use crate::lines::{Line, Lines};
 use crate::wire::{
     AccountIn, FieldError, GrantIn, OrderIn, ReturnIn, client_grant_key, field_of, from_json,
@@ -192,11 +192,12 @@ fn apply(
     let duplicate = ledger.has_operation(&key).map_err(|e| describe(&e))?;
     let done = match record {
         Record::Account(account) => {
-            if !duplicate && ledger.account(&account.id).is_ok() {
+            let id = AccountId::new(account.id.as_str());
+            if !duplicate && ledger.account(&id).is_ok() {
                 return Ok(Outcome::Duplicate);
             }
             ledger
-                .open_account(&Act::new(actor, now, key), &account.id, &account.name)
+                .open_account(&Act::new(actor, now, key), &id, &account.name)
                 .map(drop)
         }
         Record::Grant(grant) => {

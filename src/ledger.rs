@@ -30,20 +30,13 @@ use crate::money::Credits;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PgOptions, PgStore};
-pub use ids::{AccountId, MemberId, OrderId};
+pub use ids::{AccountId, LotId, MemberId, OrderId, ReturnId};
 pub use ops::Ledger;
 pub use sqlite::SqliteStore;
 pub use store::reminders::{
     DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderOutcome,
     ReminderRunRecord,
 };
-
-/// A lot's database id, shown to admins as "grant #57".
-///
-/// The words: in code the stored row is a *lot* (every grant is a lot), so its id is `LotId`
-/// and its type `Lot`; "grant" is the act (`Ledger::grant`, `GrantRequest`) and the word
-/// members and admins read ("grant #57"). Still a bare `i64` (not yet a newtype).
-pub type LotId = i64;
 
 // Its settings are plain data read from bot.toml, so they live with the config (the layer
 // below the ledger); the ledger re-exports them under the names its callers know.
@@ -253,17 +246,6 @@ pub fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
 /// The longest account id.
 pub const ACCOUNT_ID_MAX: usize = 64;
 
-/// Whether `id` is written as a new account id may be: 1 to `ACCOUNT_ID_MAX` ASCII letters,
-/// digits, `-`, `_` or `.` (`ACC-1042`). Ids are compared ignoring case, so `acc-1042` names
-/// the same account and can never be a second one; ASCII only, so no two ids look alike
-/// (no Cyrillic "А" beside a Latin "A", no accents written two ways).
-pub fn is_account_id(id: &str) -> bool {
-    (1..=ACCOUNT_ID_MAX).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 /// Where a grant came from. Stored as its lowercase name; new kinds may be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -303,7 +285,7 @@ impl Source {
 /// A shop account that holds credits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub display_name: String,
     pub created_at: DateTime<Utc>,
     pub closed: bool,
@@ -321,7 +303,7 @@ pub struct Link {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuedLinkCode {
     pub code: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -348,7 +330,7 @@ pub struct GrantRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lot {
     pub id: LotId,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub amount: Credits,
     pub remaining: Credits,
     pub source: Source,
@@ -357,7 +339,7 @@ pub struct Lot {
     pub granted_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     /// For a refund lot: the order whose return issued it.
-    pub refund_of_order: Option<String>,
+    pub refund_of_order: Option<OrderId>,
     /// An admin revoked it; credit a return brings back to it is revoked again at once.
     #[serde(default)]
     pub revoked: bool,
@@ -450,8 +432,8 @@ pub struct Allocation {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderReceipt {
-    pub external_id: String,
-    pub account_id: String,
+    pub external_id: OrderId,
+    pub account_id: AccountId,
     pub total: Credits,
     pub credits_applied: Credits,
     pub other_amount: Credits,
@@ -476,7 +458,7 @@ pub struct ReturnLine {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnRequest {
-    pub return_id: String,
+    pub return_id: ReturnId,
     pub order_external_id: OrderId,
     pub scope: ReturnScope,
     pub reason: String,
@@ -493,9 +475,9 @@ pub struct ReturnedItem {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnReceipt {
-    pub return_id: String,
-    pub order_external_id: String,
-    pub account_id: String,
+    pub return_id: ReturnId,
+    pub order_external_id: OrderId,
+    pub account_id: AccountId,
     pub items: Vec<ReturnedItem>,
     /// Credit put back on the lots it came from (still live).
     pub credits_restored: Credits,
@@ -521,7 +503,7 @@ impl ReturnReceipt {
 /// What the member can spend now, and the live lots that make it up, in spending order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Balance {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub available: Credits,
     pub lots: Vec<Lot>,
 }
@@ -555,7 +537,7 @@ impl Balance {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransferAnswer {
     pub transferable: bool,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub available: Credits,
 }
 
@@ -595,8 +577,8 @@ pub struct ItemBreakdown {
 /// An order's payment breakdown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderBreakdown {
-    pub external_id: String,
-    pub account_id: String,
+    pub external_id: OrderId,
+    pub account_id: AccountId,
     pub placed_at: DateTime<Utc>,
     pub total: Credits,
     pub credits_applied: Credits,
@@ -610,7 +592,7 @@ pub struct OrderBreakdown {
 pub struct Confirmation {
     pub id: String,
     /// Who asked: the only one who may answer.
-    pub asker: String,
+    pub asker: MemberId,
     /// What to carry out, as the assistant wrote it (JSON).
     pub request: String,
     pub expires_at: DateTime<Utc>,
@@ -625,7 +607,7 @@ pub struct HistoryEntry {
     pub kind: JournalKind,
     pub amount: Credits,
     pub lot_id: Option<LotId>,
-    pub order_external_id: Option<String>,
+    pub order_external_id: Option<OrderId>,
     pub detail: Option<String>,
     pub actor: String,
     pub reason: String,
@@ -657,7 +639,7 @@ pub struct SweepReport {
 /// An order in an account's list of recent orders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderSummary {
-    pub external_id: String,
+    pub external_id: OrderId,
     pub placed_at: DateTime<Utc>,
     pub total: Credits,
     pub credits_applied: Credits,
@@ -688,11 +670,11 @@ mod tests {
         assert_eq!(IdempotencyKey::chat("grant", "123").as_str(), "grant:123");
         assert_eq!(IdempotencyKey::note("grant:123").as_str(), "grant:123:note");
         assert_eq!(
-            IdempotencyKey::sweep(57, 1_700_000_000, 1).as_str(),
+            IdempotencyKey::sweep(LotId::new(57), 1_700_000_000, 1).as_str(),
             "sweep:57:1700000000"
         );
         assert_eq!(
-            IdempotencyKey::sweep(57, 1_700_000_000, 3).as_str(),
+            IdempotencyKey::sweep(LotId::new(57), 1_700_000_000, 3).as_str(),
             "sweep:57:1700000000:3"
         );
         assert_eq!(String::from(IdempotencyKey::order("1")), "order:1");

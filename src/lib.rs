@@ -19,7 +19,8 @@
 //! - `money`: exact amounts (`Credits`), their currency and the amount grammar
 //! - `lines`: text input a line at a time, a line that isn't UTF-8 reported, not fatal
 //! - `config`: bot.toml with environment overrides, and the plain settings of the layers
-//!   above (`LedgerSettings`, `ConfirmSettings`), so it imports none of them
+//!   above (`LedgerSettings`, `ConfirmSettings`, where the ledger is, which gateway shards
+//!   run), so it imports none of them
 //! - `error`: refusals (`UserError`) and internal errors, and the apology's `Reference`
 //! - `words`: the voice every reply shares: English counts ("1 day", "30 days"), how dates
 //!   and members are written (`Style`)

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use creditbot::assistant::{Admins, Assistant, Style};
-use creditbot::config::Config;
+use creditbot::config::{Config, DatabaseLocation};
 use creditbot::console::{self, Session};
 use creditbot::faq::{self, Faq};
-use creditbot::ledger::{ExpiredLotPolicy, Ledger};
+use creditbot::ledger::{ExpiredLotPolicy, Ledger, LedgerSettings};
 use creditbot::{db, demo, export, import, reminders};
 // What the long-running transports share; a build with neither (`--no-default-features`)
 // runs only the console and one-shot commands.
@@ -32,8 +32,10 @@ struct Cli {
     /// The config file (default ./bot.toml; none is needed for the console).
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// The SQLite database, overriding [database] path.
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The database: a SQLite file (a path or sqlite:PATH) or postgres://user:password@host/db.
+    /// Beats CREDITBOT_DATABASE_URL and bot.toml's [database] url and path.
+    // Read as a path, not parsed by clap: clap's refusals repeat the value, password and all.
+    #[arg(long, global = true, value_name = "PATH|URL")]
     db: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -196,29 +198,39 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
     .map_err(|e| e.to_string())?;
     let config_file = config_path.unwrap_or_else(|| PathBuf::from("bot.toml"));
     let explicit_db = db.is_some();
-    let db_path = db.unwrap_or_else(|| config.database.path.clone());
+    // `--db` beats the config's location (itself the environment's or the file's).
+    let location = match db {
+        Some(value) => DatabaseLocation::from_argument(value).map_err(|e| format!("--db: {e}"))?,
+        None => config.database.location().map_err(|e| e.to_string())?,
+    };
     // Input that can't be read is refused before the database is touched.
     let import_input = match &command {
         Command::Import { file, .. } => Some(ImportInput::open(file)?),
         _ => None,
     };
-    if !command.may_create_database(explicit_db) && !db_path.exists() {
-        return Err(format!(
-            "no database at {}; check the path (nothing was created)",
-            db_path.display()
-        ));
+    let sqlite_file = location.sqlite_path();
+    if let Some(path) = sqlite_file {
+        if !command.may_create_database(explicit_db) && !path.exists() {
+            return Err(format!(
+                "no database at {}; check the path (nothing was created)",
+                path.display()
+            ));
+        }
     }
     if let Command::Backup { path } = &command {
         // The copy reads the file as it is: no migration, no currency check, no ledger.
-        return backup(&db_path, &config, path);
+        return match sqlite_file {
+            Some(db_path) => backup(db_path, &config, path),
+            None => Err(format!(
+                "backup copies a SQLite file; {location} is PostgreSQL (use its own tools, such as pg_dump)"
+            )),
+        };
     }
-    let created = !db_path.exists();
+    let created = sqlite_file.is_some_and(|path| !path.exists());
     let settings = config
         .ledger_settings(&config_file)
         .map_err(|e| e.to_string())?;
-    check_currency(&db_path, &config, &config_file)?;
-    let ledger =
-        Arc::new(Ledger::open(&db_path, &config.database, settings).map_err(|e| e.to_string())?);
+    let ledger = Arc::new(open_ledger(&location, &config, settings, &config_file)?);
     let now = Utc::now();
     match command {
         Command::Run => {
@@ -226,8 +238,7 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 return run_discord(&config, ledger);
             }
             eprintln!(
-                "No Discord token configured (set DISCORD_TOKEN, or [discord] token in bot.toml) — starting the local console on {}.",
-                db_path.display()
+                "No Discord token configured (set DISCORD_TOKEN, or [discord] token in bot.toml) — starting the local console on {location}."
             );
             if created {
                 seed_demo(&ledger, now)?;
@@ -264,8 +275,7 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
         }
         Command::Migrate => {
             println!(
-                "{} is ready (schema version {}).",
-                db_path.display(),
+                "{location} is ready (schema version {}).",
                 creditbot::db::MIGRATIONS.len()
             );
         }
@@ -300,8 +310,7 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
         Command::Demo { now: at } => {
             demo::seed(&ledger, at.unwrap_or(now)).map_err(|e| e.to_string())?;
             println!(
-                "Demo data ready in {}: member {} is linked to account {}. Try: creditbot console",
-                db_path.display(),
+                "Demo data ready in {location}: member {} is linked to account {}. Try: creditbot console",
                 demo::DEMO_MEMBER,
                 demo::DEMO_ACCOUNT
             );
@@ -320,6 +329,26 @@ fn seed_demo(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), String> {
         demo::DEMO_ACCOUNT
     );
     Ok(())
+}
+
+/// Opens the ledger where `location` says, checking the config's currency against the one the
+/// database keeps first. The one place that knows which stores this build can open.
+fn open_ledger(
+    location: &DatabaseLocation,
+    config: &Config,
+    settings: LedgerSettings,
+    config_file: &Path,
+) -> Result<Ledger, String> {
+    match location {
+        DatabaseLocation::Sqlite(path) => {
+            check_currency(path, config, config_file)?;
+            Ledger::open(path, &config.database, settings).map_err(|e| e.to_string())
+        }
+        // The PostgreSQL store is being written on another branch; this arm is where it opens.
+        DatabaseLocation::Postgres(url) => Err(format!(
+            "this build can't open PostgreSQL yet: {url} (use a SQLite file for now: a path or sqlite:PATH)"
+        )),
+    }
 }
 
 /// Refuses a config whose currency differs from the one the database keeps (recording it in

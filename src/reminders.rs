@@ -25,7 +25,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{MAX_REMINDER_DAYS, RemindersConfig};
 use crate::error::{Error, Result};
-use crate::ledger::{DueGrant, Ledger, MemberReminders, ReminderCandidate, ReminderOutcome};
+use crate::ledger::{
+    AccountId, DueGrant, Ledger, MemberId, MemberReminders, ReminderCandidate, ReminderOutcome,
+};
 
 /// How reminders are set up (from `[reminders]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,8 +104,8 @@ pub fn crossed_threshold(
 /// One member's message: every grant due for them in this run, soonest expiry first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberMessage {
-    pub member_id: String,
-    pub account_id: String,
+    pub member_id: MemberId,
+    pub account_id: AccountId,
     pub grants: Vec<DueGrant>,
 }
 
@@ -134,7 +136,7 @@ pub struct Plan {
     /// By member id.
     pub messages: Vec<MemberMessage>,
     /// Members with due grants who get nothing, and why.
-    pub skipped: Vec<(String, SkipReason)>,
+    pub skipped: Vec<(MemberId, SkipReason)>,
 }
 
 /// Plans a run at `now` from the ledger's candidates.
@@ -203,7 +205,7 @@ pub fn plan_run(ledger: &Ledger, settings: &Settings, now: DateTime<Utc>) -> Res
 pub fn due_for_member(
     ledger: &Ledger,
     settings: &Settings,
-    member_id: &str,
+    member_id: &MemberId,
     now: DateTime<Utc>,
 ) -> Result<Option<MemberMessage>> {
     let window = settings.window(ledger.member_reminders(member_id)?.days_before);
@@ -211,7 +213,7 @@ pub fn due_for_member(
     Ok(plan(candidates, settings, now)
         .messages
         .into_iter()
-        .find(|m| m.member_id == member_id))
+        .find(|m| m.member_id == *member_id))
 }
 
 /// Why Discord didn't take a message.
@@ -286,7 +288,7 @@ pub struct Report {
     /// Skipped members by reason.
     pub skipped_by: BTreeMap<String, u64>,
     /// (member, reason) of each failure.
-    pub failures: Vec<(String, String)>,
+    pub failures: Vec<(MemberId, String)>,
 }
 
 impl Report {
@@ -364,9 +366,14 @@ impl Runner {
                 continue;
             }
             let body = text::message(&claim, &currency, crate::words::Style::Discord, now);
-            let nonce = nonce(&message.member_id, &claim);
+            let nonce = nonce(message.member_id.as_str(), &claim);
             let outcome = self
-                .deliver_one(&message.member_id, &body, &nonce, &mut first_request)
+                .deliver_one(
+                    message.member_id.as_str(),
+                    &body,
+                    &nonce,
+                    &mut first_request,
+                )
                 .await;
             match &outcome {
                 ReminderOutcome::Sent => {

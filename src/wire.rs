@@ -15,9 +15,9 @@ mod shape;
 use crate::error::{Field, UserError};
 use crate::grammar::{self, parse_expiry};
 use crate::ledger::{
-    Account, Balance, CreditChoice, Expiry, GrantRequest, HistoryEntry, IdempotencyKey, ItemKind,
-    Lot, OrderBreakdown, OrderItemRequest, OrderReceipt, OrderRequest, ReturnLine, ReturnReceipt,
-    ReturnRequest, ReturnScope, Source, When,
+    Account, AccountId, Balance, CreditChoice, Expiry, GrantRequest, HistoryEntry, IdempotencyKey,
+    ItemKind, Lot, OrderBreakdown, OrderId, OrderItemRequest, OrderReceipt, OrderRequest, ReturnId,
+    ReturnLine, ReturnReceipt, ReturnRequest, ReturnScope, Source, When,
 };
 use crate::money::{AmountSyntax, Credits, Currency};
 
@@ -404,7 +404,7 @@ impl GrantIn {
     ) -> Result<(GrantRequest, When), FieldError> {
         let at = checked_at(self.at, now)?;
         let request = GrantRequest {
-            account_id: self.account.clone().into(),
+            account_id: AccountId::new(self.account.as_str()),
             amount: currency.parse_grant(&self.amount, AmountSyntax::Plain)?,
             source: match &self.source {
                 Some(text) => {
@@ -460,8 +460,8 @@ impl OrderIn {
             })
             .collect::<Result<Vec<_>, FieldError>>()?;
         let request = OrderRequest {
-            external_id: self.id.clone().into(),
-            account_id: self.account.clone().into(),
+            external_id: OrderId::new(self.id.as_str()),
+            account_id: AccountId::new(self.account.as_str()),
             items,
             credits,
             other_method: self.method.clone(),
@@ -475,8 +475,8 @@ impl ReturnIn {
     pub fn to_request(&self, now: DateTime<Utc>) -> Result<(ReturnRequest, When), FieldError> {
         let at = checked_at(self.at, now)?;
         let request = ReturnRequest {
-            return_id: self.id.clone(),
-            order_external_id: self.order.clone().into(),
+            return_id: ReturnId::new(self.id.as_str()),
+            order_external_id: OrderId::new(self.order.as_str()),
             scope: match &self.items {
                 None => ReturnScope::Whole,
                 Some(items) => ReturnScope::Items(

@@ -11,7 +11,7 @@ use crate::error::{Error, ItemName, Result, UserError};
 use crate::grammar::parse_expiry;
 use crate::ledger::{
     Account, AccountId, Act, Expiry, GrantRequest, IdempotencyKey, ItemBreakdown, Lot, LotReceipt,
-    MemberId, OrderBreakdown, ReturnLine, ReturnRequest, ReturnScope, is_account_id,
+    MemberId, OrderBreakdown, OrderId, ReturnId, ReturnLine, ReturnRequest, ReturnScope,
 };
 use crate::money::{AmountSyntax, Credits};
 
@@ -83,7 +83,7 @@ impl Assistant {
                 let receipt = self.ledger.grant_with_receipt(
                     &act("grant"),
                     &GrantRequest {
-                        account_id: account.id.clone().into(),
+                        account_id: account.id.clone(),
                         amount,
                         source,
                         reason: reason.clone(),
@@ -121,7 +121,7 @@ impl Assistant {
                     // written it off yet, so whether this asks first never depends on when
                     // the sweep ran.
                     if !before.remaining.is_positive() || !before.is_live(now) {
-                        return Err(UserError::GrantNothingLeft(grant).into());
+                        return Err(UserError::GrantNothingLeft(grant.get()).into());
                     }
                     if !confirmed && before.remaining > self.confirm.revoke_above {
                         return self.ask(
@@ -147,7 +147,7 @@ impl Assistant {
                         grant,
                         &currency.format(receipt.taken()),
                         &reason,
-                        account,
+                        account.as_str(),
                         &currency.format(self.balance_after(&receipt, now)?),
                     ),
                     text::who_reads_what(
@@ -212,21 +212,21 @@ impl Assistant {
                 account,
                 create,
             } => {
-                let existed = self.ledger.account(&account).is_ok();
                 let (member_id, account_id) = (MemberId::new(&member), AccountId::new(&account));
+                let existed = self.ledger.account(&account_id).is_ok();
                 let link = self
                     .ledger
                     .link_member_to(&act("link"), &member_id, &account_id, create)
                     .map_err(|error| match error.as_user() {
                         // A slip must not open an empty account: creating one is asked for.
-                        Some(UserError::UnknownAccount(_)) if !is_account_id(&account) => {
-                            UserError::AccountIdNotValid(account.clone()).into()
-                        }
-                        Some(UserError::UnknownAccount(_)) => UserError::AccountToCreate {
-                            account: account.clone(),
-                            member: style.member(&member),
-                        }
-                        .into(),
+                        Some(UserError::UnknownAccount(_)) => match AccountId::parse(&account) {
+                            Err(not_valid) => not_valid.into(),
+                            Ok(_) => UserError::AccountToCreate {
+                                account: account.clone(),
+                                member: style.member(&member),
+                            }
+                            .into(),
+                        },
                         _ => error,
                     })?;
                 Ok(Reply::private(text::linked(
@@ -247,21 +247,20 @@ impl Assistant {
                 )))
             }
             AdminCommand::Code { account } => {
-                let issued = self.ledger.issue_link_code(&act("code"), &account)?;
+                let issued = self
+                    .ledger
+                    .issue_link_code(&act("code"), &AccountId::new(account))?;
                 let mut reply = text::link_code(
-                    &issued.account_id,
+                    issued.account_id.as_str(),
                     &issued.code,
                     &style.date_relative(issued.expires_at, now),
                 );
                 // The code is refused while a member holds the account; one who held it
                 // before left their history on it, and whoever redeems the code reads it.
-                if let Some(earlier) = self
-                    .ledger
-                    .previous_member(&AccountId::new(&issued.account_id))?
-                {
+                if let Some(earlier) = self.ledger.previous_member(&issued.account_id)? {
                     reply.push('\n');
                     reply.push_str(&text::code_shows_earlier_history(
-                        &issued.account_id,
+                        issued.account_id.as_str(),
                         &style.member(earlier.as_str()),
                     ));
                 }
@@ -274,16 +273,14 @@ impl Assistant {
                         Some(MemberId::new(member)),
                     ),
                     AccountOf::Account(id) => {
-                        let account = self.ledger.account(&id)?;
-                        let member = self
-                            .ledger
-                            .member_for_account(&AccountId::new(&account.id))?;
+                        let account = self.ledger.account(&AccountId::new(id))?;
+                        let member = self.ledger.member_for_account(&account.id)?;
                         (account, member)
                     }
                 };
                 let balance = self.ledger.balance(&account.id, now)?;
                 let title = text::account_card_title(
-                    &account.id,
+                    account.id.as_str(),
                     member.as_ref().map(|m| style.member(m.as_str())).as_deref(),
                 );
                 Ok(Reply::card(
@@ -299,7 +296,7 @@ impl Assistant {
             }
             AdminCommand::History { member, page } => {
                 let account = self.member_account(&member, style)?;
-                let title = text::member_history_title(&style.member(&member), &account.id);
+                let title = text::member_history_title(&style.member(&member), account.id.as_str());
                 let next = text::member_history_command(&member);
                 Ok(Reply::card(
                     self.history_card(
@@ -320,7 +317,9 @@ impl Assistant {
             } => {
                 let scope = match item {
                     Some(typed) => {
-                        let breakdown = self.ledger.order_breakdown(&order, now)?;
+                        let breakdown = self
+                            .ledger
+                            .order_breakdown(&OrderId::new(order.as_str()), now)?;
                         let sku = pick_item(&breakdown, &typed)?.sku.clone();
                         ReturnScope::Items(vec![ReturnLine { sku, quantity }])
                     }
@@ -330,8 +329,8 @@ impl Assistant {
                     &request.who.user_id,
                     now,
                     &ReturnRequest {
-                        return_id,
-                        order_external_id: order.into(),
+                        return_id: ReturnId::new(return_id),
+                        order_external_id: OrderId::new(order),
                         scope,
                         reason: text::REASON_RETURN_BY_ADMIN.into(),
                     },
@@ -380,7 +379,7 @@ impl Assistant {
     fn check_expiry_can_change(&self, lot: &Lot, now: DateTime<Utc>, style: Style) -> Result<()> {
         let currency = self.ledger.currency();
         if lot.revoked {
-            return Err(UserError::ExpiryOfRevokedGrant(lot.id).into());
+            return Err(UserError::ExpiryOfRevokedGrant(lot.id.get()).into());
         }
         if let Some(expired_at) = lot.expires_at.filter(|_| !lot.is_live(now)) {
             // Swept or not: what the sweep wrote off, plus what it hasn't reached yet.
@@ -388,10 +387,10 @@ impl Assistant {
             if lost.is_positive() {
                 let member = self
                     .ledger
-                    .member_for_account(&AccountId::new(&lot.account_id))?
+                    .member_for_account(&lot.account_id)?
                     .map_or("…".to_string(), |m| style.member(m.as_str()));
                 return Err(UserError::ExpiryOfExpiredGrant {
-                    grant: lot.id,
+                    grant: lot.id.get(),
                     expired_on: style.date(expired_at),
                     lost: currency.format(lost),
                     regrant: text::regrant_command(&member, &currency.to_decimal(lost).to_string()),
@@ -400,7 +399,7 @@ impl Assistant {
             }
         }
         if !lot.remaining.is_positive() {
-            return Err(UserError::ExpiryOfEmptyGrant(lot.id).into());
+            return Err(UserError::ExpiryOfEmptyGrant(lot.id.get()).into());
         }
         Ok(())
     }
@@ -414,14 +413,11 @@ impl Assistant {
     }
 
     /// The member holding an account as the admin reads it, or "The member" when none does.
-    fn holder_of(&self, account_id: &str, style: Style) -> Result<String> {
-        Ok(self
-            .ledger
-            .member_for_account(&AccountId::new(account_id))?
-            .map_or_else(
-                || text::THE_MEMBER.to_string(),
-                |m| style.member(m.as_str()),
-            ))
+    fn holder_of(&self, account_id: &AccountId, style: Style) -> Result<String> {
+        Ok(self.ledger.member_for_account(account_id)?.map_or_else(
+            || text::THE_MEMBER.to_string(),
+            |m| style.member(m.as_str()),
+        ))
     }
 
     /// When the admin named whose grant it is, refuses a grant of anyone else's.
@@ -431,7 +427,7 @@ impl Assistant {
         };
         if self.member_account(member, style)?.id != lot.account_id {
             return Err(UserError::GrantOfAnotherMember {
-                grant: lot.id,
+                grant: lot.id.get(),
                 member: style.member(member),
             }
             .into());
@@ -490,12 +486,12 @@ fn pick_item<'a>(order: &'a OrderBreakdown, typed: &str) -> Result<&'a ItemBreak
     match partial.as_slice() {
         [one] => Ok(one),
         [] => Err(UserError::UnknownItemForAdmin {
-            order: order.external_id.clone(),
+            order: order.external_id.to_string(),
             item: typed.trim().to_string(),
             items: named(&items.iter().collect::<Vec<_>>()),
         }),
         several => Err(UserError::ItemAmbiguous {
-            order: order.external_id.clone(),
+            order: order.external_id.to_string(),
             item: typed.trim().to_string(),
             items: named(several),
         }),

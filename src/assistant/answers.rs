@@ -14,7 +14,7 @@ use super::text::{self, Style};
 use super::{Assistant, Choice, Reply, Request};
 use crate::error::{Result, UserError};
 use crate::faq::{self, DateMention, DateRelation, Decision, Entities, FaqReply, IntentIndex};
-use crate::ledger::{Account, Lot};
+use crate::ledger::{Account, Lot, OrderId};
 use crate::money::Credits;
 
 /// How many recent changes "where did my credits go?" lists.
@@ -53,7 +53,7 @@ impl Assistant {
         let asks_for_an_order = !entities.order_ids.is_empty();
         if understanding.is_unanswered() && !asks_for_an_order {
             self.ledger
-                .record_unanswered(&request.who.user_id, question, request.now)?;
+                .record_unanswered(&request.who.member(), question, request.now)?;
         }
         let account = if private {
             self.ledger.account_for_member(&request.who.member())?
@@ -162,7 +162,10 @@ impl Assistant {
     /// "was credit used on order 7781?": yes or no first, then the breakdown. Another
     /// member's order reads exactly like one that doesn't exist.
     fn order_answer(&self, account: &Account, order_id: &str, asking: &Asking) -> Result<String> {
-        let breakdown = match self.ledger.order_breakdown(order_id, asking.request.now) {
+        let breakdown = match self
+            .ledger
+            .order_breakdown(&OrderId::new(order_id), asking.request.now)
+        {
             Ok(breakdown) if breakdown.account_id == account.id => breakdown,
             Ok(_) | Err(crate::error::Error::User(UserError::UnknownOrder(_))) => {
                 return Ok(text::order_not_on_your_account(order_id));
@@ -227,7 +230,7 @@ impl Assistant {
         let mut lots = self.ledger.lots(&account.id)?;
         lots.sort_by(|a, b| b.granted_at.cmp(&a.granted_at).then(b.id.cmp(&a.id)));
         if lots.is_empty() {
-            return Ok(text::no_credits(&account.id));
+            return Ok(text::no_credits(account.id.as_str()));
         }
         let (wanted, matching) = named_grants(&lots, entities, currency);
         let line = |lot: &Lot| text::grant_source_line(lot, now, currency, asking.style);
@@ -261,7 +264,7 @@ impl Assistant {
         let style = asking.style;
         let balance = self.ledger.balance(&account.id, now)?;
         if balance.lots.is_empty() {
-            return Ok(text::no_credits(&account.id));
+            return Ok(text::no_credits(account.id.as_str()));
         }
         let (wanted, by_amount) = named_grants(&balance.lots, entities, currency);
         let (lots, named): (Vec<&Lot>, bool) = if by_amount.is_empty() {

@@ -43,9 +43,9 @@ impl Assistant {
         if balance.lots.is_empty() {
             description.push('\n');
             description.push_str(&match viewer {
-                Viewer::Own => text::no_credits(&balance.account_id),
+                Viewer::Own => text::no_credits(balance.account_id.as_str()),
                 Viewer::Admin(member) => text::member_has_no_credits(
-                    &balance.account_id,
+                    balance.account_id.as_str(),
                     member.map(|m| style.member(m)).as_deref(),
                 ),
             });
@@ -90,7 +90,7 @@ impl Assistant {
     ) -> String {
         let currency = self.ledger.currency();
         if balance.lots.is_empty() {
-            return text::no_credits(&balance.account_id);
+            return text::no_credits(balance.account_id.as_str());
         }
         let Some((amount, at)) = balance.next_expiry() else {
             return text::none_expire(&currency.format(balance.available));
@@ -206,7 +206,7 @@ impl Assistant {
             description.push_str(&text::pack_lines(&returns, 800, text::more_returns));
         }
         Card {
-            title: text::order_title(&order.external_id, &style.date(order.placed_at)),
+            title: text::order_title(order.external_id.as_str(), &style.date(order.placed_at)),
             description,
             fields: Vec::new(),
             // Only where it is true: an order paid entirely with credits has no "rest".
@@ -330,7 +330,7 @@ impl Assistant {
             let breakdown = self.ledger.order_breakdown(&summary.external_id, now)?;
             let gives_back: Credits = breakdown.items.iter().map(|i| i.return_would_restore).sum();
             recent_orders.push(faq::OrderFigures {
-                order_id: summary.external_id,
+                order_id: summary.external_id.into_string(),
                 date: style.date(summary.placed_at),
                 credits_applied: currency.format(summary.credits_applied),
                 return_gives_back: gives_back
@@ -339,7 +339,7 @@ impl Assistant {
             });
         }
         Ok(faq::PersonalFigures {
-            account: account.id.clone(),
+            account: account.id.to_string(),
             balance: currency.format(balance.available),
             lots: balance
                 .lots

@@ -151,7 +151,7 @@ const GRANT_MEMBER: OptionSpec = opt(
     "Whose grant it is (checked; suggests their grants)",
     "member:@alice",
 );
-/// A shop account id; see `ledger::is_account_id` for how ids are written.
+/// A shop account id; see `AccountId::parse` for how ids are written.
 const ACCOUNT: OptionSpec = opt(
     "account",
     OptionKind::Text,
@@ -965,9 +965,10 @@ pub fn member_id(text: &str) -> Result<String, UserError> {
 pub fn grant_id(text: &str) -> Result<LotId, UserError> {
     text.trim()
         .trim_start_matches('#')
-        .parse::<LotId>()
+        .parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
+        .map(LotId::new)
         .ok_or_else(|| UserError::GrantIdNotReadable(text.trim().to_string()))
 }
 
@@ -1121,7 +1122,7 @@ mod tests {
                 "admin revoke",
                 options(&[("grant", "#57"), ("reason", "oops")]),
                 Command::Admin(AdminCommand::Revoke {
-                    grant: 57,
+                    grant: LotId::new(57),
                     reason: "oops".into(),
                     member: None,
                     note: None,
@@ -1136,7 +1137,7 @@ mod tests {
                     ("member", "<@42>"),
                 ]),
                 Command::Admin(AdminCommand::Expiry {
-                    grant: 57,
+                    grant: LotId::new(57),
                     date: "never".into(),
                     reason: "kind".into(),
                     member: Some("42".into()),

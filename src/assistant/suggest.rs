@@ -14,7 +14,7 @@ use super::text::{self, Style};
 use super::{Assistant, Who};
 use crate::error::Result;
 use crate::faq::NONE_ID;
-use crate::ledger::{Lot, MemberId};
+use crate::ledger::{Lot, MemberId, OrderId};
 
 /// Discord shows at most 25 suggestions.
 pub const MAX_SUGGESTIONS: usize = 25;
@@ -65,7 +65,7 @@ fn orders(assistant: &Assistant, who: &Who, typed: &str) -> Result<Vec<Suggestio
     Ok(ledger
         .recent_orders(&account.id, MAX_SUGGESTIONS)?
         .into_iter()
-        .filter(|order| order.external_id.to_lowercase().contains(typed))
+        .filter(|order| order.external_id.as_str().to_lowercase().contains(typed))
         .map(|order| {
             (
                 format!(
@@ -74,7 +74,7 @@ fn orders(assistant: &Assistant, who: &Who, typed: &str) -> Result<Vec<Suggestio
                     Style::Plain.date(order.placed_at),
                     currency.format(order.total)
                 ),
-                order.external_id,
+                order.external_id.into_string(),
             )
         })
         .collect())
@@ -117,7 +117,10 @@ fn items(
     else {
         return Ok(Vec::new());
     };
-    let breakdown = match assistant.ledger().order_breakdown(&order, now) {
+    let breakdown = match assistant
+        .ledger()
+        .order_breakdown(&OrderId::new(order), now)
+    {
         Ok(breakdown) => breakdown,
         // An order still being typed: no suggestions yet, and nothing to log.
         Err(error) if error.as_user().is_some() => return Ok(Vec::new()),
@@ -317,7 +320,7 @@ mod tests {
             .grant(
                 &Act::new("boss", now, "g-bob"),
                 &GrantRequest {
-                    account_id: "ACC-2".into(),
+                    account_id: AccountId::new("ACC-2"),
                     amount: crate::money::Credits::from_minor(1_250),
                     source: Source::Gift,
                     reason: "welcome".into(),

@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::UserError;
-use crate::ledger::{HistoryEntry, JournalKind, Lot, LotShare, ReturnReceipt, Source};
+use crate::ledger::{
+    HistoryEntry, JournalKind, Lot, LotId, LotShare, OrderId, ReturnReceipt, Source,
+};
 use crate::money::{Credits, Currency};
 pub use crate::words::{CREDITS_PAY_FOR, Style, relative_days};
 
@@ -81,7 +83,11 @@ pub fn history_line(entry: &HistoryEntry, currency: &Currency, style: Style) -> 
         .lot_id
         .map(|id| format!(" (grant #{id})"))
         .unwrap_or_default();
-    let order = entry.order_external_id.as_deref().unwrap_or("?");
+    let order = entry
+        .order_external_id
+        .as_ref()
+        .map(OrderId::as_str)
+        .unwrap_or("?");
     let what = match entry.kind {
         JournalKind::Grant => format!("granted: {}{grant}", entry.reason),
         JournalKind::Spend => format!("spent on order {order}{grant}"),
@@ -622,7 +628,7 @@ pub fn expires_in_window_no(when: &str, soonest: Option<(String, String)>) -> St
 /// An admin moved a grant's expiry: "Grant #57 now never expires (it was to expire on
 /// 12 Dec 2026)", "Grant #57 now expires 31 Jan 2027 (was 12 Dec 2026)".
 pub fn expiry_changed(
-    grant: i64,
+    grant: LotId,
     before: Option<DateTime<Utc>>,
     after: Option<DateTime<Utc>>,
     style: Style,
@@ -652,7 +658,7 @@ pub fn confirm_repeat_grant(
     amount: &str,
     reason: &str,
     member: &str,
-    earlier: i64,
+    earlier: LotId,
     minutes_ago: i64,
 ) -> String {
     let when = match minutes_ago {
@@ -665,7 +671,7 @@ pub fn confirm_repeat_grant(
 }
 
 /// A revoke above the configured amount, before it happens.
-pub fn confirm_large_revoke(grant: i64, amount: &str, member: &str, above: &str) -> String {
+pub fn confirm_large_revoke(grant: LotId, amount: &str, member: &str, above: &str) -> String {
     format!(
         "Revoke grant #{grant}, taking back {amount} from {member}? That's more than {above}, so I'm checking first."
     )
@@ -750,7 +756,7 @@ pub fn granted(
     reason: &str,
     member: &str,
     expires: Option<&str>,
-    grant: i64,
+    grant: LotId,
     balance: &str,
 ) -> String {
     let expires = match expires {
@@ -763,7 +769,7 @@ pub fn granted(
 }
 
 /// A grant revoked: what was taken back, and the account's balance after it.
-pub fn revoked(grant: i64, taken: &str, reason: &str, account: &str, balance: &str) -> String {
+pub fn revoked(grant: LotId, taken: &str, reason: &str, account: &str, balance: &str) -> String {
     format!(
         "Revoked grant #{grant}: {taken} taken back ({reason}). Account {account} now has {balance}."
     )
@@ -959,7 +965,7 @@ mod tests {
             id: 1,
             kind: JournalKind::ExpiryChange,
             amount: Credits::ZERO,
-            lot_id: Some(9),
+            lot_id: Some(LotId::new(9)),
             order_external_id: None,
             detail: Some("2027-01-31T00:00:00Z -> never".into()),
             actor: "admin".into(),
@@ -1016,7 +1022,7 @@ mod tests {
     fn credits_paid_names_each_grant_with_its_amount() {
         let usd = Currency::usd();
         let share = |lot_id, source, cents| LotShare {
-            lot_id,
+            lot_id: LotId::new(lot_id),
             source,
             amount: Credits::from_minor(cents),
         };

@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use super::HttpState;
 use crate::error::{Error, Reference, UserError};
 use crate::grammar::KeyProblem;
-use crate::ledger::{AccountId, Act, IdempotencyKey, Ledger};
+use crate::ledger::{AccountId, Act, IdempotencyKey, Ledger, OrderId};
 use crate::wire::{self, AccountIn, FieldError, GrantIn, OrderIn, ReturnIn};
 
 /// The OpenAPI 3 description of these routes (a test walks every route it lists).
@@ -293,13 +293,17 @@ pub async fn create_account(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let input: AccountIn = parse_body(&headers, &body)?;
-    let (id, name) = (input.id.clone(), input.name.clone());
+    let (id, name) = (AccountId::new(input.id.as_str()), input.name.clone());
     let (existed, account) = blocking(&state, move |ledger| {
         // Idempotent by the account id: an existing account is answered as it is.
         if let Ok(account) = ledger.account(&id) {
             return Ok((true, account));
         }
-        let act = Act::new(API_ACTOR, Utc::now(), IdempotencyKey::api_account(&id));
+        let act = Act::new(
+            API_ACTOR,
+            Utc::now(),
+            IdempotencyKey::api_account(id.as_str()),
+        );
         Ok((false, ledger.open_account(&act, &id, &name)?))
     })
     .await
@@ -338,7 +342,7 @@ pub async fn get_account(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
     blocking(&state, move |ledger| {
-        let account = ledger.account(&id)?;
+        let account = ledger.account(&AccountId::new(id.as_str()))?;
         Ok(Json(json!({
             "account": wire::account_json(&account),
             "member": ledger.member_for_account(&AccountId::new(&id))?,
@@ -359,7 +363,7 @@ pub async fn create_link_code(
     let nonce = format!("{:08x}{:08x}", rand_reference(), rand_reference());
     let key = IdempotencyKey::api_link_code(&id, &nonce);
     let issued = blocking(&state, move |ledger| {
-        ledger.issue_link_code(&Act::new(API_ACTOR, Utc::now(), key), &id)
+        ledger.issue_link_code(&Act::new(API_ACTOR, Utc::now(), key), &AccountId::new(id))
     })
     .await
     .map_err(about_path_id)?;
@@ -484,7 +488,7 @@ pub async fn get_order(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
     blocking(&state, move |ledger| {
-        Ok(Json(json!({ "order": wire::order_breakdown_json(&ledger.order_breakdown(&id, Utc::now())?, ledger.currency()) })))
+        Ok(Json(json!({ "order": wire::order_breakdown_json(&ledger.order_breakdown(&OrderId::new(id), Utc::now())?, ledger.currency()) })))
     })
     .await
     .map_err(about_path_id)
@@ -519,7 +523,7 @@ pub async fn balance(
     authorize(&state, &headers)?;
     blocking(&state, move |ledger| {
         Ok(Json(wire::balance_json(
-            &ledger.balance(&id, Utc::now())?,
+            &ledger.balance(&AccountId::new(id), Utc::now())?,
             ledger.currency(),
         )))
     })
@@ -590,7 +594,7 @@ pub async fn history(
     })?;
     let (page, per_page) = paging.checked()?;
     blocking(&state, move |ledger| {
-        let page = ledger.history_at(&id, Utc::now(), page, per_page)?;
+        let page = ledger.history_at(&AccountId::new(id.as_str()), Utc::now(), page, per_page)?;
         Ok(Json(json!({
             "account": id,
             "page": page.page,

@@ -98,7 +98,12 @@ impl<S: Store> Ledger<S> {
 
     /// Refuses a change dated further back than `max_backdate_days` before it was recorded,
     /// or before its account was opened: the ledger can't have seen it then.
-    fn check_dated(&self, tx: &mut impl StoreTx, act: &Act, account_id: &str) -> Result<()> {
+    fn check_dated(
+        &self,
+        tx: &mut (impl StoreTx + ?Sized),
+        act: &Act,
+        account_id: &str,
+    ) -> Result<()> {
         let days = self.settings.max_backdate_days;
         if act.now < act.recorded - Duration::days(i64::from(days)) {
             return Err(UserError::TimeTooFarBack { days }.into());
@@ -126,7 +131,7 @@ fn keyed_in<T, Req, Res>(
     f: impl FnOnce(&mut T, &mut Journal) -> Result<Res>,
 ) -> Result<Res>
 where
-    T: StoreTx,
+    T: StoreTx + ?Sized,
     Req: Serialize,
     Res: Serialize + DeserializeOwned,
 {
@@ -168,7 +173,7 @@ fn fingerprint<T: Serialize>(kind: &str, request: &T) -> Result<String> {
 mod tests {
     use super::*;
     use crate::config::DatabaseConfig;
-    use crate::ledger::{Expiry, GrantRequest, Source};
+    use crate::ledger::{AccountId, Expiry, GrantRequest, Source};
     use crate::money::Credits;
     use chrono::{TimeZone, Utc};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -211,10 +216,14 @@ mod tests {
         let ledger = Ledger::with_store(store, LedgerSettings::default());
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
         ledger
-            .open_account(&Act::new("admin", now, "open:1"), "ACC-1", "One")
+            .open_account(
+                &Act::new("admin", now, "open:1"),
+                &AccountId::new("ACC-1"),
+                "One",
+            )
             .unwrap();
         let request = GrantRequest {
-            account_id: "ACC-1".into(),
+            account_id: AccountId::new("ACC-1"),
             amount: Credits::from_minor(500),
             source: Source::Gift,
             reason: "welcome".into(),
@@ -225,7 +234,10 @@ mod tests {
         // A retry replays the first result from the stored operation.
         assert_eq!(ledger.grant(&act, &request).unwrap(), lot);
         assert_eq!(
-            ledger.balance("ACC-1", now).unwrap().available,
+            ledger
+                .balance(&AccountId::new("ACC-1"), now)
+                .unwrap()
+                .available,
             Credits::from_minor(500)
         );
         assert!(ledger.has_operation("grant:1").unwrap());

@@ -367,3 +367,64 @@ impl PgTx<'_> {
 fn ts(at: DateTime<Utc>) -> DateTime<Utc> {
     whole_seconds(at)
 }
+
+// Typed ids go into and come out of SQL as the values they wrap (a `LotId` as its `bigint`,
+// an `AccountId` as its text), as in `ledger::sqlite`; implemented here so that the
+// `postgres` crate stays inside `ledger::postgres`.
+mod id_sql {
+    use crate::ledger::{AccountId, LotId, MemberId, OrderId, ReturnId};
+    use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+    use std::error::Error as StdError;
+
+    type BoxError = Box<dyn StdError + Sync + Send>;
+
+    impl ToSql for LotId {
+        fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
+            self.get().to_sql(ty, out)
+        }
+
+        fn accepts(ty: &Type) -> bool {
+            <i64 as ToSql>::accepts(ty)
+        }
+
+        to_sql_checked!();
+    }
+
+    impl<'a> FromSql<'a> for LotId {
+        fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+            i64::from_sql(ty, raw).map(LotId::new)
+        }
+
+        fn accepts(ty: &Type) -> bool {
+            <i64 as FromSql>::accepts(ty)
+        }
+    }
+
+    macro_rules! text_id_sql {
+        ($($id:ident),*) => {$(
+            impl ToSql for $id {
+                fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
+                    self.as_str().to_sql(ty, out)
+                }
+
+                fn accepts(ty: &Type) -> bool {
+                    <&str as ToSql>::accepts(ty)
+                }
+
+                to_sql_checked!();
+            }
+
+            impl<'a> FromSql<'a> for $id {
+                fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+                    String::from_sql(ty, raw).map($id::new)
+                }
+
+                fn accepts(ty: &Type) -> bool {
+                    <String as FromSql>::accepts(ty)
+                }
+            }
+        )*};
+    }
+
+    text_id_sql!(AccountId, MemberId, OrderId, ReturnId);
+}

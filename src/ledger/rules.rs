@@ -249,18 +249,22 @@ pub fn plan_return(
 /// non-number: none.
 pub fn numbers_starting_with(digits: &str) -> Vec<(LotId, LotId)> {
     if digits.is_empty() {
-        return vec![(1, LotId::MAX)];
+        return vec![(LotId::new(1), LotId::MAX)];
     }
-    let prefix = match digits.parse::<LotId>() {
+    // The arithmetic is over plain numbers; only the finished bounds are lot ids.
+    let prefix = match digits.parse::<i64>() {
         Ok(prefix) if !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) => {
             prefix
         }
         _ => return Vec::new(),
     };
     let mut ranges = Vec::new();
-    let mut scale: LotId = 1;
+    let mut scale: i64 = 1;
     while let Some(start) = prefix.checked_mul(scale) {
-        ranges.push((start, start.saturating_add(scale - 1)));
+        ranges.push((
+            LotId::new(start),
+            LotId::new(start.saturating_add(scale - 1)),
+        ));
         match scale.checked_mul(10) {
             Some(next) => scale = next,
             None => break,
@@ -283,9 +287,9 @@ mod tests {
         Credits::from_minor(minor)
     }
 
-    fn lot(id: LotId, remaining: i64, expires: Option<u32>, granted: u32) -> SpendableLot {
+    fn lot(id: i64, remaining: i64, expires: Option<u32>, granted: u32) -> SpendableLot {
         SpendableLot {
-            id,
+            id: LotId::new(id),
             remaining: c(remaining),
             expires_at: expires.map(day),
             granted_at: day(granted),
@@ -295,10 +299,10 @@ mod tests {
     #[test]
     fn lot_numbers_are_found_by_their_first_digits_highest_first() {
         let ranges = numbers_starting_with("57");
-        assert_eq!(ranges.last(), Some(&(57, 57)));
-        assert_eq!(ranges[ranges.len() - 2], (570, 579));
+        assert_eq!(ranges.last(), Some(&(LotId::new(57), LotId::new(57))));
+        assert_eq!(ranges[ranges.len() - 2], (LotId::new(570), LotId::new(579)));
         assert!(ranges.windows(2).all(|w| w[0].0 > w[1].0), "highest first");
-        assert_eq!(numbers_starting_with(""), vec![(1, LotId::MAX)]);
+        assert_eq!(numbers_starting_with(""), vec![(LotId::new(1), LotId::MAX)]);
         assert!(numbers_starting_with("05").is_empty());
         assert!(numbers_starting_with("5a").is_empty());
         assert!(numbers_starting_with("99999999999999999999").is_empty());
@@ -320,7 +324,7 @@ mod tests {
             lot(4, 100, Some(20), 2),
         ];
         sort_for_spending(&mut lots);
-        let order: Vec<LotId> = lots.iter().map(|l| l.id).collect();
+        let order: Vec<i64> = lots.iter().map(|l| l.id.get()).collect();
         assert_eq!(order, vec![3, 4, 2, 1]);
     }
 
@@ -347,17 +351,17 @@ mod tests {
             vec![
                 Take {
                     line: 0,
-                    lot_id: 7,
+                    lot_id: LotId::new(7),
                     amount: c(600)
                 },
                 Take {
                     line: 0,
-                    lot_id: 8,
+                    lot_id: LotId::new(8),
                     amount: c(399)
                 },
                 Take {
                     line: 2,
-                    lot_id: 8,
+                    lot_id: LotId::new(8),
                     amount: c(500)
                 },
             ]
@@ -379,7 +383,7 @@ mod tests {
             allocate(&lines, &lots, None),
             vec![Take {
                 line: 0,
-                lot_id: 2,
+                lot_id: LotId::new(2),
                 amount: c(50)
             }]
         );
@@ -407,18 +411,18 @@ mod tests {
         let allocations = vec![vec![
             SpentAllocation {
                 allocation_id: 1,
-                lot_id: 10,
+                lot_id: LotId::new(10),
                 taken: c(400),
                 given_back: c(0),
             },
             SpentAllocation {
                 allocation_id: 2,
-                lot_id: 11,
+                lot_id: LotId::new(11),
                 taken: c(200),
                 given_back: c(0),
             },
         ]];
-        let state = |lot: LotId| (false, lot == 10);
+        let state = |lot: LotId| (false, lot == LotId::new(10));
         let plan = plan_return(
             &lines,
             &allocations,
@@ -429,10 +433,10 @@ mod tests {
         assert_eq!(plan.len(), 1);
         assert_eq!((plan[0].credits, plan[0].other), (c(300), c(200)));
         // Last taken first: the expired lot's 200 is reissued, then 100 goes back to lot 10.
-        let fates: Vec<(LotId, Credits, ReturnedCredit)> = plan[0]
+        let fates: Vec<(i64, Credits, ReturnedCredit)> = plan[0]
             .give_backs
             .iter()
-            .map(|(back, fate)| (back.lot_id, back.amount, *fate))
+            .map(|(back, fate)| (back.lot_id.get(), back.amount, *fate))
             .collect();
         assert_eq!(
             fates,
@@ -461,7 +465,7 @@ mod tests {
         }];
         let allocations = vec![vec![SpentAllocation {
             allocation_id: 1,
-            lot_id: 7,
+            lot_id: LotId::new(7),
             taken: c(500),
             given_back: c(0),
         }]];
@@ -481,13 +485,13 @@ mod tests {
         let allocs = [
             SpentAllocation {
                 allocation_id: 1,
-                lot_id: 10,
+                lot_id: LotId::new(10),
                 taken: c(300),
                 given_back: c(0),
             },
             SpentAllocation {
                 allocation_id: 2,
-                lot_id: 11,
+                lot_id: LotId::new(11),
                 taken: c(200),
                 given_back: c(150),
             },
@@ -497,12 +501,12 @@ mod tests {
             vec![
                 GiveBack {
                     allocation_id: 2,
-                    lot_id: 11,
+                    lot_id: LotId::new(11),
                     amount: c(50)
                 },
                 GiveBack {
                     allocation_id: 1,
-                    lot_id: 10,
+                    lot_id: LotId::new(10),
                     amount: c(50)
                 },
             ]

@@ -145,3 +145,39 @@ fn ts(at: DateTime<Utc>) -> i64 {
 fn at(seconds: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(seconds, 0).single().unwrap_or_default()
 }
+
+// Typed ids go into and come out of SQL as the values they wrap, so binding a `LotId` is
+// binding its `i64` and binding an `AccountId` its text: the statements and the stored rows
+// are as they were with bare ids. Implemented here so that rusqlite stays inside
+// `ledger::sqlite`.
+impl rusqlite::ToSql for super::LotId {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.get().into())
+    }
+}
+
+impl rusqlite::types::FromSql for super::LotId {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        i64::column_result(value).map(super::LotId::new)
+    }
+}
+
+macro_rules! text_id_sql {
+    ($($id:ident),*) => {$(
+        impl rusqlite::ToSql for super::$id {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                self.as_str().to_sql()
+            }
+        }
+
+        impl rusqlite::types::FromSql for super::$id {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                String::column_result(value).map(super::$id::new)
+            }
+        }
+    )*};
+}
+
+text_id_sql!(AccountId, MemberId, OrderId, ReturnId);

@@ -88,8 +88,9 @@ impl<T> StoreTx for T where
 /// The ledger calls it generically (monomorphised), never through a `dyn`, so a store's
 /// transaction calls are direct calls on the hot paths.
 pub trait Store: Send + Sync {
-    /// One open transaction.
-    type Tx<'t>: StoreTx;
+    /// One open transaction. Unsized for a store that picks its database when it opens
+    /// (`AnyStore`: `dyn StoreTx`); a store with one database names its own type.
+    type Tx<'t>: StoreTx + ?Sized;
 
     /// Runs `f` in one write transaction, committed when `f` succeeds and rolled back when
     /// it fails, isolated so that two writers never both act on the old state.

@@ -397,7 +397,12 @@ fn order_names_each_grant_that_paid_and_whose_credits_a_return_restores() {
 #[test]
 fn revoke_and_expiry_with_a_member_act_only_on_that_members_grant() {
     let w = world();
-    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    let lot = w
+        .ledger
+        .balance(&AccountId::new("ACC-1"), now())
+        .unwrap()
+        .lots[0]
+        .id;
     for line in [
         format!("/admin revoke grant:{lot} reason:x member:@bob"),
         format!("/admin expiry grant:#{lot} date:never reason:x member:bob"),
@@ -461,7 +466,13 @@ fn a_new_date_on_an_expired_or_spent_grant_is_refused_saying_its_credit_stays_ex
             ),
         );
     }
-    assert_eq!(w.ledger.balance("ACC-2", now()).unwrap().available, usd(0));
+    assert_eq!(
+        w.ledger
+            .balance(&AccountId::new("ACC-2"), now())
+            .unwrap()
+            .available,
+        usd(0)
+    );
     // A grant that was used up before it expired had nothing left to lose.
     let spent = lapsed("old-3", 5_00);
     w.ledger
@@ -483,7 +494,12 @@ fn a_new_date_on_an_expired_or_spent_grant_is_refused_saying_its_credit_stays_ex
         "{text}"
     );
     // A grant still live gets the plain answer.
-    let live = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    let live = w
+        .ledger
+        .balance(&AccountId::new("ACC-1"), now())
+        .unwrap()
+        .lots[0]
+        .id;
     assert!(
         w.text(
             ADMIN,
@@ -521,7 +537,12 @@ fn history_pages_newest_first() {
 #[test]
 fn history_shows_an_expiry_change_as_human_dates() {
     let w = world();
-    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    let lot = w
+        .ledger
+        .balance(&AccountId::new("ACC-1"), now())
+        .unwrap()
+        .lots[0]
+        .id;
     w.text(
         ADMIN,
         &format!("/admin expiry grant:{lot} date:2027-01-31 reason:kind"),
@@ -679,9 +700,12 @@ fn a_did_you_mean_button_answers_that_topic_for_whoever_pressed_it() {
 fn link_redeems_a_code_once_and_unlink_drops_it() {
     let w = world();
     w.ledger
-        .open_account(&admin("o9"), "ACC-9", "Nine")
+        .open_account(&admin("o9"), &AccountId::new("ACC-9"), "Nine")
         .unwrap();
-    let issued = w.ledger.issue_link_code(&admin("c9"), "ACC-9").unwrap();
+    let issued = w
+        .ledger
+        .issue_link_code(&admin("c9"), &AccountId::new("ACC-9"))
+        .unwrap();
     let linked = w.text("sam", &format!("/link code:{}", issued.code));
     assert!(
         linked.contains("Linked! Your Discord account now belongs to shop account ACC-9"),
@@ -691,11 +715,14 @@ fn link_redeems_a_code_once_and_unlink_drops_it() {
     assert!(reused.contains("already been used"), "{reused}");
     // Another account's: ACC-9 is held by sam now, and takes no code.
     w.ledger
-        .open_account(&admin("o8"), "ACC-8", "Eight")
+        .open_account(&admin("o8"), &AccountId::new("ACC-8"), "Eight")
         .unwrap();
     let expired = w
         .ledger
-        .issue_link_code(&Act::new("admin", day(11, 1), "c10"), "ACC-8")
+        .issue_link_code(
+            &Act::new("admin", day(11, 1), "c10"),
+            &AccountId::new("ACC-8"),
+        )
         .unwrap();
     assert!(
         w.refused("kim", &format!("/link code:{}", expired.code))
@@ -753,7 +780,10 @@ fn an_admin_grant_is_counted_once_however_often_the_request_is_retried() {
     assert!(first.contains("Their balance is now $50.02."), "{first}");
     w.assistant.handle(&request);
     assert_eq!(
-        w.ledger.balance("ACC-1", now()).unwrap().available,
+        w.ledger
+            .balance(&AccountId::new("ACC-1"), now())
+            .unwrap()
+            .available,
         usd(50_02)
     );
 }
@@ -780,7 +810,12 @@ fn admin_commands_work_for_admins_by_user_or_role() {
             .contains("Credits of @alice · account ACC-1")
     );
 
-    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    let lot = w
+        .ledger
+        .balance(&AccountId::new("ACC-1"), now())
+        .unwrap()
+        .lots[0]
+        .id;
     assert!(
         w.text(
             ADMIN,
@@ -1467,7 +1502,7 @@ fn a_returned_order_says_how_much_went_back_and_to_which_grants() {
 fn an_account_id_differing_only_in_capitals_is_refused_naming_the_existing_one() {
     let w = world();
     w.ledger
-        .open_account(&admin("o2001"), "ACC-2001", "Carol")
+        .open_account(&admin("o2001"), &AccountId::new("ACC-2001"), "Carol")
         .unwrap();
     for (line, typed) in [
         ("/admin link member:carol account:acc-2001", "acc-2001"),
@@ -1489,7 +1524,7 @@ fn an_account_id_differing_only_in_capitals_is_refused_naming_the_existing_one()
     // The ledger refuses the look-alike whoever asks (the shop's feed too).
     assert_eq!(
         w.ledger
-            .open_account(&admin("o2001b"), "acc-2001", "Carol again")
+            .open_account(&admin("o2001b"), &AccountId::new("acc-2001"), "Carol again")
             .unwrap_err()
             .as_user()
             .cloned(),
@@ -1538,7 +1573,7 @@ fn linking_to_an_account_that_does_not_exist_asks_for_create_and_odd_ids_are_ref
         created.trim_end(),
         "Linked @carol to account ACC-3000 (a new account, created as you asked)."
     );
-    assert!(w.ledger.account("ACC-3000").is_ok());
+    assert!(w.ledger.account(&AccountId::new("ACC-3000")).is_ok());
 }
 
 #[test]
@@ -1550,7 +1585,7 @@ fn admin_account_takes_a_member_or_an_account_id() {
         "{by_id}"
     );
     w.ledger
-        .open_account(&admin("o9"), "ACC-9", "Nine")
+        .open_account(&admin("o9"), &AccountId::new("ACC-9"), "Nine")
         .unwrap();
     let unlinked = w.text(ADMIN, "/admin account account:ACC-9");
     assert!(
@@ -1590,12 +1625,12 @@ fn a_link_code_is_refused_for_a_linked_account() {
 fn a_code_made_before_a_member_linked_shows_their_history_to_nobody_after_they_unlink() {
     let w = world();
     w.ledger
-        .open_account(&admin("o9"), "ACC-9", "Nine")
+        .open_account(&admin("o9"), &AccountId::new("ACC-9"), "Nine")
         .unwrap();
     // Made while nobody held the account…
     let code = w
         .ledger
-        .issue_link_code(&admin("c9"), "ACC-9")
+        .issue_link_code(&admin("c9"), &AccountId::new("ACC-9"))
         .unwrap()
         .code;
     // …then dave is linked directly, gets credits and an order, and unlinks.
@@ -1701,7 +1736,7 @@ fn a_note_reaches_admins_only_and_the_admin_is_told_which_words_the_member_reads
 #[test]
 fn expiry_changes_read_naturally_and_warn_when_they_shorten() {
     let w = world();
-    let balance = w.ledger.balance("ACC-1", now()).unwrap();
+    let balance = w.ledger.balance(&AccountId::new("ACC-1"), now()).unwrap();
     // The $12.50 grant never expires; the soonest ($20.00) expires on 12 Dec.
     let never = balance
         .lots
@@ -1746,7 +1781,12 @@ fn expiry_changes_read_naturally_and_warn_when_they_shorten() {
 #[test]
 fn an_expiry_change_on_a_revoked_grant_is_refused() {
     let w = world();
-    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    let lot = w
+        .ledger
+        .balance(&AccountId::new("ACC-1"), now())
+        .unwrap()
+        .lots[0]
+        .id;
     w.text(ADMIN, &format!("/admin revoke grant:{lot} reason:oops"));
     let text = w.refused(
         ADMIN,
@@ -1857,7 +1897,12 @@ fn admin_refusals_speak_to_the_admin_not_to_a_member() {
         assert_eq!(w.refused(ADMIN, line).trim_end(), expected, "{line}");
     }
     // Whatever an admin command is refused for, it never reads as if to a member.
-    let lot = w.ledger.balance("ACC-1", now()).unwrap().lots[0].id;
+    let lot = w
+        .ledger
+        .balance(&AccountId::new("ACC-1"), now())
+        .unwrap()
+        .lots[0]
+        .id;
     for line in [
         "/admin return order:9999 return-id:R-9".to_string(),
         "/admin return order:7781 return-id:R-9 item:kettle".to_string(),
@@ -1889,7 +1934,12 @@ fn a_repeated_grant_asks_first_and_confirmed_twice_grants_once() {
         first.starts_with("Granted $5.00 (goodwill) to @alice"),
         "{first}"
     );
-    let balance = || w.ledger.balance("ACC-1", now()).unwrap().available;
+    let balance = || {
+        w.ledger
+            .balance(&AccountId::new("ACC-1"), now())
+            .unwrap()
+            .available
+    };
     assert_eq!(balance(), usd(42_52));
     let asked = w.command(ADMIN, "/admin grant member:alice amount:5 reason:goodwill");
     let question = asked.to_plain_text();
@@ -1939,7 +1989,12 @@ fn a_repeated_grant_asks_first_and_confirmed_twice_grants_once() {
 #[test]
 fn a_large_grant_asks_first_and_a_declined_or_stale_confirmation_changes_nothing() {
     let w = world();
-    let balance = || w.ledger.balance("ACC-1", now()).unwrap().available;
+    let balance = || {
+        w.ledger
+            .balance(&AccountId::new("ACC-1"), now())
+            .unwrap()
+            .available
+    };
     let asked = w.command(ADMIN, "/admin grant member:alice amount:150 reason:apology");
     assert!(
         asked.to_plain_text().starts_with(
@@ -1985,7 +2040,10 @@ fn a_large_grant_asks_first_and_a_declined_or_stale_confirmation_changes_nothing
     );
     assert_eq!(
         w.ledger
-            .balance("ACC-1", now() + chrono::Duration::minutes(1))
+            .balance(
+                &AccountId::new("ACC-1"),
+                now() + chrono::Duration::minutes(1)
+            )
             .unwrap()
             .available,
         usd(187_52)
@@ -2000,7 +2058,12 @@ fn a_large_grant_asks_first_and_a_declined_or_stale_confirmation_changes_nothing
 #[test]
 fn a_retried_request_asks_the_same_question_which_is_accepted_once() {
     let w = world();
-    let balance = || w.ledger.balance("ACC-1", now()).unwrap().available;
+    let balance = || {
+        w.ledger
+            .balance(&AccountId::new("ACC-1"), now())
+            .unwrap()
+            .available
+    };
     // Discord resends an interaction with its id; the retry arrives a moment later.
     let send = |at| {
         w.assistant.handle(&Request {
@@ -2054,13 +2117,19 @@ fn a_large_revoke_asks_first() {
         "{asked:?}"
     );
     assert_eq!(
-        w.ledger.balance("ACC-1", now()).unwrap().available,
+        w.ledger
+            .balance(&AccountId::new("ACC-1"), now())
+            .unwrap()
+            .available,
         usd(117_52)
     );
     let yes = w.press(ADMIN, &asked, "Revoke").to_plain_text();
     assert!(yes.contains("$80.00 taken back"), "{yes}");
     assert_eq!(
-        w.ledger.balance("ACC-1", now()).unwrap().available,
+        w.ledger
+            .balance(&AccountId::new("ACC-1"), now())
+            .unwrap()
+            .available,
         usd(37_52)
     );
 }
@@ -2100,7 +2169,7 @@ fn a_revoke_reply_names_what_its_own_write_took_under_concurrent_orders() {
             spender.join().unwrap();
             reply
         });
-        let journal = w.ledger.history("ACC-2", 1, 100).unwrap();
+        let journal = w.ledger.history(&AccountId::new("ACC-2"), 1, 100).unwrap();
         let revoke = journal
             .entries
             .iter()
@@ -2155,11 +2224,21 @@ fn a_retried_request_that_asked_asks_again_even_when_its_figures_have_moved() {
             &order("8100", "ACC-1", vec![digital("atlas", 110_00, 1)]),
         )
         .unwrap();
-    let before = w.ledger.balance("ACC-1", now()).unwrap().available;
+    let before = w
+        .ledger
+        .balance(&AccountId::new("ACC-1"), now())
+        .unwrap()
+        .available;
     assert!(w.ledger.lot(lot).unwrap().remaining < usd(50_00));
     let again = w.assistant.handle(&revoke);
     assert_eq!(again, asked, "the same question, the same buttons");
-    assert_eq!(w.ledger.balance("ACC-1", now()).unwrap().available, before);
+    assert_eq!(
+        w.ledger
+            .balance(&AccountId::new("ACC-1"), now())
+            .unwrap()
+            .available,
+        before
+    );
     assert!(
         !w.ledger.lot(lot).unwrap().revoked,
         "nothing revoked unasked"
@@ -2205,7 +2284,12 @@ fn reminders_show_the_setting_and_turn_off_on_and_move() {
     );
     let off = w.text("alice", "/reminders off");
     assert!(off.starts_with("Done — no more expiry reminders."), "{off}");
-    assert!(!w.ledger.member_reminders("alice").unwrap().enabled);
+    assert!(
+        !w.ledger
+            .member_reminders(&MemberId::new("alice"))
+            .unwrap()
+            .enabled
+    );
     assert!(
         w.text("alice", "/reminders")
             .starts_with("Expiry reminders are off")
@@ -2215,12 +2299,26 @@ fn reminders_show_the_setting_and_turn_off_on_and_move() {
     let three = w.text("alice", "/reminders days:3");
     assert!(three.contains("3 days and 1 day before"), "{three}");
     assert_eq!(
-        w.ledger.member_reminders("alice").unwrap().days_before,
+        w.ledger
+            .member_reminders(&MemberId::new("alice"))
+            .unwrap()
+            .days_before,
         Some(3)
     );
     // Another member's setting is theirs alone.
-    assert!(w.ledger.member_reminders("bob").unwrap().enabled);
-    assert_eq!(w.ledger.member_reminders("bob").unwrap().days_before, None);
+    assert!(
+        w.ledger
+            .member_reminders(&MemberId::new("bob"))
+            .unwrap()
+            .enabled
+    );
+    assert_eq!(
+        w.ledger
+            .member_reminders(&MemberId::new("bob"))
+            .unwrap()
+            .days_before,
+        None
+    );
 }
 
 #[test]

@@ -11,14 +11,22 @@ fn creditbot(dir: &Path, args: &[&str], stdin: &str) -> Output {
     creditbot_bytes(dir, args, stdin.as_bytes())
 }
 
-/// The binary run in `dir` with `stdin` piped in; killed (and the test failed) if it hasn't
-/// ended after a minute, so a command that hangs fails instead of hanging the test run.
 fn creditbot_bytes(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    creditbot_in(dir, args, &[], stdin)
+}
+
+/// The binary run in `dir` with `env` set and `stdin` piped in; killed (and the test failed)
+/// if it hasn't ended after a minute, so a command that hangs fails instead of hanging the
+/// test run.
+fn creditbot_in(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_creditbot"))
         .args(args)
         .current_dir(dir)
         .env_remove("DISCORD_TOKEN")
         .env_remove("RUST_LOG")
+        .env_remove("CREDITBOT_DATABASE_URL")
+        .env_remove("CREDITBOT_DATABASE_PATH")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -487,6 +495,45 @@ fn the_example_config_is_accepted_by_the_binary() {
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
+/// Three `creditbot sweep` processes at once on one store (the sweep runs in every `run` and
+/// `serve` process): between them they expire each grant once, the amounts add up to one
+/// sweep's, and none fails.
+#[test]
+fn three_sweeps_at_once_on_one_sqlite_file_expire_each_grant_once() {
+    let dir = tempfile::tempdir().unwrap();
+    sweeps_at_once(dir.path(), "s.db");
+}
+
+fn sweeps_at_once(dir: &Path, db: &str) {
+    let seeded = creditbot(dir, &["--db", db, "demo", "--now", NOW], "");
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let sweeps: Vec<_> = (0..3)
+        .map(|_| {
+            let (dir, db) = (dir.to_path_buf(), db.to_string());
+            std::thread::spawn(move || {
+                creditbot(&dir, &["--db", &db, "sweep", "--now", "2027-01-01"], "")
+            })
+        })
+        .collect();
+    let (mut grants, mut cents) = (0, 0);
+    for sweep in sweeps {
+        let output = sweep.join().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        // "Expired 2 grant(s), $18.01 in all."
+        let said = stdout(&output);
+        let words: Vec<&str> = said.split_whitespace().collect();
+        assert_eq!((words[0], words[2]), ("Expired", "grant(s),"), "{said}");
+        grants += words[1].parse::<u32>().unwrap();
+        cents += words[3]
+            .trim_start_matches('$')
+            .replace('.', "")
+            .parse::<i64>()
+            .unwrap();
+    }
+    // The promotion ($10.01) and the refund grant ($8.00) of the demo data, once each.
+    assert_eq!((grants, cents), (2, 18_01));
+}
+
 #[test]
 fn sweep_writes_expiry_entries_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -864,4 +911,110 @@ fn remind_prints_the_reminders_due_and_the_console_shows_its_members() {
         "{}",
         stdout(&skipped)
     );
+}
+
+/// A password no output may show, in a PostgreSQL URL nothing listens at.
+const PG_PASSWORD: &str = "S3cr3t-pg-pa55";
+
+#[test]
+fn a_postgres_url_is_refused_plainly_for_now_and_its_password_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://shop:{PG_PASSWORD}@127.0.0.1:1/ledger");
+    let shown = "postgres://shop:***@127.0.0.1:1/ledger";
+    std::fs::write(
+        dir.path().join("url.toml"),
+        format!("[database]\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    // Logging wide open, so a log line that repeated the URL would show here.
+    let loud = ("RUST_LOG", "trace");
+    let env_url = ("CREDITBOT_DATABASE_URL", url.as_str());
+    // The arguments, the environment, and what stderr says.
+    type Run<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], String);
+    let runs: [Run; 6] = [
+        (
+            &["--db", &url, "migrate"],
+            &[loud],
+            format!("this build can't open PostgreSQL yet: {shown}"),
+        ),
+        (
+            &["run"],
+            &[loud, env_url],
+            format!("this build can't open PostgreSQL yet: {shown}"),
+        ),
+        (
+            &["--config", "url.toml", "serve"],
+            &[loud],
+            format!("this build can't open PostgreSQL yet: {shown}"),
+        ),
+        (
+            &["backup", "copy.db"],
+            &[loud, env_url],
+            format!("backup copies a SQLite file; {shown} is PostgreSQL"),
+        ),
+        // The `@` forgotten: the password lands where the port goes.
+        (
+            &[
+                "--db",
+                &format!("postgres://shop:{PG_PASSWORD}/ledger"),
+                "export",
+                "ACC-1",
+            ],
+            &[loud],
+            "--db: the PostgreSQL URL's port isn't a number from 1 to 65535".into(),
+        ),
+        (
+            &["sweep"],
+            &[
+                loud,
+                (
+                    "CREDITBOT_DATABASE_URL",
+                    &format!("mysql://shop:{PG_PASSWORD}@db/x"),
+                ),
+            ],
+            "bot.toml: database.url: unknown database URL scheme \"mysql\"".into(),
+        ),
+    ];
+    for (args, env, expected) in runs {
+        let output = creditbot_in(dir.path(), args, env, b"");
+        let (out, err) = (stdout(&output), stderr(&output));
+        assert!(!output.status.success(), "{args:?}: {out}{err}");
+        assert!(err.contains(&expected), "{args:?}: {err}");
+        assert!(
+            !out.contains(PG_PASSWORD) && !err.contains(PG_PASSWORD),
+            "{args:?} showed the password:\n{out}\n{err}"
+        );
+    }
+    assert_eq!(files(dir.path()), vec!["url.toml"], "nothing was created");
+}
+
+#[test]
+fn db_takes_a_sqlite_url_and_the_environment_a_location_that_db_beats() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = creditbot(
+        dir.path(),
+        &["--db", "sqlite:u.db", "demo", "--now", NOW],
+        "",
+    );
+    assert!(
+        stdout(&seeded).contains("Demo data ready in u.db"),
+        "{}",
+        stderr(&seeded)
+    );
+    let export = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = args.to_vec();
+        all.extend(["export", "ACC-1042", "--now", NOW]);
+        creditbot_in(dir.path(), &all, env, b"")
+    };
+    let by_env = export(&[], &[("CREDITBOT_DATABASE_URL", "sqlite://u.db")]);
+    assert!(by_env.status.success(), "{}", stderr(&by_env));
+    assert!(stdout(&by_env).contains("ACC-1042"));
+    // --db beats the environment: a missing file it names is refused.
+    let refused = export(&["--db", "none.db"], &[("CREDITBOT_DATABASE_URL", "u.db")]);
+    assert!(
+        stderr(&refused).contains("no database at none.db"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(files(dir.path()), vec!["u.db"]);
 }

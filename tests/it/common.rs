@@ -3,6 +3,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::store::Store;
+// The typed ids, for the tests that name an account, an order or a return.
+pub use creditbot::ledger::{AccountId, OrderId, ReturnId};
 use creditbot::ledger::{
     Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderItemRequest,
     OrderRequest, Source, SqliteStore,
@@ -79,7 +81,7 @@ pub fn open<S: Store>(ledger: &Ledger<S>, account: &str) {
     ledger
         .open_account(
             &admin_at(&format!("open:{account}"), day(1, 1)),
-            account,
+            &AccountId::new(account),
             account,
         )
         .unwrap();
@@ -87,7 +89,7 @@ pub fn open<S: Store>(ledger: &Ledger<S>, account: &str) {
 
 pub fn grant_request(account: &str, cents: i64, expiry: Expiry) -> GrantRequest {
     GrantRequest {
-        account_id: account.into(),
+        account_id: AccountId::new(account),
         amount: usd(cents),
         source: Source::Promotion,
         reason: "test".into(),
@@ -117,8 +119,8 @@ pub fn physical(sku: &str, cents: i64, quantity: i64) -> OrderItemRequest {
 
 pub fn order(id: &str, account: &str, items: Vec<OrderItemRequest>) -> OrderRequest {
     OrderRequest {
-        external_id: id.into(),
-        account_id: account.into(),
+        external_id: OrderId::new(id),
+        account_id: AccountId::new(account),
         items,
         credits: CreditChoice::All,
         other_method: Some("Visa".into()),

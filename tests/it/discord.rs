@@ -1,7 +1,8 @@
 //! The real bot (the built `creditbot` binary, serenity 0.12.5 inside) against a fake Discord
 //! on 127.0.0.1: command registration, every member command, admin checks, autocomplete,
 //! buttons, DMs and mentions, reconnects, malformed payloads, deferral, the refused privileged
-//! intent, and a clean shutdown on SIGTERM. Every wait is bounded; the bot is killed on drop.
+//! intent, a clean shutdown on SIGTERM, and which gateway shards a process runs. Every wait is
+//! bounded; the bot is killed on drop.
 //!
 //! Why the binary and not `creditbot::discord::run` in-process: it covers what a deployment
 //! runs — bot.toml parsing, `main`'s runtime, signal handling and the logs on stderr (which
@@ -11,7 +12,7 @@ use crate::fake_discord::bot::{self, ACCOUNT, Bot, Seeded};
 use crate::fake_discord::payloads::{
     self, DM_CHANNEL, FAQ_CHANNEL, GENERAL_CHANNEL, Person, Where, option, subcommand,
 };
-use crate::fake_discord::{BOT_ID, FakeDiscord, GUILD_ID, Options};
+use crate::fake_discord::{BOT_ID, FakeDiscord, GUILD_ID, Options, shard_of_guild};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -996,4 +997,93 @@ async fn sigterm_finishes_the_interaction_in_hand_then_exits() {
     .unwrap();
     ledger.integrity_check().unwrap();
     h.bot.assert_token_never_logged();
+}
+
+/// serenity starts a process's shards one at a time, this long apart.
+const BETWEEN_SHARD_BOOTS: Duration = Duration::from_secs(5);
+
+/// A guild Discord sends on `shard` of `count`: the nearest id below `GUILD_ID` that lands there.
+fn guild_on_shard(shard: u64, count: u64) -> String {
+    let base: u64 = GUILD_ID.parse().unwrap();
+    (0..count)
+        .map(|step| (base - (step << 22)).to_string())
+        .find(|guild| shard_of_guild(guild, count) == shard)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_runs_only_its_configured_shard_range_and_answers_on_each() {
+    // Discord recommends another count: the configured range wins.
+    let fake = FakeDiscord::start(Options {
+        recommended_shards: 8,
+        ..Options::default()
+    })
+    .await;
+    let seeded = bot::seed_with(&fake, "shard_ids = \"1-2\"\nshard_count = 4");
+    let bot = Bot::start(&seeded, true);
+    fake.wait_ready(2, WAIT + BETWEEN_SHARD_BOOTS).await;
+    let both_ready = tokio::time::Instant::now();
+    bot.wait_log(
+        &["connecting to the Discord gateway", "shards 1-2 of 4"],
+        WAIT,
+    )
+    .await;
+    // A member's command from a guild on each shard, sent on that shard, is answered alike.
+    for shard in [1, 2] {
+        let id = format!("130000000000000420{shard}");
+        let token = format!("token-{id}");
+        let command = payloads::command(
+            &id,
+            &token,
+            &bot::alice(),
+            Where::Guild,
+            "balance",
+            json!([]),
+        );
+        fake.dispatch_on(
+            shard,
+            "INTERACTION_CREATE",
+            payloads::in_guild(command, &guild_on_shard(shard, 4)),
+        );
+        let body = fake.wait_callback(&id, WAIT).await.body;
+        assert!(
+            private_answer(&body).contains(seeded.balance.as_str()),
+            "shard {shard}: {body}"
+        );
+    }
+    // Long enough for serenity to have booted a third shard, had it been told to.
+    tokio::time::sleep_until(both_ready + BETWEEN_SHARD_BOOTS + Duration::from_secs(1)).await;
+    let view = fake.view();
+    let mut shards = view.gateway.identified_shards();
+    shards.sort();
+    assert_eq!(
+        shards,
+        vec![[1, 4], [2, 4]],
+        "shards 0 and 3 belong to another process"
+    );
+    assert_eq!(
+        view.registrations().len(),
+        1,
+        "commands registered once, not per shard"
+    );
+    assert!(
+        !view.calls.iter().any(|c| c.path == "/api/v10/gateway/bot"),
+        "a configured range asks Discord for no shard count"
+    );
+    bot.assert_token_never_logged();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_shard_keys_it_runs_every_shard_discord_recommends() {
+    let fake = FakeDiscord::start(Options {
+        recommended_shards: 2,
+        ..Options::default()
+    })
+    .await;
+    let seeded = bot::seed(&fake);
+    let _bot = Bot::start(&seeded, true);
+    fake.wait_ready(2, WAIT + BETWEEN_SHARD_BOOTS).await;
+    let mut shards = fake.view().gateway.identified_shards();
+    shards.sort();
+    assert_eq!(shards, vec![[0, 2], [1, 2]]);
 }

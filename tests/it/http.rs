@@ -1223,9 +1223,15 @@ async fn fifty_concurrent_clients_retrying_the_same_keys_lose_and_double_nothing
     let mut orders = 0;
     for n in 0..5 {
         let account = format!("ACC-{n}");
-        let summaries = ledger.orders_of(&account).unwrap();
+        let summaries = ledger.orders_of(&AccountId::new(account.as_str())).unwrap();
         orders += summaries.len();
-        assert!(ledger.balance(&account, now()).unwrap().available >= usd(0));
+        assert!(
+            ledger
+                .balance(&AccountId::new(account.as_str()), now())
+                .unwrap()
+                .available
+                >= usd(0)
+        );
         for summary in summaries {
             let breakdown = ledger.order_breakdown(&summary.external_id, now()).unwrap();
             assert_eq!(

@@ -292,7 +292,7 @@ async fn admin_commands_need_the_config_not_discords_permission() {
     // counts only lots granted by the moment asked about.
     let granted: Vec<_> = e
         .ledger
-        .lots("ACC-1")
+        .lots(&AccountId::new("ACC-1"))
         .unwrap()
         .into_iter()
         .filter(|lot| lot.amount == usd(12_50))
@@ -424,7 +424,7 @@ async fn confirmation_buttons_act_once_and_a_second_press_changes_nothing() {
     };
     let granted = |e: &Endpoint| {
         e.ledger
-            .lots("ACC-1")
+            .lots(&AccountId::new("ACC-1"))
             .unwrap()
             .into_iter()
             .filter(|lot| lot.amount == usd(7_25))

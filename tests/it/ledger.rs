@@ -8,7 +8,7 @@ use creditbot::error::{Error, Field, UserError};
 use creditbot::ledger::Ledger;
 use creditbot::ledger::store::Store;
 use creditbot::ledger::{
-    AccountId, Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, MemberId,
+    AccountId, Act, CreditChoice, ExpiredLotPolicy, Expiry, LedgerSettings, Lot, LotId, MemberId,
     ReturnLine, ReturnRequest, ReturnScope, Source, When,
 };
 use creditbot::money::Credits;
@@ -53,8 +53,8 @@ fn user_error<T: std::fmt::Debug>(result: Result<T, Error>) -> UserError {
 
 fn return_whole(id: &str, order: &str) -> ReturnRequest {
     ReturnRequest {
-        return_id: id.into(),
-        order_external_id: order.into(),
+        return_id: ReturnId::new(id),
+        order_external_id: OrderId::new(order),
         scope: ReturnScope::Whole,
         reason: "changed mind".into(),
     }
@@ -62,8 +62,8 @@ fn return_whole(id: &str, order: &str) -> ReturnRequest {
 
 fn return_items(id: &str, order: &str, lines: &[(&str, i64)]) -> ReturnRequest {
     ReturnRequest {
-        return_id: id.into(),
-        order_external_id: order.into(),
+        return_id: ReturnId::new(id),
+        order_external_id: OrderId::new(order),
         scope: ReturnScope::Items(
             lines
                 .iter()
@@ -107,7 +107,7 @@ fn a_grant_shows_in_the_balance_with_source_and_default_expiry(stores: &impl Sto
         .unwrap();
     assert_eq!(lot.remaining, usd(20_00));
     assert_eq!(lot.expires_at, Some(now() + Duration::days(365)));
-    let balance = l.balance("ACC-1", now()).unwrap();
+    let balance = l.balance(&AccountId::new("ACC-1"), now()).unwrap();
     assert_eq!(balance.available, usd(20_00));
     assert_eq!(balance.lots.len(), 1);
     assert_eq!(balance.lots[0].source, Source::Promotion);
@@ -124,9 +124,19 @@ fn expired_lots_do_not_count_from_their_expiry_instant(stores: &impl Stores) {
     .unwrap();
     l.grant(&admin("g2"), &grant_request("A", 5_00, Expiry::Never))
         .unwrap();
-    assert_eq!(l.balance("A", day(11, 30)).unwrap().available, usd(15_00));
-    assert_eq!(l.balance("A", day(12, 1)).unwrap().available, usd(5_00));
-    let balance = l.balance("A", now()).unwrap();
+    assert_eq!(
+        l.balance(&AccountId::new("A"), day(11, 30))
+            .unwrap()
+            .available,
+        usd(15_00)
+    );
+    assert_eq!(
+        l.balance(&AccountId::new("A"), day(12, 1))
+            .unwrap()
+            .available,
+        usd(5_00)
+    );
+    let balance = l.balance(&AccountId::new("A"), now()).unwrap();
     assert_eq!(balance.next_expiry(), Some((usd(10_00), day(12, 1))));
     let (soon, lots) = balance.expiring_within(now(), 30);
     assert_eq!((soon, lots.len()), (usd(10_00), 1));
@@ -150,7 +160,7 @@ fn the_sweep_writes_each_expiry_once(stores: &impl Stores) {
     let again = l.sweep_expired("sweeper", day(12, 3)).unwrap();
     assert_eq!(again.lots, 0);
     assert_eq!(l.lot(lot.id).unwrap().remaining, Credits::ZERO);
-    let history = l.history("A", 1, 10).unwrap();
+    let history = l.history(&AccountId::new("A"), 1, 10).unwrap();
     assert_eq!(
         history.entries[0].kind,
         creditbot::ledger::JournalKind::Expire
@@ -192,7 +202,7 @@ fn a_lot_refilled_after_its_sweep_expires_again_and_later_sweeps_still_run(store
     assert_eq!(l.lot(swept.id).unwrap().remaining, Credits::ZERO);
     assert_eq!(l.lot(later.id).unwrap().remaining, Credits::ZERO);
     let expiries: Vec<_> = l
-        .history("A", 1, 20)
+        .history(&AccountId::new("A"), 1, 20)
         .unwrap()
         .entries
         .into_iter()
@@ -240,9 +250,12 @@ fn an_order_pays_digital_items_soonest_expiring_first_and_the_rest_by_card(store
         .collect();
     assert_eq!(taken, vec![(soon.id, usd(5_00)), (late.id, usd(4_99))]);
     assert_eq!(l.lot(forever.id).unwrap().remaining, usd(50_00));
-    assert_eq!(l.balance("A", now()).unwrap().available, usd(75_01));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        usd(75_01)
+    );
 
-    let breakdown = l.order_breakdown("7781", now()).unwrap();
+    let breakdown = l.order_breakdown(&OrderId::new("7781"), now()).unwrap();
     assert_eq!(breakdown.items[0].credits_by_lot.len(), 2);
     assert_eq!(breakdown.items[0].return_would_restore, usd(9_99));
     assert_eq!(breakdown.items[1].credits, Credits::ZERO);
@@ -266,7 +279,10 @@ fn the_members_choice_caps_the_credits_used(stores: &impl Stores) {
     none.credits = CreditChoice::None;
     let receipt = l.record_order("shop", now(), &none).unwrap();
     assert_eq!(receipt.credits_applied, Credits::ZERO);
-    assert_eq!(l.balance("A", now()).unwrap().available, usd(92_50));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        usd(92_50)
+    );
 }
 
 fn a_whole_return_gives_credits_back_to_their_lots_and_reports_the_card_part(stores: &impl Stores) {
@@ -285,7 +301,10 @@ fn a_whole_return_gives_credits_back_to_their_lots_and_reports_the_card_part(sto
         ),
     )
     .unwrap();
-    assert_eq!(l.balance("A", now()).unwrap().available, Credits::ZERO);
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        Credits::ZERO
+    );
     let receipt = l
         .record_return("shop", now(), &return_whole("r1", "o1"))
         .unwrap();
@@ -337,14 +356,17 @@ fn partial_returns_add_up_and_never_return_more_than_was_bought(stores: &impl St
         .record_return("shop", now(), &return_items("r3", "o1", &[("song", 1)]))
         .unwrap();
     assert_eq!(last.credits_restored, usd(3_33));
-    assert_eq!(l.balance("A", now()).unwrap().available, usd(10_00));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        usd(10_00)
+    );
 }
 
 fn credit_returned_to_an_expired_lot_is_reissued_for_thirty_days(stores: &impl Stores) {
     let l = stores.ledger();
     let lot = four_dollars_spent_from_a_grant_expiring_dec_1(&l);
     let later = day(12, 10);
-    let promised = &l.order_breakdown("o1", later).unwrap().items[0];
+    let promised = &l.order_breakdown(&OrderId::new("o1"), later).unwrap().items[0];
     assert_eq!(
         (promised.return_would_restore, promised.return_would_forfeit),
         (usd(4_00), Credits::ZERO)
@@ -356,10 +378,13 @@ fn credit_returned_to_an_expired_lot_is_reissued_for_thirty_days(stores: &impl S
     assert_eq!(reissued.amount, usd(4_00));
     assert_eq!(reissued.source, Source::Refund);
     assert_eq!(reissued.expires_at, Some(later + Duration::days(30)));
-    assert_eq!(reissued.refund_of_order.as_deref(), Some("o1"));
+    assert_eq!(reissued.refund_of_order, Some(OrderId::new("o1")));
     assert_eq!(receipt.credits_restored, Credits::ZERO);
     assert_eq!(l.lot(lot.id).unwrap().remaining, usd(6_00));
-    assert_eq!(l.balance("A", later).unwrap().available, usd(4_00));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), later).unwrap().available,
+        usd(4_00)
+    );
 }
 
 fn under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once(stores: &impl Stores) {
@@ -369,12 +394,15 @@ fn under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once(sto
     });
     four_dollars_spent_from_a_grant_expiring_dec_1(&l);
     // Before the expiry a return would give it back; after, under this policy, it would not.
-    let before = &l.order_breakdown("o1", now()).unwrap().items[0];
+    let before = &l.order_breakdown(&OrderId::new("o1"), now()).unwrap().items[0];
     assert_eq!(
         (before.return_would_restore, before.return_would_forfeit),
         (usd(4_00), Credits::ZERO)
     );
-    let after = &l.order_breakdown("o1", day(12, 10)).unwrap().items[0];
+    let after = &l
+        .order_breakdown(&OrderId::new("o1"), day(12, 10))
+        .unwrap()
+        .items[0];
     assert_eq!(
         (after.return_would_restore, after.return_would_forfeit),
         (Credits::ZERO, usd(4_00))
@@ -385,7 +413,9 @@ fn under_the_expire_policy_returned_credit_to_an_expired_lot_expires_at_once(sto
     assert_eq!(receipt.expired_at_once, usd(4_00));
     assert!(receipt.reissued.is_none());
     assert_eq!(
-        l.balance("A", day(12, 10)).unwrap().available,
+        l.balance(&AccountId::new("A"), day(12, 10))
+            .unwrap()
+            .available,
         Credits::ZERO
     );
     for (lot, remaining, journal_sum) in l.lot_journal_sums().unwrap() {
@@ -408,7 +438,10 @@ fn a_replayed_grant_key_grants_once_and_a_reused_key_is_refused(stores: &impl St
         UserError::IdempotencyConflict
     );
     assert_eq!(l.content_checksum().unwrap(), checksum);
-    assert_eq!(l.balance("A", now()).unwrap().available, usd(12_50));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        usd(12_50)
+    );
 }
 
 fn an_order_id_recorded_twice_with_other_items_is_refused(stores: &impl Stores) {
@@ -485,7 +518,10 @@ fn links_are_one_to_one_both_ways(stores: &impl Stores) {
 fn a_link_code_is_stored_only_hashed() {
     let l = ledger();
     open(&l, "ACC-9");
-    let issued = l.issue_link_code(&admin("c1"), "ACC-9").unwrap();
+    let issued = l
+        .issue_link_code(&admin("c1"), &AccountId::new("ACC-9"))
+        .unwrap();
+    assert_eq!(issued.expires_at, now() + Duration::hours(24));
     let raw = std::fs::read(l.dir.path().join("ledger.db")).unwrap();
     let wal = std::fs::read(l.dir.path().join("ledger.db-wal")).unwrap_or_default();
     let plain = issued.code.replace('-', "");
@@ -500,7 +536,9 @@ fn a_link_code_is_stored_only_hashed() {
 fn a_link_code_is_single_use_and_expires(stores: &impl Stores) {
     let l = stores.ledger();
     open(&l, "ACC-9");
-    let issued = l.issue_link_code(&admin("c1"), "ACC-9").unwrap();
+    let issued = l
+        .issue_link_code(&admin("c1"), &AccountId::new("ACC-9"))
+        .unwrap();
     assert_eq!(issued.expires_at, now() + Duration::hours(24));
     assert_eq!(
         user_error(l.redeem_link_code(&admin_at("m0", now()), &MemberId::new("sam"), "ZZZZ-ZZZZ")),
@@ -521,12 +559,14 @@ fn a_link_code_is_single_use_and_expires(stores: &impl Stores) {
     );
     // ACC-9 is held by sam now: no code is made for it until sam unlinks.
     assert_eq!(
-        user_error(l.issue_link_code(&admin("c2"), "ACC-9")),
+        user_error(l.issue_link_code(&admin("c2"), &AccountId::new("ACC-9"))),
         UserError::CodeForLinkedAccount("ACC-9".into())
     );
     l.unlink_member(&admin("u1"), &MemberId::new("sam"), "moving")
         .unwrap();
-    let second = l.issue_link_code(&admin("c3"), "ACC-9").unwrap();
+    let second = l
+        .issue_link_code(&admin("c3"), &AccountId::new("ACC-9"))
+        .unwrap();
     let late = now() + Duration::hours(25);
     assert_eq!(
         user_error(l.redeem_link_code(
@@ -559,15 +599,15 @@ fn revoke_and_expiry_changes_are_audited(stores: &impl Stores) {
     assert_eq!(revoked.lot.remaining, Credits::ZERO);
     assert_eq!(
         user_error(l.revoke(&admin("r2"), lot.id, "again")),
-        UserError::GrantNothingLeft(lot.id)
+        UserError::GrantNothingLeft(lot.id.get())
     );
-    let history = l.history("A", 1, 2).unwrap();
+    let history = l.history(&AccountId::new("A"), 1, 2).unwrap();
     assert_eq!(history.total_entries, 4); // open, grant, expiry change, revoke
     assert_eq!(history.pages, 2);
     let kinds: Vec<&str> = history.entries.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, vec!["revoke", "expiry_change"]);
     assert_eq!(history.entries[0].reason, "granted by mistake");
-    let older = l.history("A", 2, 2).unwrap();
+    let older = l.history(&AccountId::new("A"), 2, 2).unwrap();
     let kinds: Vec<&str> = older.entries.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, vec!["grant", "open"]);
 }
@@ -577,7 +617,7 @@ fn credits_are_never_transferable(stores: &impl Stores) {
     open(&l, "A");
     l.grant(&admin("g1"), &grant_request("A", 37_50, Expiry::Never))
         .unwrap();
-    let answer = l.transfer_check("A", now()).unwrap();
+    let answer = l.transfer_check(&AccountId::new("A"), now()).unwrap();
     assert!(!answer.transferable);
     assert_eq!(answer.available, usd(37_50));
 }
@@ -622,7 +662,12 @@ fn the_postgres_journal_refuses_updates_deletes_and_truncation() {
             "{sql}: {refused}"
         );
     }
-    assert_eq!(l.history("A", 1, 10).unwrap().total_entries, 1);
+    assert_eq!(
+        l.history(&AccountId::new("A"), 1, 10)
+            .unwrap()
+            .total_entries,
+        1
+    );
 }
 
 /// Every refusal names its problem and leaves every row as it was.
@@ -685,7 +730,7 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing(stores: &impl Sto
     check(
         "revoke an unknown grant",
         UserError::UnknownGrant(999),
-        l.revoke(&admin("b6"), 999, "x").map(drop),
+        l.revoke(&admin("b6"), LotId::new(999), "x").map(drop),
     );
     check(
         "move an expiry into the past",
@@ -773,14 +818,16 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing(stores: &impl Sto
     check(
         "a link code for an unknown account",
         UserError::UnknownAccount("NOPE".into()),
-        l.issue_link_code(&admin("b10"), "NOPE").map(drop),
+        l.issue_link_code(&admin("b10"), &AccountId::new("NOPE"))
+            .map(drop),
     );
     check(
         "an account id with a space around it",
         UserError::SurroundingSpace {
             field: Field::AccountId,
         },
-        l.open_account(&admin("b12"), " A", "A").map(drop),
+        l.open_account(&admin("b12"), &AccountId::new(" A"), "A")
+            .map(drop),
     );
     check(
         "an order id with a line break",
@@ -799,14 +846,16 @@ fn bad_input_is_refused_with_its_own_error_and_changes_nothing(stores: &impl Sto
         UserError::InvisibleCharacters {
             field: Field::AccountId,
         },
-        l.open_account(&admin("b14"), "A\u{200B}", "A").map(drop),
+        l.open_account(&admin("b14"), &AccountId::new("A\u{200B}"), "A")
+            .map(drop),
     );
     check(
         "an account id with a letter and its accent apart",
         UserError::DecomposedLetters {
             field: Field::AccountId,
         },
-        l.open_account(&admin("b15"), "A\u{030A}", "A").map(drop),
+        l.open_account(&admin("b15"), &AccountId::new("A\u{030A}"), "A")
+            .map(drop),
     );
     check(
         "a reason with a tab",
@@ -873,10 +922,13 @@ fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends(stores:
     open(&l, "A");
     l.grant(&admin("g1"), &grant_request("A", 5_00, Expiry::Never))
         .unwrap();
-    let closed = l.close_account(&admin("c1"), "A", "customer left").unwrap();
+    let closed = l
+        .close_account(&admin("c1"), &AccountId::new("A"), "customer left")
+        .unwrap();
     assert!(closed.closed);
     assert_eq!(
-        l.close_account(&admin("c1"), "A", "customer left").unwrap(),
+        l.close_account(&admin("c1"), &AccountId::new("A"), "customer left")
+            .unwrap(),
         closed,
         "a replay answers the first result"
     );
@@ -894,7 +946,7 @@ fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends(stores:
         UserError::AccountClosed("A".into())
     );
     assert_eq!(
-        user_error(l.close_account(&admin("c2"), "A", "again")),
+        user_error(l.close_account(&admin("c2"), &AccountId::new("A"), "again")),
         UserError::AccountClosed("A".into())
     );
     assert_eq!(
@@ -903,7 +955,7 @@ fn a_closed_account_keeps_its_history_but_takes_no_new_credits_or_spends(stores:
     );
     assert_eq!(l.content_checksum().unwrap(), before);
     assert_eq!(
-        l.history("A", 1, 10).unwrap().entries[0].kind,
+        l.history(&AccountId::new("A"), 1, 10).unwrap().entries[0].kind,
         creditbot::ledger::JournalKind::Close
     );
 }
@@ -927,10 +979,11 @@ fn a_return_to_a_closed_account_issues_no_new_grant(stores: &impl Stores) {
         ),
     )
     .unwrap();
-    l.close_account(&admin("c1"), "A", "customer left").unwrap();
+    l.close_account(&admin("c1"), &AccountId::new("A"), "customer left")
+        .unwrap();
     let later = day(12, 10);
     // Under the default reissue policy an open account would get a new refund grant.
-    let promised = &l.order_breakdown("o1", later).unwrap().items[0];
+    let promised = &l.order_breakdown(&OrderId::new("o1"), later).unwrap().items[0];
     assert_eq!(promised.return_would_forfeit, usd(4_00));
     let receipt = l
         .record_return("shop", later, &return_whole("r1", "o1"))
@@ -938,7 +991,7 @@ fn a_return_to_a_closed_account_issues_no_new_grant(stores: &impl Stores) {
     assert!(receipt.reissued.is_none());
     assert_eq!(receipt.expired_at_once, usd(4_00));
     assert_eq!(receipt.other_refunded, usd(3_00));
-    assert_eq!(l.lots("A").unwrap().len(), 1);
+    assert_eq!(l.lots(&AccountId::new("A")).unwrap().len(), 1);
     // The returned $4 expired again at once; the $6 never spent waits for the sweep.
     assert_eq!(l.lot(lot.id).unwrap().remaining, usd(6_00));
     for (lot, remaining, journal_sum) in l.lot_journal_sums().unwrap() {
@@ -960,7 +1013,7 @@ fn a_return_does_not_undo_a_revocation(stores: &impl Stores) {
     .unwrap();
     l.revoke(&admin("r1"), lot.id, "fraud").unwrap();
     // The breakdown promises exactly what the return then does.
-    let promised = &l.order_breakdown("o1", now()).unwrap().items[0];
+    let promised = &l.order_breakdown(&OrderId::new("o1"), now()).unwrap().items[0];
     assert_eq!(
         (promised.return_would_restore, promised.return_would_forfeit),
         (Credits::ZERO, usd(4_00))
@@ -970,7 +1023,10 @@ fn a_return_does_not_undo_a_revocation(stores: &impl Stores) {
         .unwrap();
     assert_eq!(receipt.revoked_at_once, usd(4_00));
     assert_eq!(receipt.credits_restored, Credits::ZERO);
-    assert_eq!(l.balance("A", now()).unwrap().available, Credits::ZERO);
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        Credits::ZERO
+    );
     for (lot, remaining, journal_sum) in l.lot_journal_sums().unwrap() {
         assert_eq!(remaining, journal_sum, "lot {lot}");
     }
@@ -995,9 +1051,12 @@ fn moving_the_date_of_an_expired_lot_does_not_bring_its_credit_back(stores: &imp
         )
         .unwrap();
     assert_eq!(moved.lot.remaining, Credits::ZERO);
-    assert_eq!(l.balance("A", later).unwrap().available, Credits::ZERO);
     assert_eq!(
-        l.history("A", 1, 10).unwrap().entries[1].kind,
+        l.balance(&AccountId::new("A"), later).unwrap().available,
+        Credits::ZERO
+    );
+    assert_eq!(
+        l.history(&AccountId::new("A"), 1, 10).unwrap().entries[1].kind,
         creditbot::ledger::JournalKind::Expire
     );
 }
@@ -1022,7 +1081,9 @@ fn times_stay_in_order_a_return_follows_its_order_and_spends_use_earlier_grants(
         .unwrap();
     assert_eq!(early.credits_applied, Credits::ZERO);
     assert_eq!(
-        l.balance("A", day(11, 10)).unwrap().available,
+        l.balance(&AccountId::new("A"), day(11, 10))
+            .unwrap()
+            .available,
         Credits::ZERO
     );
     assert_eq!(
@@ -1054,7 +1115,7 @@ fn absurd_quantities_are_refused_not_overflowed(stores: &impl Stores) {
     );
     let long_name = "n".repeat(500);
     assert!(matches!(
-        user_error(l.open_account(&admin("o9"), "B", &long_name)),
+        user_error(l.open_account(&admin("o9"), &AccountId::new("B"), &long_name)),
         UserError::FieldTooLong { .. }
     ));
     assert_eq!(l.content_checksum().unwrap(), before);
@@ -1081,7 +1142,7 @@ fn live_lots_are_found_by_the_first_digits_of_their_number_across_accounts(store
         l.live_lots_numbered(digits, at, 25)
             .unwrap()
             .iter()
-            .map(|lot| lot.id)
+            .map(|lot| lot.id.get())
             .collect()
     };
     assert_eq!(ids("1", now()), vec![12, 11, 10, 1]);
@@ -1120,7 +1181,12 @@ fn a_late_return_of_credit_expired_by_the_time_it_is_recorded_follows_the_policy
     assert_eq!(receipt.credits_restored, Credits::ZERO);
     let reissued = receipt.reissued.expect("a refund grant");
     assert_eq!(reissued.amount, usd(4_00));
-    assert_eq!(l.balance("A", day(11, 24)).unwrap().available, usd(4_00));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), day(11, 24))
+            .unwrap()
+            .available,
+        usd(4_00)
+    );
 }
 
 fn changes_dated_too_far_back_or_before_the_account_are_refused_and_change_nothing(
@@ -1148,7 +1214,8 @@ fn changes_dated_too_far_back_or_before_the_account_are_refused_and_change_nothi
     );
     // Inside the window but before the account was opened (1 January).
     let l2 = stores.ledger();
-    l2.open_account(&admin_at("open", now()), "B", "B").unwrap();
+    l2.open_account(&admin_at("open", now()), &AccountId::new("B"), "B")
+        .unwrap();
     let before_b = l2.content_checksum().unwrap();
     assert_eq!(
         user_error(l2.grant(
@@ -1181,7 +1248,7 @@ fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep(store
     .unwrap();
     let late = day(12, 29);
     // Before any sweep: the expiry line is there, dated at the expiry, not yet written.
-    let before = l.history_at("A", late, 1, 10).unwrap();
+    let before = l.history_at(&AccountId::new("A"), late, 1, 10).unwrap();
     let expired: Vec<_> = before
         .entries
         .iter()
@@ -1198,7 +1265,7 @@ fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep(store
     assert_eq!(kinds, ["grant", "expire", "grant", "open"]);
     // Only what is written: no expiry yet.
     assert!(
-        l.history("A", 1, 10)
+        l.history(&AccountId::new("A"), 1, 10)
             .unwrap()
             .entries
             .iter()
@@ -1208,7 +1275,7 @@ fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep(store
     // The sweep runs 12 days late; its entry carries the expiry as when it took effect.
     let report = l.sweep_expired("sweeper", late).unwrap();
     assert_eq!(report.lots, 1);
-    let after = l.history_at("A", late, 1, 10).unwrap();
+    let after = l.history_at(&AccountId::new("A"), late, 1, 10).unwrap();
     let kinds: Vec<&str> = after.entries.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["grant", "expire", "grant", "open"]);
     let expired = &after.entries[1];
@@ -1217,10 +1284,13 @@ fn history_shows_expiry_at_the_grants_expiry_date_before_and_after_a_sweep(store
     assert_eq!(expired.amount, usd(-10_01));
     assert_eq!(after.total_entries, 4);
     // Money still adds up: the grants less what expired is the balance.
-    assert_eq!(l.balance("A", late).unwrap().available, usd(2_00));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), late).unwrap().available,
+        usd(2_00)
+    );
     // Pages cut the merged history the same way: two per page.
-    let first = l.history_at("A", late, 1, 2).unwrap();
-    let second = l.history_at("A", late, 2, 2).unwrap();
+    let first = l.history_at(&AccountId::new("A"), late, 1, 2).unwrap();
+    let second = l.history_at(&AccountId::new("A"), late, 2, 2).unwrap();
     assert_eq!(first.pages, 2);
     let paged: Vec<&str> = first
         .entries
@@ -1242,11 +1312,15 @@ fn pending_expiry_lines_page_like_written_ones(stores: &impl Stores) {
         .unwrap();
     }
     let late = day(12, 20);
-    let all = l.history_at("A", late, 1, 100).unwrap();
+    let all = l.history_at(&AccountId::new("A"), late, 1, 100).unwrap();
     assert_eq!(all.total_entries, 11);
     let mut paged = Vec::new();
     for page in 1..=4 {
-        paged.extend(l.history_at("A", late, page, 3).unwrap().entries);
+        paged.extend(
+            l.history_at(&AccountId::new("A"), late, page, 3)
+                .unwrap()
+                .entries,
+        );
     }
     assert_eq!(paged, all.entries);
     assert!(all.entries.windows(2).all(|w| w[0].at >= w[1].at));

@@ -39,7 +39,7 @@ fn eight_threads_spending_from_one_account_never_take_it_below_zero(stores: &imp
                     let receipt = l.record_order("shop", now(), &request).unwrap();
                     assert!(receipt.credits_applied + receipt.other_amount == usd(3_00));
                     credits += receipt.credits_applied;
-                    let balance = l.balance("A", now()).unwrap().available;
+                    let balance = l.balance(&AccountId::new("A"), now()).unwrap().available;
                     assert!(
                         balance >= Credits::ZERO,
                         "balance went below zero: {balance:?}"
@@ -54,7 +54,10 @@ fn eight_threads_spending_from_one_account_never_take_it_below_zero(stores: &imp
         spent, granted,
         "the successful spends add up to what was granted"
     );
-    assert_eq!(l.balance("A", now()).unwrap().available, Credits::ZERO);
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        Credits::ZERO
+    );
     for (lot, remaining, journal_sum) in l.lot_journal_sums().unwrap() {
         assert_eq!(remaining, journal_sum, "lot {lot}");
         assert!(remaining >= Credits::ZERO);
@@ -90,8 +93,8 @@ fn the_same_request_retried_from_eight_threads_counts_once(stores: &impl Stores)
                         "shop",
                         now(),
                         &ReturnRequest {
-                            return_id: "r1".into(),
-                            order_external_id: "o1".into(),
+                            return_id: ReturnId::new("r1"),
+                            order_external_id: OrderId::new("o1"),
                             scope: ReturnScope::Whole,
                             reason: String::new(),
                         },
@@ -105,7 +108,10 @@ fn the_same_request_retried_from_eight_threads_counts_once(stores: &impl Stores)
     assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
     assert_eq!(results[0].1, usd(10_00));
     // $10.00 back from the return plus one $5.00 grant, not eight.
-    assert_eq!(l.balance("A", now()).unwrap().available, usd(15_00));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        usd(15_00)
+    );
 }
 
 /// Two processes on one PostgreSQL database, as two stores with a pool each: threads of both
@@ -154,7 +160,9 @@ fn two_stores_on_one_postgres_database_never_double_spend_and_replay_one_result(
                     let request = order(&format!("t{t}-o{n}"), "A", vec![digital("book", 3_00, 1)]);
                     let spent = l.record_order("shop", now(), &request).unwrap();
                     credits += spent.credits_applied;
-                    assert!(l.balance("A", now()).unwrap().available >= Credits::ZERO);
+                    assert!(
+                        l.balance(&AccountId::new("A"), now()).unwrap().available >= Credits::ZERO
+                    );
                 }
                 (lot, receipt, credits)
             })
@@ -174,7 +182,10 @@ fn two_stores_on_one_postgres_database_never_double_spend_and_replay_one_result(
     assert_eq!(receipt.credits_applied, usd(2_00));
     assert_eq!(spent, usd(103_00));
     for l in &stores {
-        assert_eq!(l.balance("A", now()).unwrap().available, Credits::ZERO);
+        assert_eq!(
+            l.balance(&AccountId::new("A"), now()).unwrap().available,
+            Credits::ZERO
+        );
     }
     for (lot, remaining, journal_sum) in stores[0].lot_journal_sums().unwrap() {
         assert_eq!(remaining, journal_sum, "lot {lot}");

@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use creditbot::config::DatabaseConfig;
 use creditbot::ledger::{
-    Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderItemRequest,
-    OrderRequest, ReturnLine, ReturnRequest, ReturnScope, Source,
+    AccountId, Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, LotId,
+    OrderId, OrderItemRequest, OrderRequest, ReturnId, ReturnLine, ReturnRequest, ReturnScope,
+    Source,
 };
 use creditbot::money::Credits;
 
@@ -95,7 +96,7 @@ fn grant_key(round: u64, i: u64) -> String {
 
 fn grant_of(i: u64) -> GrantRequest {
     GrantRequest {
-        account_id: account_of(i).into(),
+        account_id: AccountId::new(account_of(i)),
         amount: Credits::from_minor(500 + 10 * (i % 7) as i64),
         source: Source::Gift,
         reason: format!("crash grant {i}"),
@@ -105,8 +106,8 @@ fn grant_of(i: u64) -> GrantRequest {
 
 fn order_of(round: u64, i: u64) -> OrderRequest {
     OrderRequest {
-        external_id: format!("r{round}-o{i}").into(),
-        account_id: account_of(i).into(),
+        external_id: OrderId::new(format!("r{round}-o{i}")),
+        account_id: AccountId::new(account_of(i)),
         items: vec![
             OrderItemRequest {
                 sku: "ebook".into(),
@@ -144,8 +145,8 @@ fn return_of(round: u64, i: u64) -> Option<ReturnRequest> {
         _ => return None,
     };
     Some(ReturnRequest {
-        return_id: format!("r{round}-ret{i}"),
-        order_external_id: format!("r{round}-o{}", i - 1).into(),
+        return_id: ReturnId::new(format!("r{round}-ret{i}")),
+        order_external_id: OrderId::new(format!("r{round}-o{}", i - 1)),
         scope,
         reason: "crash return".into(),
     })
@@ -162,7 +163,9 @@ fn run_child(db: &Path, round: u64) -> ! {
     let now = now_of(round);
     for account in ACCOUNTS {
         let act = Act::new(ACTOR, now, format!("open:{account}"));
-        ledger.open_account(&act, account, account).expect("open");
+        ledger
+            .open_account(&act, &AccountId::new(account), account)
+            .expect("open");
     }
     let mut out = std::io::stdout().lock();
     // libtest has printed "test <name> ... " without a newline; start the acks on a line.
@@ -352,7 +355,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
     }
     for account in ACCOUNTS {
         // The child may have died before opening every account in round 0.
-        let Ok(balance) = ledger.balance(account, now) else {
+        let Ok(balance) = ledger.balance(&AccountId::new(account), now) else {
             continue;
         };
         if balance.available.minor() < 0 {
@@ -361,7 +364,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
                 balance.available
             ));
         }
-        for lot in ledger.lots(account).unwrap() {
+        for lot in ledger.lots(&AccountId::new(account)).unwrap() {
             if lot.remaining.minor() < 0 || lot.remaining > lot.amount {
                 fail(format!(
                     "lot {} has remaining out of range: {lot:?}",
@@ -377,7 +380,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
     for ack in acked {
         match ack {
             Ack::Grant { i, lot_id } => {
-                let stored = ledger.lot(*lot_id).unwrap_or_else(|e| {
+                let stored = ledger.lot(LotId::new(*lot_id)).unwrap_or_else(|e| {
                     fail(format!(
                         "acknowledged grant {i} (lot {lot_id}) is missing: {e}"
                     ))
@@ -391,7 +394,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
                 let replayed = ledger
                     .grant(&Act::new(ACTOR, now, grant_key(round, *i)), &request)
                     .unwrap_or_else(|e| fail(format!("replaying grant {i} failed: {e}")));
-                if replayed.id != *lot_id {
+                if replayed.id.get() != *lot_id {
                     fail(format!(
                         "grant {i} was acknowledged as lot {lot_id}, its replay gives lot {}",
                         replayed.id
@@ -406,7 +409,7 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
             Ack::Order { i, credits_applied } => {
                 let request = order_of(round, *i);
                 let breakdown = ledger
-                    .order_breakdown(request.external_id.as_str(), now_of(round))
+                    .order_breakdown(&OrderId::new(request.external_id.as_str()), now_of(round))
                     .unwrap_or_else(|e| {
                         fail(format!(
                             "acknowledged order {} is missing: {e}",
@@ -437,7 +440,10 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
             Ack::Return { i } => {
                 let request = return_of(round, *i).expect("only returning steps acknowledge one");
                 let breakdown = ledger
-                    .order_breakdown(request.order_external_id.as_str(), now_of(round))
+                    .order_breakdown(
+                        &OrderId::new(request.order_external_id.as_str()),
+                        now_of(round),
+                    )
                     .unwrap();
                 let ebook = &breakdown.items[0];
                 let expected = match request.scope {
@@ -465,8 +471,12 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
     for account in ACCOUNTS {
         let lots: Vec<i64> = match everything.lots.get(account) {
             Some(ids) => {
-                let present: BTreeSet<i64> =
-                    ledger.lots(account).unwrap().iter().map(|l| l.id).collect();
+                let present: BTreeSet<i64> = ledger
+                    .lots(&AccountId::new(account))
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.id.get())
+                    .collect();
                 ids.iter()
                     .filter(|id| !present.contains(id))
                     .copied()
@@ -481,10 +491,10 @@ fn check_after_crash(db: &Path, round: u64, acked: &[Ack], everything: &mut Ackn
         }
         if let Some(orders) = everything.orders.get(account) {
             let present: BTreeSet<String> = ledger
-                .recent_orders(account, usize::MAX >> 1)
+                .recent_orders(&AccountId::new(account), usize::MAX >> 1)
                 .unwrap()
                 .into_iter()
-                .map(|o| o.external_id)
+                .map(|o| o.external_id.into_string())
                 .collect();
             let missing: Vec<&String> = orders.iter().filter(|o| !present.contains(*o)).collect();
             if !missing.is_empty() {

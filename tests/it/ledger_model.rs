@@ -387,7 +387,7 @@ fn apply<S: Store>(ledger: &Ledger<S>, model: &mut Model, step: &Step) {
             } else {
                 assert_eq!(
                     user_error(result),
-                    Some(UserError::GrantNothingLeft(target.id))
+                    Some(UserError::GrantNothingLeft(target.id.get()))
                 );
             }
         }
@@ -455,8 +455,8 @@ fn run_return<S: Store>(
     model.returns += 1;
     let order_id = model.orders[n].id.clone();
     let request = ReturnRequest {
-        return_id: format!("return-{}", model.returns),
-        order_external_id: order_id.clone().into(),
+        return_id: ReturnId::new(format!("return-{}", model.returns)),
+        order_external_id: OrderId::new(order_id.clone()),
         scope,
         reason: "test".into(),
     };
@@ -539,9 +539,9 @@ fn run_return<S: Store>(
             let account = model
                 .lots
                 .iter()
-                .find(|l| ACCOUNTS[l.account] == lot.account_id)
+                .find(|l| lot.account_id == ACCOUNTS[l.account])
                 .map(|l| l.account)
-                .unwrap_or_else(|| ACCOUNTS.iter().position(|a| *a == lot.account_id).unwrap());
+                .unwrap_or_else(|| ACCOUNTS.iter().position(|a| lot.account_id == *a).unwrap());
             model.lots.push(ModelLot {
                 id: lot.id,
                 account,
@@ -559,7 +559,9 @@ fn run_return<S: Store>(
 /// The invariants that hold after every step, whatever happened.
 fn check_invariants<S: Store + Audit>(ledger: &Ledger<S>, model: &Model) {
     for (index, account) in ACCOUNTS.iter().enumerate() {
-        let balance = ledger.balance(account, model.now).unwrap();
+        let balance = ledger
+            .balance(&AccountId::new(*account), model.now)
+            .unwrap();
         assert_eq!(
             balance.available,
             usd(model.balance(index)),
@@ -744,8 +746,8 @@ fn play(stores: &impl Stores, steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec
                 None => continue,
                 Some(id) => {
                     let request = ReturnRequest {
-                        return_id: format!("R-{n}"),
-                        order_external_id: id.clone().into(),
+                        return_id: ReturnId::new(format!("R-{n}")),
+                        order_external_id: OrderId::new(id.clone()),
                         scope: ReturnScope::Whole,
                         reason: String::new(),
                     };
@@ -775,14 +777,14 @@ fn play(stores: &impl Stores, steps: &[Feed], sweeps: bool) -> (Vec<String>, Vec
         outcomes.push(format!("step {n} ({step:?}): {outcome}"));
         // What the member sees is the same either way too.
         for account in ACCOUNTS {
-            let balance = ledger.balance(account, clock).unwrap();
+            let balance = ledger.balance(&AccountId::new(account), clock).unwrap();
             outcomes.push(format!("  {account} has {:?}", balance.available));
         }
     }
     ledger.sweep_expired("sweeper", clock).unwrap();
     let lots = ACCOUNTS
         .iter()
-        .flat_map(|account| ledger.lots(account).unwrap())
+        .flat_map(|account| ledger.lots(&AccountId::new(*account)).unwrap())
         .map(|lot| (lot.id, lot.remaining.minor()))
         .collect();
     (outcomes, lots)

@@ -106,7 +106,7 @@ fn the_store_comes_back_after_the_database_restarts_and_never_shows_the_password
 
     // Down: every call says where it can't reach, and nothing shows the password.
     cluster.stop().unwrap();
-    let down = l.balance("A", now()).unwrap_err();
+    let down = l.balance(&AccountId::new("A"), now()).unwrap_err();
     let shown = format!("{down} {down:?}");
     let address = format!("127.0.0.1:{}", cluster.port());
     assert!(shown.contains(&address), "{shown}");
@@ -123,15 +123,24 @@ fn the_store_comes_back_after_the_database_restarts_and_never_shows_the_password
 
     // Up again: the same store answers and writes, without being opened again.
     cluster.start_again().unwrap();
-    assert_eq!(l.balance("A", now()).unwrap().available, usd(10_00));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        usd(10_00)
+    );
     l.grant(&admin("g2"), &grant_request("A", 5_00, Expiry::Never))
         .unwrap();
-    assert_eq!(l.balance("A", now()).unwrap().available, usd(15_00));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        usd(15_00)
+    );
 
     // A restart while connections wait in the pool: they are found broken and replaced.
     cluster.stop().unwrap();
     cluster.start_again().unwrap();
-    assert_eq!(l.balance("A", now()).unwrap().available, usd(15_00));
+    assert_eq!(
+        l.balance(&AccountId::new("A"), now()).unwrap().available,
+        usd(15_00)
+    );
     l.ping().unwrap();
 }
 

@@ -5,7 +5,7 @@
 use crate::common::*;
 use crate::stores::{Stores, over_both_stores};
 use chrono::Duration;
-use creditbot::ledger::{DueGrant, Expiry, ReminderChange, ReminderOutcome};
+use creditbot::ledger::{DueGrant, Expiry, MemberId, ReminderChange, ReminderOutcome};
 
 over_both_stores!(
     reminders_are_claimed_once_per_threshold_and_runs_are_recorded,
@@ -21,10 +21,10 @@ fn reminders_are_claimed_once_per_threshold_and_runs_are_recorded(stores: &impl 
     let lot = l
         .grant(&admin("g"), &grant_request("A", 10_00, Expiry::At(expiry)))
         .unwrap();
-    let setting = l.member_reminders("111").unwrap();
+    let setting = l.member_reminders(&MemberId::new("111")).unwrap();
     assert!(setting.enabled && setting.days_before.is_none() && setting.undeliverable.is_none());
     let changed = l
-        .set_member_reminders("111", ReminderChange::Days(30), now())
+        .set_member_reminders(&MemberId::new("111"), ReminderChange::Days(30), now())
         .unwrap();
     assert_eq!((changed.enabled, changed.days_before), (true, Some(30)));
     assert_eq!(l.max_member_reminder_days().unwrap(), Some(30));
@@ -44,9 +44,14 @@ fn reminders_are_claimed_once_per_threshold_and_runs_are_recorded(stores: &impl 
         (candidate.expires_at, candidate.reminded_at_days),
         (expiry, None)
     );
-    assert_eq!(l.reminder_candidates_of("111", now(), 30).unwrap().len(), 1);
+    assert_eq!(
+        l.reminder_candidates_of(&MemberId::new("111"), now(), 30)
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(
-        l.reminder_candidates_of("222", now(), 30)
+        l.reminder_candidates_of(&MemberId::new("222"), now(), 30)
             .unwrap()
             .is_empty()
     );
@@ -65,17 +70,28 @@ fn reminders_are_claimed_once_per_threshold_and_runs_are_recorded(stores: &impl 
         expires_at: expiry,
     };
     let claim = |grant: DueGrant| {
-        l.claim_reminders(Some(run), "111", "A", &[grant], now())
-            .unwrap()
-            .len()
+        l.claim_reminders(
+            Some(run),
+            &MemberId::new("111"),
+            &AccountId::new("A"),
+            &[grant],
+            now(),
+        )
+        .unwrap()
+        .len()
     };
     assert_eq!(claim(at(7)), 1);
     assert_eq!(claim(at(7)), 0, "claimed once");
     assert_eq!(claim(at(14)), 0, "a farther threshold after a closer one");
     assert_eq!(claim(at(1)), 1);
-    l.finish_reminders("111", &[at(7)], &ReminderOutcome::Sent, now())
-        .unwrap();
-    let mut rows = l.reminders_of("111").unwrap();
+    l.finish_reminders(
+        &MemberId::new("111"),
+        &[at(7)],
+        &ReminderOutcome::Sent,
+        now(),
+    )
+    .unwrap();
+    let mut rows = l.reminders_of(&MemberId::new("111")).unwrap();
     rows.sort();
     assert_eq!(
         rows,
@@ -104,10 +120,12 @@ fn reminders_are_claimed_once_per_threshold_and_runs_are_recorded(stores: &impl 
     assert_eq!(last.detail, detail);
 
     let refused = ReminderOutcome::Undeliverable("50007".into());
-    l.finish_reminders("111", &[at(1)], &refused, now())
+    l.finish_reminders(&MemberId::new("111"), &[at(1)], &refused, now())
         .unwrap();
     assert_eq!(
-        l.member_reminders("111").unwrap().undeliverable,
+        l.member_reminders(&MemberId::new("111"))
+            .unwrap()
+            .undeliverable,
         Some(("50007".to_string(), now()))
     );
     assert_eq!(
@@ -116,11 +134,11 @@ fn reminders_are_claimed_once_per_threshold_and_runs_are_recorded(stores: &impl 
         "not claimed for a member Discord can't reach"
     );
     let on = l
-        .set_member_reminders("111", ReminderChange::On, now())
+        .set_member_reminders(&MemberId::new("111"), ReminderChange::On, now())
         .unwrap();
     assert!(on.enabled && on.undeliverable.is_none());
     let off = l
-        .set_member_reminders("111", ReminderChange::Off, now())
+        .set_member_reminders(&MemberId::new("111"), ReminderChange::Off, now())
         .unwrap();
     assert!(!off.enabled);
     assert_eq!(l.max_member_reminder_days().unwrap(), None);
@@ -129,10 +147,10 @@ fn reminders_are_claimed_once_per_threshold_and_runs_are_recorded(stores: &impl 
 fn a_confirmation_is_decided_once_and_never_after_it_expires(stores: &impl Stores) {
     let l = stores.ledger();
     let until = now() + Duration::minutes(1);
-    l.ask_confirmation("c1", "111", "{\"grant\":1}", now(), until)
+    l.ask_confirmation("c1", &MemberId::new("111"), "{\"grant\":1}", now(), until)
         .unwrap();
     // The same id again keeps the first request.
-    l.ask_confirmation("c1", "111", "{\"grant\":2}", now(), until)
+    l.ask_confirmation("c1", &MemberId::new("111"), "{\"grant\":2}", now(), until)
         .unwrap();
     let asked = l.confirmation("c1").unwrap().unwrap();
     assert_eq!(
@@ -144,7 +162,8 @@ fn a_confirmation_is_decided_once_and_never_after_it_expires(stores: &impl Store
     assert!(!l.decide_confirmation("c1", false, now()).unwrap());
     assert_eq!(l.confirmation("c1").unwrap().unwrap().decision, Some(true));
 
-    l.ask_confirmation("c2", "111", "{}", now(), until).unwrap();
+    l.ask_confirmation("c2", &MemberId::new("111"), "{}", now(), until)
+        .unwrap();
     assert!(!l.decide_confirmation("c2", true, until).unwrap());
     assert_eq!(l.confirmation("c2").unwrap().unwrap().decision, None);
     assert!(l.confirmation("c3").unwrap().is_none());
@@ -158,7 +177,8 @@ fn unanswered_questions_group_ignoring_ascii_case_and_surrounding_space(stores: 
         .iter()
         .enumerate()
     {
-        l.record_unanswered("111", question, at(n as i64)).unwrap();
+        l.record_unanswered(&MemberId::new("111"), question, at(n as i64))
+            .unwrap();
     }
     assert_eq!(l.unanswered_total().unwrap(), 5);
     assert_eq!(

@@ -18,6 +18,8 @@ mod fake_discord;
 mod sim;
 // Test bodies run over each store of the ledger.
 mod stores;
+// A creditbot process from the built binary, its logs collected.
+mod process;
 
 mod assistant;
 mod cli;
@@ -44,6 +46,8 @@ mod openapi_refusals;
 mod pg;
 mod reminders;
 mod reminders_discord;
+#[cfg(feature = "http")]
+mod replicas;
 mod simulation;
 mod stopping;
 mod voice;

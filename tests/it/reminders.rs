@@ -6,7 +6,9 @@
 use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
 use creditbot::config::DatabaseConfig;
-use creditbot::ledger::{AccountId, Expiry, Ledger, LedgerSettings, MemberId, ReminderChange};
+use creditbot::ledger::{
+    AccountId, Expiry, Ledger, LedgerSettings, LotId, MemberId, ReminderChange,
+};
 use creditbot::reminders::{
     BoxFuture, Counters, Deliver, Pause, Runner, SendError, Settings, plan_run,
 };
@@ -174,8 +176,11 @@ async fn a_grant_is_reminded_once_at_7_days_and_once_at_1_day_even_after_a_resta
     }
     assert_eq!(deliver.sent().len(), 2);
     assert_eq!(
-        l.reminders_of("111").unwrap(),
-        vec![(1, 1, "sent".to_string()), (1, 7, "sent".to_string())]
+        l.reminders_of(&MemberId::new("111")).unwrap(),
+        vec![
+            (LotId::new(1), 1, "sent".to_string()),
+            (LotId::new(1), 7, "sent".to_string())
+        ]
     );
     // After expiry nothing more either.
     assert_eq!(
@@ -243,28 +248,34 @@ async fn off_is_respected_at_once_on_brings_them_back_and_days_moves_the_first()
     let l = setup();
     let deliver = Arc::new(Recorder::default());
     let run = runner(reopen(&l), Arc::clone(&deliver), Arc::default());
-    l.set_member_reminders("111", ReminderChange::Off, before(10))
+    l.set_member_reminders(&MemberId::new("111"), ReminderChange::Off, before(10))
         .unwrap();
     let report = run.run(before(7)).await.unwrap();
     assert_eq!((report.sent, report.skipped), (0, 1));
     assert_eq!(report.skipped_by.get("reminders turned off"), Some(&1));
     assert!(deliver.sent().is_empty());
     // Turned off between planning and sending: the claim checks again.
-    l.set_member_reminders("111", ReminderChange::On, before(6))
+    l.set_member_reminders(&MemberId::new("111"), ReminderChange::On, before(6))
         .unwrap();
     let plan = plan_run(&l, &Settings::default(), before(6)).unwrap();
     assert_eq!(plan.messages.len(), 1);
-    l.set_member_reminders("111", ReminderChange::Off, before(6))
+    l.set_member_reminders(&MemberId::new("111"), ReminderChange::Off, before(6))
         .unwrap();
     let claimed = l
-        .claim_reminders(None, "111", "A", &plan.messages[0].grants, before(6))
+        .claim_reminders(
+            None,
+            &MemberId::new("111"),
+            &AccountId::new("A"),
+            &plan.messages[0].grants,
+            before(6),
+        )
         .unwrap();
     assert!(claimed.is_empty(), "off wins over a plan made before");
     // days:3 — the first reminder 3 days before, then the configured 1 day.
-    l.set_member_reminders("111", ReminderChange::Days(3), before(5))
+    l.set_member_reminders(&MemberId::new("111"), ReminderChange::Days(3), before(5))
         .unwrap();
     assert_eq!(
-        Settings::default().thresholds(&l.member_reminders("111").unwrap()),
+        Settings::default().thresholds(&l.member_reminders(&MemberId::new("111")).unwrap()),
         vec![3, 1]
     );
     assert_eq!(run.run(before(4)).await.unwrap().sent, 0);
@@ -340,16 +351,19 @@ async fn discord_refusing_dms_is_recorded_not_retried_and_skipped_until_on() {
     let report = run.run(before(7)).await.unwrap();
     assert_eq!((report.sent, report.failed), (0, 1));
     assert_eq!(deliver.tries(), 1, "not retried");
-    let setting = l.member_reminders("111").unwrap();
+    let setting = l.member_reminders(&MemberId::new("111")).unwrap();
     assert!(setting.undeliverable.is_some());
-    assert_eq!(l.reminders_of("111").unwrap()[0].2, "failed");
+    assert_eq!(
+        l.reminders_of(&MemberId::new("111")).unwrap()[0].2,
+        "failed"
+    );
     // The 1-day threshold: skipped, Discord isn't asked.
     let report = run.run(before(1)).await.unwrap();
     assert_eq!((report.sent, report.skipped), (0, 1));
     assert_eq!(report.skipped_by.get("Discord can't DM them"), Some(&1));
     assert_eq!(deliver.tries(), 1);
     // `/reminders on` again: the next run tries.
-    l.set_member_reminders("111", ReminderChange::On, before(1))
+    l.set_member_reminders(&MemberId::new("111"), ReminderChange::On, before(1))
         .unwrap();
     assert_eq!(
         run.run(before(1) + Duration::hours(1)).await.unwrap().sent,
@@ -434,8 +448,12 @@ async fn messages_are_paced_within_max_per_minute() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_account_gets_no_reminders() {
     let l = setup();
-    l.close_account(&admin_at("close", before(10)), "A", "left the shop")
-        .unwrap();
+    l.close_account(
+        &admin_at("close", before(10)),
+        &AccountId::new("A"),
+        "left the shop",
+    )
+    .unwrap();
     let deliver = Arc::new(Recorder::default());
     let run = runner(reopen(&l), Arc::clone(&deliver), Arc::default());
     let report = run.run(before(7)).await.unwrap();

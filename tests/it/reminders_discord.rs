@@ -142,7 +142,12 @@ async fn cant_dm_is_recorded_and_not_retried(deliver: impl Fn(&FakeDiscord) -> A
         report.failures
     );
     assert_eq!(message_posts(&fake), 1, "not retried");
-    assert!(l.member_reminders(MEMBER).unwrap().undeliverable.is_some());
+    assert!(
+        l.member_reminders(&MemberId::new(MEMBER))
+            .unwrap()
+            .undeliverable
+            .is_some()
+    );
     // The next threshold skips them without asking Discord.
     let report = run.run(expiry() - Duration::hours(12)).await.unwrap();
     assert_eq!((report.sent, report.skipped), (0, 1));
@@ -221,7 +226,7 @@ async fn a_500_is_retried_and_the_member_gets_exactly_one_message() {
         "{waited:?}"
     );
     // Recorded as sent: later runs and restarts send nothing more for this threshold.
-    assert_eq!(l.reminders_of(MEMBER).unwrap()[0].2, "sent");
+    assert_eq!(l.reminders_of(&MemberId::new(MEMBER)).unwrap()[0].2, "sent");
     assert_eq!(run.run(seven_days_before()).await.unwrap().sent, 0);
     assert_eq!(fake.dms(MEMBER).len(), 1);
 }

@@ -13,7 +13,13 @@ use sha2::{Digest, Sha256};
 
 impl<S: Store> Ledger<S> {
     /// Creates an account, or returns it if it exists already.
-    pub fn open_account(&self, act: &Act, account_id: &str, display_name: &str) -> Result<Account> {
+    pub fn open_account(
+        &self,
+        act: &Act,
+        account_id: &AccountId,
+        display_name: &str,
+    ) -> Result<Account> {
+        let account_id = account_id.as_str();
         check_id(Field::AccountId, account_id)?;
         check_optional_text(Field::DisplayName, display_name)?;
         let request = (account_id, display_name);
@@ -27,7 +33,13 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Closes an account: it keeps its history, but can no longer receive or spend credits.
-    pub fn close_account(&self, act: &Act, account_id: &str, reason: &str) -> Result<Account> {
+    pub fn close_account(
+        &self,
+        act: &Act,
+        account_id: &AccountId,
+        reason: &str,
+    ) -> Result<Account> {
+        let account_id = account_id.as_str();
         check_text(Field::Reason, reason)?;
         self.keyed(
             "close",
@@ -122,32 +134,37 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Issues a single-use link code for an account; only its hash is stored.
-    pub fn issue_link_code(&self, act: &Act, account_id: &str) -> Result<IssuedLinkCode> {
+    pub fn issue_link_code(&self, act: &Act, account_id: &AccountId) -> Result<IssuedLinkCode> {
         let code = new_link_code()?;
         let expires_at = act.now + Duration::hours(i64::from(self.settings.link_code_ttl_hours));
         // The plain code is never stored, so a replay can't return it: it is refused instead.
         let issued: String = self.keyed(
             "link_code",
             act,
-            &account_id,
+            // Fingerprinted as the bare id it was before it had a type.
+            &account_id.as_str(),
             UserError::IdempotencyConflict,
             |tx, journal| {
-                require_open_account(tx, account_id)?;
+                require_open_account(tx, account_id.as_str())?;
                 // Whoever redeems a code sees the account's history: while a member holds
                 // the account, a code would hand it to someone else once they unlink.
-                if tx.member_of_account(account_id)?.is_some() {
+                if tx.member_of_account(account_id.as_str())?.is_some() {
                     return Err(UserError::CodeForLinkedAccount(account_id.to_string()).into());
                 }
                 tx.insert_link_code(
                     &hash_link_code(&code),
-                    account_id,
+                    account_id.as_str(),
                     act.now,
                     &act.actor,
                     expires_at,
                 )?;
                 journal.write(
                     tx,
-                    Entry::new(JournalKind::LinkCode, account_id, "link code issued"),
+                    Entry::new(
+                        JournalKind::LinkCode,
+                        account_id.as_str(),
+                        "link code issued",
+                    ),
                 )?;
                 Ok(hash_link_code(&code))
             },
@@ -157,7 +174,7 @@ impl<S: Store> Ledger<S> {
         }
         Ok(IssuedLinkCode {
             code,
-            account_id: account_id.to_string(),
+            account_id: account_id.clone(),
             expires_at,
         })
     }
@@ -189,7 +206,7 @@ impl<S: Store> Ledger<S> {
                     tx,
                     journal,
                     member_id,
-                    &found.account_id,
+                    found.account_id.as_str(),
                     "redeemed a link code",
                     true,
                 )
@@ -210,23 +227,21 @@ impl<S: Store> Ledger<S> {
     pub fn member_for_account(&self, account_id: &AccountId) -> Result<Option<MemberId>> {
         self.store
             .read(|tx| tx.member_of_account(account_id.as_str()))
-            .map(|found| found.map(MemberId::new))
     }
 
     /// The member who most recently unlinked from an account, if any did.
     pub fn previous_member(&self, account_id: &AccountId) -> Result<Option<MemberId>> {
         self.store
             .read(|tx| tx.previous_member(account_id.as_str()))
-            .map(|found| found.map(MemberId::new))
     }
 
-    pub fn account(&self, account_id: &str) -> Result<Account> {
-        self.store.read(|tx| account(tx, account_id))
+    pub fn account(&self, account_id: &AccountId) -> Result<Account> {
+        self.store.read(|tx| account(tx, account_id.as_str()))
     }
 }
 
 /// The account `account_id`, or the refusal naming it: unknown, or a look-alike of one.
-pub(super) fn account(tx: &mut impl StoreTx, account_id: &str) -> Result<Account> {
+pub(super) fn account(tx: &mut (impl StoreTx + ?Sized), account_id: &str) -> Result<Account> {
     if let Some(found) = tx.account(account_id)? {
         return Ok(found);
     }
@@ -243,11 +258,14 @@ pub(super) fn account(tx: &mut impl StoreTx, account_id: &str) -> Result<Account
     .into())
 }
 
-pub(super) fn require_account(tx: &mut impl StoreTx, account_id: &str) -> Result<()> {
+pub(super) fn require_account(tx: &mut (impl StoreTx + ?Sized), account_id: &str) -> Result<()> {
     account(tx, account_id).map(|_| ())
 }
 
-pub(super) fn require_open_account(tx: &mut impl StoreTx, account_id: &str) -> Result<()> {
+pub(super) fn require_open_account(
+    tx: &mut (impl StoreTx + ?Sized),
+    account_id: &str,
+) -> Result<()> {
     if account(tx, account_id)?.closed {
         return Err(UserError::AccountClosed(account_id.to_string()).into());
     }
@@ -255,7 +273,7 @@ pub(super) fn require_open_account(tx: &mut impl StoreTx, account_id: &str) -> R
 }
 
 fn ensure_account(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     journal: &mut Journal,
     account_id: &str,
     display_name: &str,
@@ -269,9 +287,8 @@ fn ensure_account(
     {
         return Ok(existing);
     }
-    if !crate::ledger::is_account_id(account_id) {
-        return Err(UserError::AccountIdNotValid(account_id.to_string()).into());
-    }
+    let account_id = AccountId::parse(account_id)?;
+    let account_id = account_id.as_str();
     let name = or_default(display_name, account_id);
     tx.insert_account(account_id, name, journal.act.now)?;
     journal.write(
@@ -284,7 +301,7 @@ fn ensure_account(
 /// Links `member_id` to `account_id`, enforcing one account per member and one member per
 /// account. Linking a member again to the account they already have is a no-op.
 fn link(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     journal: &mut Journal,
     member_id: &str,
     account_id: &str,

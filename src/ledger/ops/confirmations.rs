@@ -2,8 +2,8 @@
 
 use super::Ledger;
 use crate::error::Result;
-use crate::ledger::Confirmation;
 use crate::ledger::store::prelude::*;
+use crate::ledger::{Confirmation, MemberId};
 use chrono::{DateTime, Utc};
 
 impl<S: Store> Ledger<S> {
@@ -12,13 +12,13 @@ impl<S: Store> Ledger<S> {
     pub fn ask_confirmation(
         &self,
         id: &str,
-        asker: &str,
+        asker: &MemberId,
         request: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
         self.store
-            .write(|tx| tx.insert_confirmation(id, asker, request, now, expires_at))
+            .write(|tx| tx.insert_confirmation(id, asker.as_str(), request, now, expires_at))
     }
 
     /// A stored confirmation, if there is one with this id.

@@ -50,7 +50,7 @@ impl<S: Store> Ledger<S> {
     /// grant later never fails on an expiry date that was still ahead when it was made.
     fn write_grant(
         &self,
-        tx: &mut impl StoreTx,
+        tx: &mut (impl StoreTx + ?Sized),
         journal: &mut Journal,
         act: &Act,
         request: &GrantRequest,
@@ -107,7 +107,7 @@ impl<S: Store> Ledger<S> {
             |tx, journal| {
                 let lot = lot(tx, lot_id)?;
                 if !lot.remaining.is_positive() || !lot.is_live(act.now) {
-                    return Err(UserError::GrantNothingLeft(lot_id).into());
+                    return Err(UserError::GrantNothingLeft(lot_id.get()).into());
                 }
                 let delta = Credits::ZERO - lot.remaining;
                 tx.change_remaining(lot_id, delta)?;
@@ -115,7 +115,8 @@ impl<S: Store> Ledger<S> {
                 tx.mark_revoked(lot_id)?;
                 journal.write(
                     tx,
-                    Entry::new(JournalKind::Revoke, &lot.account_id, reason).lot(lot_id, delta),
+                    Entry::new(JournalKind::Revoke, lot.account_id.as_str(), reason)
+                        .lot(lot_id, delta),
                 )?;
                 lot_receipt(tx, Some(lot), lot_id, act.now)
             },
@@ -150,20 +151,24 @@ impl<S: Store> Ledger<S> {
                     tx.change_remaining(lot_id, delta)?;
                     journal.write(
                         tx,
-                        Entry::new(JournalKind::Expire, &before.account_id, "expired")
+                        Entry::new(JournalKind::Expire, before.account_id.as_str(), "expired")
                             .lot(lot_id, delta),
                     )?;
                 }
                 tx.set_expiry(lot_id, expires_at)?;
                 journal.write(
                     tx,
-                    Entry::new(JournalKind::ExpiryChange, &before.account_id, reason)
-                        .lot(lot_id, Credits::ZERO)
-                        .detail(format!(
-                            "{} -> {}",
-                            expiry_text(before.expires_at),
-                            expiry_text(expires_at)
-                        )),
+                    Entry::new(
+                        JournalKind::ExpiryChange,
+                        before.account_id.as_str(),
+                        reason,
+                    )
+                    .lot(lot_id, Credits::ZERO)
+                    .detail(format!(
+                        "{} -> {}",
+                        expiry_text(before.expires_at),
+                        expiry_text(expires_at)
+                    )),
                 )?;
                 lot_receipt(tx, Some(before), lot_id, act.now)
             },
@@ -211,7 +216,7 @@ impl<S: Store> Ledger<S> {
                 tx.change_remaining(expired.lot_id, delta)?;
                 Journal::new(&act).write(
                     tx,
-                    Entry::new(JournalKind::Expire, &expired.account_id, "expired")
+                    Entry::new(JournalKind::Expire, expired.account_id.as_str(), "expired")
                         .lot(expired.lot_id, delta)
                         .effective(expired.expires_at),
                 )?;
@@ -259,7 +264,11 @@ impl<S: Store> Ledger<S> {
 /// it was swept — by a return dated before its expiry, or after a sweep run with a later
 /// `now` — and must then expire again; the sweep holds the write lock, so the first free
 /// number is safe to take.
-fn sweep_key(tx: &mut impl StoreTx, lot_id: LotId, expires_at: DateTime<Utc>) -> Result<String> {
+fn sweep_key(
+    tx: &mut (impl StoreTx + ?Sized),
+    lot_id: LotId,
+    expires_at: DateTime<Utc>,
+) -> Result<String> {
     let mut round = 1;
     loop {
         let key = IdempotencyKey::sweep(lot_id, expires_at.timestamp(), round);

@@ -6,7 +6,7 @@ use super::accounts::require_account;
 use crate::error::Result;
 use crate::ledger::store::Entry;
 use crate::ledger::store::prelude::*;
-use crate::ledger::{Act, HistoryEntry, HistoryPage, JournalKind, whole_seconds};
+use crate::ledger::{AccountId, Act, HistoryEntry, HistoryPage, JournalKind, whole_seconds};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 
@@ -14,8 +14,8 @@ impl<S: Store> Ledger<S> {
     /// An account's journal, newest first by when each entry took effect (a sweep's expiry
     /// entry at the grant's expiry), as its member reads it (no admin notes); `page` is
     /// 1-based. Only what is written: see [`Ledger::history_at`] for the history a member reads.
-    pub fn history(&self, account_id: &str, page: u32, per_page: u32) -> Result<HistoryPage> {
-        self.history_page(account_id, None, page, per_page, false)
+    pub fn history(&self, account_id: &AccountId, page: u32, per_page: u32) -> Result<HistoryPage> {
+        self.history_page(account_id.as_str(), None, page, per_page, false)
     }
 
     /// An account's history as of `now`: the journal, and an expiry line for every grant
@@ -23,23 +23,35 @@ impl<S: Store> Ledger<S> {
     /// grant's expiry, so history shows expiry as it happens whether or not a sweep ran.
     pub fn history_at(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         now: DateTime<Utc>,
         page: u32,
         per_page: u32,
     ) -> Result<HistoryPage> {
-        self.history_page(account_id, Some(whole_seconds(now)), page, per_page, false)
+        self.history_page(
+            account_id.as_str(),
+            Some(whole_seconds(now)),
+            page,
+            per_page,
+            false,
+        )
     }
 
     /// [`Ledger::history_at`] as admins read it: with the notes they wrote on each change.
     pub fn admin_history_at(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         now: DateTime<Utc>,
         page: u32,
         per_page: u32,
     ) -> Result<HistoryPage> {
-        self.history_page(account_id, Some(whole_seconds(now)), page, per_page, true)
+        self.history_page(
+            account_id.as_str(),
+            Some(whole_seconds(now)),
+            page,
+            per_page,
+            true,
+        )
     }
 
     /// `now` adds the expiry lines not swept yet. The notes are read only when `with_notes`
@@ -125,7 +137,7 @@ impl<'a> Journal<'a> {
         Journal { act, next: 0 }
     }
 
-    pub(super) fn write(&mut self, tx: &mut impl StoreTx, entry: Entry) -> Result<()> {
+    pub(super) fn write(&mut self, tx: &mut (impl StoreTx + ?Sized), entry: Entry) -> Result<()> {
         let entry_key = entry_key(&self.act.key, self.next);
         self.next += 1;
         tx.insert_entry(&entry_key, self.act, &entry)

@@ -9,13 +9,15 @@ use crate::ledger::{Act, Lot, LotId, LotReceipt, Source};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 
-pub(super) fn lot(tx: &mut impl StoreTx, lot_id: LotId) -> Result<Lot> {
-    Ok(tx.lot(lot_id)?.ok_or(UserError::UnknownGrant(lot_id))?)
+pub(super) fn lot(tx: &mut (impl StoreTx + ?Sized), lot_id: LotId) -> Result<Lot> {
+    Ok(tx
+        .lot(lot_id)?
+        .ok_or(UserError::UnknownGrant(lot_id.get()))?)
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn insert_lot(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     act: &Act,
     account_id: &str,
     amount: Credits,
@@ -39,13 +41,13 @@ pub(super) fn insert_lot(
 
 /// The receipt of a change to `lot_id`, read inside the change's transaction.
 pub(super) fn lot_receipt(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     before: Option<Lot>,
     lot_id: LotId,
     now: DateTime<Utc>,
 ) -> Result<LotReceipt> {
     let lot = lot(tx, lot_id)?;
-    let balance_after = Some(balance_in(tx, &lot.account_id, now)?.available);
+    let balance_after = Some(balance_in(tx, lot.account_id.as_str(), now)?.available);
     Ok(LotReceipt {
         lot,
         before,

@@ -11,15 +11,15 @@ use crate::ledger::rules::{self, LineToPay, ReturnedCredit, SpendableLot};
 use crate::ledger::store::prelude::*;
 use crate::ledger::store::{Entry, NewOrder};
 use crate::ledger::{
-    Act, Allocation, CreditChoice, IdempotencyKey, ItemBreakdown, JournalKind, OrderBreakdown,
-    OrderReceipt, OrderRequest, OrderSummary, When, whole_seconds,
+    AccountId, Act, Allocation, CreditChoice, IdempotencyKey, ItemBreakdown, JournalKind,
+    OrderBreakdown, OrderId, OrderReceipt, OrderRequest, OrderSummary, When, whole_seconds,
 };
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 
 impl<S: Store> Ledger<S> {
     /// Every order of an account, newest first.
-    pub fn orders_of(&self, account_id: &str) -> Result<Vec<OrderSummary>> {
+    pub fn orders_of(&self, account_id: &AccountId) -> Result<Vec<OrderSummary>> {
         self.recent_orders(account_id, usize::MAX >> 1)
     }
 
@@ -109,8 +109,8 @@ impl<S: Store> Ledger<S> {
                 }
             }
             Ok(OrderReceipt {
-                external_id: request.external_id.to_string(),
-                account_id: request.account_id.clone().into_string(),
+                external_id: request.external_id.clone(),
+                account_id: request.account_id.clone(),
                 total,
                 credits_applied,
                 other_amount,
@@ -123,14 +123,18 @@ impl<S: Store> Ledger<S> {
     /// An order's payment breakdown, per item and per lot, with what a return at `now` would
     /// give back (and what it would not: credit from a revoked grant, or from an expired one
     /// under the `expire` policy or on a closed account).
-    pub fn order_breakdown(&self, external_id: &str, now: DateTime<Utc>) -> Result<OrderBreakdown> {
+    pub fn order_breakdown(
+        &self,
+        external_id: &OrderId,
+        now: DateTime<Utc>,
+    ) -> Result<OrderBreakdown> {
         let now = whole_seconds(now);
         let policy = self.settings.expired_lot_policy;
         self.store.read(|tx| {
             let order = tx
-                .order_by_external_id(external_id)?
+                .order_by_external_id(external_id.as_str())?
                 .ok_or_else(|| UserError::UnknownOrder(external_id.to_string()))?;
-            let policy = expired_credit_policy(tx, &order.account_id, policy)?;
+            let policy = expired_credit_policy(tx, order.account_id.as_str(), policy)?;
             let mut items = Vec::new();
             for item in tx.order_items(order.id)? {
                 let credits_by_lot = tx.lot_shares(item.id)?;
@@ -171,7 +175,7 @@ impl<S: Store> Ledger<S> {
                 });
             }
             Ok(OrderBreakdown {
-                external_id: external_id.to_string(),
+                external_id: external_id.clone(),
                 account_id: order.account_id,
                 placed_at: order.placed_at,
                 total: items.iter().map(|i| i.total).sum(),
@@ -184,8 +188,9 @@ impl<S: Store> Ledger<S> {
     }
 
     /// An account's most recent orders, newest first.
-    pub fn recent_orders(&self, account_id: &str, limit: usize) -> Result<Vec<OrderSummary>> {
-        self.store.read(|tx| tx.recent_orders(account_id, limit))
+    pub fn recent_orders(&self, account_id: &AccountId, limit: usize) -> Result<Vec<OrderSummary>> {
+        self.store
+            .read(|tx| tx.recent_orders(account_id.as_str(), limit))
     }
 }
 
@@ -247,6 +252,10 @@ fn choice_text(choice: CreditChoice) -> String {
 
 /// The lots a change can spend from: granted by its `at`, and live at both its `at` and the
 /// moment it was recorded (see [`When`]), however long ago the sweep last ran.
-fn spendable_lots(tx: &mut impl StoreTx, account_id: &str, act: &Act) -> Result<Vec<SpendableLot>> {
+fn spendable_lots(
+    tx: &mut (impl StoreTx + ?Sized),
+    account_id: &str,
+    act: &Act,
+) -> Result<Vec<SpendableLot>> {
     tx.spendable_lots(account_id, act.now, act.live_at())
 }

@@ -8,19 +8,20 @@ use crate::error::Result;
 use crate::ledger::rules;
 use crate::ledger::store::prelude::*;
 
-use crate::ledger::{Balance, Lot, LotId, TransferAnswer, whole_seconds};
+use crate::ledger::{AccountId, Balance, Lot, LotId, TransferAnswer, whole_seconds};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 
 impl<S: Store> Ledger<S> {
     /// What an account can spend at `now`, with its live lots in spending order.
-    pub fn balance(&self, account_id: &str, now: DateTime<Utc>) -> Result<Balance> {
+    pub fn balance(&self, account_id: &AccountId, now: DateTime<Utc>) -> Result<Balance> {
         self.store
-            .read(|tx| balance_in(tx, account_id, whole_seconds(now)))
+            .read(|tx| balance_in(tx, account_id.as_str(), whole_seconds(now)))
     }
 
     /// Every lot of an account, spent, expired and revoked ones too, newest first.
-    pub fn lots(&self, account_id: &str) -> Result<Vec<Lot>> {
+    pub fn lots(&self, account_id: &AccountId) -> Result<Vec<Lot>> {
+        let account_id = account_id.as_str();
         self.store.read(|tx| {
             require_account(tx, account_id)?;
             tx.lots_of(account_id)
@@ -57,11 +58,15 @@ impl<S: Store> Ledger<S> {
     /// written when an expired lot's date changed, or a return's under the `expire` policy).
     pub fn expired_from_lot(&self, lot: &Lot) -> Result<Credits> {
         self.store
-            .read(|tx| tx.expired_from_lot(&lot.account_id, lot.id))
+            .read(|tx| tx.expired_from_lot(lot.account_id.as_str(), lot.id))
     }
 
     /// Credits are never transferable; the answer carries the balance that stays put.
-    pub fn transfer_check(&self, account_id: &str, now: DateTime<Utc>) -> Result<TransferAnswer> {
+    pub fn transfer_check(
+        &self,
+        account_id: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<TransferAnswer> {
         let balance = self.balance(account_id, now)?;
         Ok(TransferAnswer {
             transferable: false,
@@ -74,20 +79,20 @@ impl<S: Store> Ledger<S> {
     /// (a repeated grant is confirmed first).
     pub fn recent_grant_like(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         amount: Credits,
         reason: &str,
         since: DateTime<Utc>,
     ) -> Result<Option<Lot>> {
         self.store
-            .read(|tx| tx.latest_lot_like(account_id, amount, reason.trim(), since))
+            .read(|tx| tx.latest_lot_like(account_id.as_str(), amount, reason.trim(), since))
     }
 }
 
 /// What an account can spend at `now`, read inside the caller's transaction (a write's
 /// receipt reads it before committing, so no other write can come between).
 pub(super) fn balance_in(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     account_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Balance> {
@@ -95,7 +100,7 @@ pub(super) fn balance_in(
     let mut lots: Vec<Lot> = tx.live_lots(account_id, now)?;
     lots.sort_by_key(|l| rules::spending_key(l.expires_at, l.granted_at, l.id));
     Ok(Balance {
-        account_id: account_id.to_string(),
+        account_id: AccountId::new(account_id),
         available: lots.iter().map(|l| l.remaining).sum(),
         lots,
     })

@@ -11,29 +11,29 @@ use crate::ledger::store::reminders::{
     DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderOutcome,
     ReminderRunRecord,
 };
-use crate::ledger::whole_seconds;
+use crate::ledger::{AccountId, MemberId, whole_seconds};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
 
 impl<S: Store> Ledger<S> {
     /// A member's reminder setting (none stored: on, at the configured days).
-    pub fn member_reminders(&self, member_id: &str) -> Result<MemberReminders> {
+    pub fn member_reminders(&self, member_id: &MemberId) -> Result<MemberReminders> {
         self.store
-            .read(|tx| Ok(tx.member_reminders(member_id)?.unwrap_or_default()))
+            .read(|tx| Ok(tx.member_reminders(member_id.as_str())?.unwrap_or_default()))
     }
 
     /// Changes a member's reminder setting and returns it. `On` also clears a recorded
     /// "Discord can't DM you", so the next run tries again.
     pub fn set_member_reminders(
         &self,
-        member_id: &str,
+        member_id: &MemberId,
         change: ReminderChange,
         now: DateTime<Utc>,
     ) -> Result<MemberReminders> {
         let now = whole_seconds(now);
         self.store.write(|tx| {
-            tx.change_member_reminders(member_id, change, now)?;
-            Ok(tx.member_reminders(member_id)?.unwrap_or_default())
+            tx.change_member_reminders(member_id.as_str(), change, now)?;
+            Ok(tx.member_reminders(member_id.as_str())?.unwrap_or_default())
         })
     }
 
@@ -56,11 +56,11 @@ impl<S: Store> Ledger<S> {
     /// [`Ledger::reminder_candidates`] of one member only.
     pub fn reminder_candidates_of(
         &self,
-        member_id: &str,
+        member_id: &MemberId,
         now: DateTime<Utc>,
         window_days: u32,
     ) -> Result<Vec<ReminderCandidate>> {
-        self.candidates(Some(member_id), now, window_days)
+        self.candidates(Some(member_id.as_str()), now, window_days)
     }
 
     fn candidates(
@@ -75,7 +75,7 @@ impl<S: Store> Ledger<S> {
             let mut candidates = tx.reminder_candidates(now, horizon, member_id)?;
             // Closed accounts get no reminders; they are few, so they are read once rather
             // than looked up per grant.
-            let closed: HashSet<String> = tx.closed_accounts()?.into_iter().collect();
+            let closed: HashSet<AccountId> = tx.closed_accounts()?.into_iter().collect();
             if !closed.is_empty() {
                 candidates.retain(|c| !closed.contains(&c.account_id));
             }
@@ -91,11 +91,12 @@ impl<S: Store> Ledger<S> {
     pub fn claim_reminders(
         &self,
         run_id: Option<i64>,
-        member_id: &str,
-        account_id: &str,
+        member_id: &MemberId,
+        account_id: &AccountId,
         grants: &[DueGrant],
         now: DateTime<Utc>,
     ) -> Result<Vec<DueGrant>> {
+        let (member_id, account_id) = (member_id.as_str(), account_id.as_str());
         let now = whole_seconds(now);
         self.store.write(|tx| {
             let linked = tx.link_of_member(member_id)?;
@@ -125,11 +126,12 @@ impl<S: Store> Ledger<S> {
     /// Records how sending claimed grants ended.
     pub fn finish_reminders(
         &self,
-        member_id: &str,
+        member_id: &MemberId,
         grants: &[DueGrant],
         outcome: &ReminderOutcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let member_id = member_id.as_str();
         let now = whole_seconds(now);
         let (state, error) = match outcome {
             ReminderOutcome::Sent => ("sent", None),
@@ -175,7 +177,7 @@ impl<S: Store> Ledger<S> {
     /// Reminder rows of a member (newest first): `(lot, threshold, state)`. Only tests call
     /// it (no `export` does yet), so a release build leaves it out.
     #[cfg(any(test, feature = "test-support"))]
-    pub fn reminders_of(&self, member_id: &str) -> Result<Vec<(LotId, u32, String)>> {
-        self.store.read(|tx| tx.reminders_of(member_id))
+    pub fn reminders_of(&self, member_id: &MemberId) -> Result<Vec<(LotId, u32, String)>> {
+        self.store.read(|tx| tx.reminders_of(member_id.as_str()))
     }
 }

@@ -26,7 +26,7 @@ impl<S: Store> Ledger<S> {
         when: impl Into<When>,
         request: &ReturnRequest,
     ) -> Result<ReturnReceipt> {
-        check_id(Field::ReturnId, &request.return_id)?;
+        check_id(Field::ReturnId, request.return_id.as_str())?;
         check_id(Field::OrderId, request.order_external_id.as_str())?;
         check_optional_text(Field::Reason, &request.reason)?;
         if let ReturnScope::Items(lines) = &request.scope {
@@ -50,9 +50,9 @@ impl<S: Store> Ledger<S> {
         let act = Act::new(
             actor,
             when,
-            IdempotencyKey::order_return(&request.return_id),
+            IdempotencyKey::order_return(request.return_id.as_str()),
         );
-        let conflict = UserError::ReturnAlreadyRecorded(request.return_id.clone());
+        let conflict = UserError::ReturnAlreadyRecorded(request.return_id.to_string());
         let policy = self.settings.expired_lot_policy;
         let reissue_days = self.settings.reissue_days;
         self.keyed("return", &act, request, conflict, |tx, journal| {
@@ -64,8 +64,8 @@ impl<S: Store> Ledger<S> {
             if act.now < order.placed_at {
                 return Err(UserError::ReturnBeforeOrder.into());
             }
-            self.check_dated(tx, &act, &account_id)?;
-            let policy = expired_credit_policy(tx, &account_id, policy)?;
+            self.check_dated(tx, &act, account_id.as_str())?;
+            let policy = expired_credit_policy(tx, account_id.as_str(), policy)?;
             let items = tx.order_items(order_id)?;
             let wanted: Vec<(usize, i64)> = match &request.scope {
                 ReturnScope::Whole => {
@@ -122,11 +122,11 @@ impl<S: Store> Ledger<S> {
                     wanted
                 }
             };
-            let return_row = tx.insert_return(&request.return_id, order_id, act.now)?;
+            let return_row = tx.insert_return(request.return_id.as_str(), order_id, act.now)?;
             let reason = or_default(&request.reason, "return");
             let mut receipt = ReturnReceipt {
                 return_id: request.return_id.clone(),
-                order_external_id: request.order_external_id.to_string(),
+                order_external_id: request.order_external_id.clone(),
                 account_id: account_id.clone(),
                 items: Vec::new(),
                 credits_restored: Credits::ZERO,
@@ -184,7 +184,7 @@ impl<S: Store> Ledger<S> {
                     tx.change_remaining(back.lot_id, back.amount)?;
                     journal.write(
                         tx,
-                        Entry::new(JournalKind::Refund, &account_id, reason)
+                        Entry::new(JournalKind::Refund, account_id.as_str(), reason)
                             .lot(back.lot_id, back.amount)
                             .order(order_id)
                             .allocation(back.allocation_id),
@@ -196,7 +196,7 @@ impl<S: Store> Ledger<S> {
                             tx.change_remaining(back.lot_id, delta)?;
                             journal.write(
                                 tx,
-                                Entry::new(kind, &account_id, why).lot(back.lot_id, delta),
+                                Entry::new(kind, account_id.as_str(), why).lot(back.lot_id, delta),
                             )?;
                             if kind == JournalKind::Revoke {
                                 receipt.revoked_at_once += back.amount;
@@ -224,7 +224,7 @@ impl<S: Store> Ledger<S> {
                 let new_lot = insert_lot(
                     tx,
                     &act,
-                    &account_id,
+                    account_id.as_str(),
                     amount,
                     Source::Refund,
                     &reason,
@@ -238,7 +238,7 @@ impl<S: Store> Ledger<S> {
                     tx.change_remaining(new_lot.id, part)?;
                     journal.write(
                         tx,
-                        Entry::new(JournalKind::Reissue, &account_id, &reason)
+                        Entry::new(JournalKind::Reissue, account_id.as_str(), &reason)
                             .lot(new_lot.id, part)
                             .order(order_id)
                             .allocation(allocation_id),
@@ -260,7 +260,7 @@ impl<S: Store> Ledger<S> {
 /// configured policy, except that a closed account gets no new refund grant — it can't
 /// receive credits — so there such credit expires at once.
 pub(super) fn expired_credit_policy(
-    tx: &mut impl StoreTx,
+    tx: &mut (impl StoreTx + ?Sized),
     account_id: &str,
     configured: ExpiredLotPolicy,
 ) -> Result<ExpiredLotPolicy> {

@@ -2,6 +2,7 @@
 
 use super::Ledger;
 use crate::error::Result;
+use crate::ledger::MemberId;
 use crate::ledger::store::prelude::*;
 use chrono::{DateTime, Utc};
 
@@ -14,12 +15,13 @@ impl<S: Store> Ledger<S> {
     /// Records a question the FAQ could not answer (its first 500 characters).
     pub fn record_unanswered(
         &self,
-        member_id: &str,
+        member_id: &MemberId,
         question: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.store
-            .write(|tx| tx.insert_unanswered(member_id, truncate_chars(question, 500), now))
+        self.store.write(|tx| {
+            tx.insert_unanswered(member_id.as_str(), truncate_chars(question, 500), now)
+        })
     }
 
     /// Unanswered questions, most asked first: (question, times asked, last asked).

@@ -66,7 +66,7 @@ impl AccountRows for PgTx<'_> {
         )
     }
 
-    fn member_of_account(&mut self, account_id: &str) -> Result<Option<String>> {
+    fn member_of_account(&mut self, account_id: &str) -> Result<Option<MemberId>> {
         self.opt(
             "SELECT member_id FROM links WHERE account_id = $1",
             &[&account_id],
@@ -93,12 +93,12 @@ impl AccountRows for PgTx<'_> {
         Ok(())
     }
 
-    fn previous_member(&mut self, account_id: &str) -> Result<Option<String>> {
+    fn previous_member(&mut self, account_id: &str) -> Result<Option<MemberId>> {
         let member = self.opt(
             "SELECT member_id FROM journal WHERE account_id = $1 AND kind = 'unlink'
              ORDER BY at DESC, id DESC LIMIT 1",
             &[&account_id],
-            |r| r.try_get::<_, Option<String>>(0),
+            |r| r.try_get::<_, Option<MemberId>>(0),
         )?;
         Ok(member.flatten())
     }

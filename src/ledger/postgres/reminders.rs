@@ -4,11 +4,11 @@
 use super::lots::source_from;
 use super::{PgTx, ts};
 use crate::error::Result;
-use crate::ledger::LotId;
 use crate::ledger::store::ReminderRows;
 use crate::ledger::store::reminders::{
     DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderRunRecord,
 };
+use crate::ledger::{AccountId, LotId};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 use postgres::Row;
@@ -142,7 +142,7 @@ impl ReminderRows for PgTx<'_> {
     }
 
     /// By the small `accounts_closed` index.
-    fn closed_accounts(&mut self) -> Result<Vec<String>> {
+    fn closed_accounts(&mut self) -> Result<Vec<AccountId>> {
         self.all("SELECT id FROM accounts WHERE closed", &[], |r| {
             r.try_get(0)
         })

@@ -3,7 +3,7 @@
 use super::{SqliteTx, at, ts};
 use crate::error::Result;
 use crate::ledger::store::{AccountRows, LinkCodeRow};
-use crate::ledger::{Account, AccountId, Link, MemberId};
+use crate::ledger::{Account, Link, MemberId};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
@@ -60,15 +60,15 @@ impl AccountRows for SqliteTx<'_> {
             )?
             .query_row([member_id], |r| {
                 Ok(Link {
-                    member_id: MemberId::new(r.get::<_, String>(0)?),
-                    account_id: AccountId::new(r.get::<_, String>(1)?),
+                    member_id: r.get(0)?,
+                    account_id: r.get(1)?,
                     linked_at: at(r.get(2)?),
                 })
             })
             .optional()?)
     }
 
-    fn member_of_account(&mut self, account_id: &str) -> Result<Option<String>> {
+    fn member_of_account(&mut self, account_id: &str) -> Result<Option<MemberId>> {
         Ok(self
             .0
             .prepare_cached("SELECT member_id FROM links WHERE account_id = ?1")?
@@ -96,7 +96,7 @@ impl AccountRows for SqliteTx<'_> {
         Ok(())
     }
 
-    fn previous_member(&mut self, account_id: &str) -> Result<Option<String>> {
+    fn previous_member(&mut self, account_id: &str) -> Result<Option<MemberId>> {
         Ok(self
             .0
             .prepare_cached(

@@ -68,7 +68,7 @@ impl LotRows for SqliteTx<'_> {
                 lot.expires_at.map(ts),
                 lot.refund_of_order
             ])?;
-        Ok(self.0.last_insert_rowid())
+        Ok(LotId::new(self.0.last_insert_rowid()))
     }
 
     fn change_remaining(&mut self, lot_id: LotId, delta: Credits) -> Result<()> {

@@ -4,11 +4,11 @@
 use super::lots::source_from;
 use super::{SqliteTx, at, ts};
 use crate::error::Result;
-use crate::ledger::LotId;
 use crate::ledger::store::ReminderRows;
 use crate::ledger::store::reminders::{
     DueGrant, MemberReminders, ReminderCandidate, ReminderChange, ReminderRunRecord,
 };
+use crate::ledger::{AccountId, LotId};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -136,7 +136,7 @@ impl ReminderRows for SqliteTx<'_> {
     }
 
     /// By the small `accounts_closed` index.
-    fn closed_accounts(&mut self) -> Result<Vec<String>> {
+    fn closed_accounts(&mut self) -> Result<Vec<AccountId>> {
         Ok(self
             .0
             .prepare_cached("SELECT id FROM accounts INDEXED BY accounts_closed WHERE closed = 1")?

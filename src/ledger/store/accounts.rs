@@ -1,13 +1,13 @@
 //! Accounts, member links and link codes, as rows.
 
 use crate::error::Result;
-use crate::ledger::{Account, Link};
+use crate::ledger::{Account, AccountId, Link, MemberId};
 use chrono::{DateTime, Utc};
 
 /// A stored link code (only its hash is kept).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkCodeRow {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub voided_at: Option<DateTime<Utc>>,
@@ -29,7 +29,7 @@ pub trait AccountRows {
     /// The link of a member, if linked.
     fn link_of_member(&mut self, member_id: &str) -> Result<Option<Link>>;
     /// The member linked to an account, if any.
-    fn member_of_account(&mut self, account_id: &str) -> Result<Option<String>>;
+    fn member_of_account(&mut self, account_id: &str) -> Result<Option<MemberId>>;
     fn insert_link(
         &mut self,
         member_id: &str,
@@ -39,7 +39,7 @@ pub trait AccountRows {
     ) -> Result<()>;
     fn delete_link(&mut self, member_id: &str) -> Result<()>;
     /// The member of the account's latest `unlink` journal entry, if any.
-    fn previous_member(&mut self, account_id: &str) -> Result<Option<String>>;
+    fn previous_member(&mut self, account_id: &str) -> Result<Option<MemberId>>;
 
     fn insert_link_code(
         &mut self,

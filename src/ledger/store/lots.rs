@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::ledger::rules::SpendableLot;
-use crate::ledger::{Lot, LotId, Source};
+use crate::ledger::{AccountId, Lot, LotId, Source};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 
@@ -25,7 +25,7 @@ pub struct NewLot<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpiredLot {
     pub lot_id: LotId,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub remaining: Credits,
     pub expires_at: DateTime<Utc>,
 }

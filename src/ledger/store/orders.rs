@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::ledger::rules::SpentAllocation;
-use crate::ledger::{ItemKind, LotId, LotShare, OrderItemRequest, OrderSummary};
+use crate::ledger::{AccountId, ItemKind, LotId, LotShare, OrderItemRequest, OrderSummary};
 use crate::money::Credits;
 use chrono::{DateTime, Utc};
 
@@ -24,7 +24,7 @@ pub struct NewOrder<'a> {
 pub struct OrderRow {
     /// The row id (journal entries and refund lots refer to it).
     pub id: i64,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub placed_at: DateTime<Utc>,
     pub other_method: Option<String>,
     pub credits_applied: Credits,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::ledger::{LotId, Source};
+use crate::ledger::{AccountId, LotId, MemberId, Source};
 use crate::money::Credits;
 
 /// A member's reminder setting (no row: on, at the configured days).
@@ -42,8 +42,8 @@ pub enum ReminderChange {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReminderCandidate {
     pub lot_id: LotId,
-    pub account_id: String,
-    pub member_id: String,
+    pub account_id: AccountId,
+    pub member_id: MemberId,
     pub remaining: Credits,
     pub source: Source,
     pub reason: String,
@@ -110,7 +110,7 @@ pub trait ReminderRows {
         member_id: Option<&str>,
     ) -> Result<Vec<ReminderCandidate>>;
     /// The ids of the closed accounts.
-    fn closed_accounts(&mut self) -> Result<Vec<String>>;
+    fn closed_accounts(&mut self) -> Result<Vec<AccountId>>;
     /// Whether `lot_id` was claimed at `threshold_days` or a closer threshold.
     fn reminded_at_or_within(&mut self, lot_id: LotId, threshold_days: u32) -> Result<bool>;
     /// Claims a grant at its threshold as 'sending', unless that exact claim exists; true

@@ -115,6 +115,11 @@ pub struct Seeded {
 /// The demo data with ALICE (a Discord id) linked to ACC-1042, and a link code for NEWBIE;
 /// then a bot.toml pointing at the fake.
 pub fn seed(fake: &FakeDiscord) -> Seeded {
+    seed_with(fake, "")
+}
+
+/// As [`seed`], with `discord_keys` (lines of TOML) added to bot.toml's `[discord]`.
+pub fn seed_with(fake: &FakeDiscord, discord_keys: &str) -> Seeded {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("creditbot.db");
     let now = Utc::now();
@@ -136,15 +141,18 @@ pub fn seed(fake: &FakeDiscord) -> Seeded {
         )
         .unwrap();
     ledger
-        .open_account(&act("open"), NEW_ACCOUNT, "New member")
+        .open_account(&act("open"), &AccountId::new(NEW_ACCOUNT), "New member")
         .unwrap();
     let link_code = ledger
-        .issue_link_code(&act("code"), NEW_ACCOUNT)
+        .issue_link_code(&act("code"), &AccountId::new(NEW_ACCOUNT))
         .unwrap()
         .code;
-    let balance = ledger
-        .currency()
-        .format(ledger.balance(ACCOUNT, now).unwrap().available);
+    let balance = ledger.currency().format(
+        ledger
+            .balance(&AccountId::new(ACCOUNT), now)
+            .unwrap()
+            .available,
+    );
     drop(ledger);
     let config = dir.path().join("bot.toml");
     std::fs::write(
@@ -160,6 +168,7 @@ admin_user_ids = [{admin}]
 admin_role_ids = [{ADMIN_ROLE}]
 faq_channel_ids = [{FAQ_CHANNEL}]
 api_base = "{api}"
+{discord_keys}
 "#,
             db = db.display(),
             admin = admin().id,

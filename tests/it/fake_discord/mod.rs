@@ -2,7 +2,9 @@
 //! REST (axum) that hands out the gateway URL, records the bot's command registrations,
 //! interaction callbacks, edits and channel messages, answering each as Discord does; and a
 //! gateway (tokio-tungstenite) that sends Hello, answers Identify with READY and Resume with
-//! RESUMED, acknowledges heartbeats, and pushes the events a test asks for.
+//! RESUMED, acknowledges heartbeats, and pushes the events a test asks for. Each shard the bot
+//! identifies as has its own session and connection; a test sends on one by its id (shard 0
+//! unless it says otherwise, the only one a bot has when Discord recommends one shard).
 //!
 //! Payloads are shaped as Discord sends them today (see `payloads`), so serenity 0.12.5 must
 //! read them as it would read Discord's. Nothing here leaves 127.0.0.1.
@@ -42,6 +44,8 @@ pub struct Options {
     /// Refuse every gateway connection (closed before the WebSocket handshake), as when
     /// Discord's gateway can't be reached: REST still answers, the bot keeps reconnecting.
     pub refuse_gateway: bool,
+    /// The shard count `GET /gateway/bot` recommends (what serenity's autosharding runs).
+    pub recommended_shards: u64,
 }
 
 impl Default for Options {
@@ -50,6 +54,7 @@ impl Default for Options {
             refuse_message_content: false,
             heartbeat_interval_ms: 2_000,
             refuse_gateway: false,
+            recommended_shards: 1,
         }
     }
 }
@@ -84,9 +89,11 @@ enum ToConnection {
     Drop,
 }
 
+/// One shard's session: what a Resume must name, and its live connection, if any.
 struct Session {
     id: String,
     seq: u64,
+    connection: Option<mpsc::UnboundedSender<ToConnection>>,
 }
 
 /// A scripted answer to the next message a channel is sent.
@@ -108,8 +115,23 @@ struct Inner {
     script: std::collections::VecDeque<Scripted>,
     calls: Vec<Call>,
     gateway: GatewayLog,
-    session: Option<Session>,
-    connection: Option<mpsc::UnboundedSender<ToConnection>>,
+    /// By shard id.
+    sessions: std::collections::BTreeMap<u64, Session>,
+}
+
+impl Inner {
+    /// The live connection of a shard, to send on.
+    fn connection(&self, shard: u64) -> &mpsc::UnboundedSender<ToConnection> {
+        self.sessions
+            .get(&shard)
+            .and_then(|s| s.connection.as_ref())
+            .unwrap_or_else(|| panic!("no live gateway connection for shard {shard}"))
+    }
+
+    /// Takes a shard's connection away from the session (which a Resume may pick up again).
+    fn take_connection(&mut self, shard: u64) -> Option<mpsc::UnboundedSender<ToConnection>> {
+        self.sessions.get_mut(&shard)?.connection.take()
+    }
 }
 
 pub struct FakeDiscord {
@@ -260,47 +282,49 @@ impl FakeDiscord {
         .await
     }
 
-    /// Sends a dispatch event (op 0) on the live connection; returns when it is written to
-    /// the socket's queue.
+    /// Sends a dispatch event (op 0) on shard 0's live connection; returns when it is
+    /// written to the socket's queue.
     pub fn dispatch(&self, event: &str, data: Value) {
+        self.dispatch_on(0, event, data);
+    }
+
+    /// Sends a dispatch event (op 0) on one shard's live connection.
+    pub fn dispatch_on(&self, shard: u64, event: &str, data: Value) {
         let mut inner = self.inner.lock().unwrap();
-        let seq = match inner.session.as_mut() {
+        let seq = match inner.sessions.get_mut(&shard) {
             Some(session) => {
                 session.seq += 1;
                 session.seq
             }
-            None => panic!("no session to send {event} on"),
+            None => panic!("no session on shard {shard} to send {event} on"),
         };
         let text = json!({ "op": 0, "s": seq, "t": event, "d": data }).to_string();
         inner
-            .connection
-            .as_ref()
-            .expect("a live gateway connection")
+            .connection(shard)
             .send(ToConnection::Text(text))
             .expect("the connection task is alive");
     }
 
-    /// Sends raw text on the live connection (for malformed payloads).
+    /// Sends raw text on shard 0's live connection (for malformed payloads).
     pub fn send_raw(&self, text: String) {
         let inner = self.inner.lock().unwrap();
         inner
-            .connection
-            .as_ref()
-            .expect("a live gateway connection")
+            .connection(0)
             .send(ToConnection::Text(text))
             .expect("the connection task is alive");
     }
 
-    /// Closes the live connection with a close frame (e.g. 4000, "unknown error": resumable).
+    /// Closes shard 0's live connection with a close frame (e.g. 4000, "unknown error":
+    /// resumable).
     pub fn close(&self, code: u16) {
-        if let Some(connection) = self.inner.lock().unwrap().connection.take() {
+        if let Some(connection) = self.inner.lock().unwrap().take_connection(0) {
             let _ = connection.send(ToConnection::Close(code));
         }
     }
 
-    /// Drops the live connection without a close frame, as a network failure would.
+    /// Drops shard 0's live connection without a close frame, as a network failure would.
     pub fn drop_connection(&self) {
-        if let Some(connection) = self.inner.lock().unwrap().connection.take() {
+        if let Some(connection) = self.inner.lock().unwrap().take_connection(0) {
             let _ = connection.send(ToConnection::Drop);
         }
     }
@@ -324,6 +348,26 @@ impl FakeDiscord {
             .map(|(_, _, body)| body.clone())
             .collect()
     }
+}
+
+impl GatewayLog {
+    /// The `[id, count]` each Identify named, in the order they came (`[0, 1]` for one
+    /// without a `shard`, as Discord reads it).
+    pub fn identified_shards(&self) -> Vec<[u64; 2]> {
+        self.identifies.iter().map(shard_of_identify).collect()
+    }
+}
+
+fn shard_of_identify(identify: &Value) -> [u64; 2] {
+    match identify["shard"].as_array().map(Vec::as_slice) {
+        Some([id, count]) => [id.as_u64().unwrap(), count.as_u64().unwrap()],
+        _ => [0, 1],
+    }
+}
+
+/// The shard Discord sends a guild's events on: (guild_id >> 22) % shard_count.
+pub fn shard_of_guild(guild_id: &str, shard_count: u64) -> u64 {
+    (guild_id.parse::<u64>().expect("a snowflake") >> 22) % shard_count
 }
 
 /// What the fake recorded, at one moment.
@@ -386,7 +430,7 @@ async fn rest_handler(
         ("GET", ["api", "v10", "gateway"]) => json_response(json!({ "url": shared.ws_url })),
         ("GET", ["api", "v10", "gateway", "bot"]) => json_response(json!({
             "url": shared.ws_url,
-            "shards": 1,
+            "shards": shared.options.recommended_shards,
             "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1 }
         })),
         ("PUT", ["api", "v10", "applications", app, "commands"]) => {
@@ -604,6 +648,7 @@ fn on_gateway_payload(
         // Identify → READY (or 4014 for a refused privileged intent).
         Some(2) => {
             let intents = payload["d"]["intents"].as_u64().unwrap_or(0);
+            let [shard, count] = shard_of_identify(&payload["d"]);
             inner.gateway.identifies.push(payload["d"].clone());
             if shared.options.refuse_message_content && intents & MESSAGE_CONTENT != 0 {
                 inner.gateway.refused.push(4014);
@@ -611,27 +656,37 @@ fn on_gateway_payload(
             }
             inner.gateway.readies += 1;
             let session_id = format!("session-{}", inner.gateway.readies);
-            inner.session = Some(Session {
-                id: session_id.clone(),
-                seq: 1,
-            });
-            inner.connection = Some(me.clone());
+            inner.sessions.insert(
+                shard,
+                Session {
+                    id: session_id.clone(),
+                    seq: 1,
+                    connection: Some(me.clone()),
+                },
+            );
+            let mut ready = payloads::ready(&session_id, &shared.ws_url);
+            // As Discord does: the shard named back, and only the guilds that live on it.
+            ready["shard"] = json!([shard, count]);
+            if shard_of_guild(GUILD_ID, count) != shard {
+                ready["guilds"] = json!([]);
+            }
             vec![Reply::Text(
-                json!({ "op": 0, "s": 1, "t": "READY",
-                    "d": payloads::ready(&session_id, &shared.ws_url) })
-                .to_string(),
+                json!({ "op": 0, "s": 1, "t": "READY", "d": ready }).to_string(),
             )]
         }
         // Resume → RESUMED when the session is known, else "invalid session, not resumable".
         Some(6) => {
             let asked = payload["d"]["session_id"].as_str().unwrap_or("");
-            let known = inner.session.as_ref().is_some_and(|s| s.id == asked);
-            if !known {
+            let Some(shard) = inner
+                .sessions
+                .iter()
+                .find_map(|(shard, s)| (s.id == asked).then_some(*shard))
+            else {
                 return vec![Reply::Text(json!({ "op": 9, "d": false }).to_string())];
-            }
+            };
             inner.gateway.resumes += 1;
-            inner.connection = Some(me.clone());
-            let session = inner.session.as_mut().unwrap();
+            let session = inner.sessions.get_mut(&shard).unwrap();
+            session.connection = Some(me.clone());
             session.seq += 1;
             vec![Reply::Text(
                 json!({ "op": 0, "s": session.seq, "t": "RESUMED", "d": { "_trace": ["fake"] } })

@@ -104,6 +104,11 @@ pub fn ready(session_id: &str, ws_url: &str) -> Value {
     })
 }
 
+/// The same payload sent from another guild: every `GUILD_ID` in it replaced by `guild`.
+pub fn in_guild(payload: Value, guild: &str) -> Value {
+    serde_json::from_str(&payload.to_string().replace(GUILD_ID, guild)).expect("still JSON")
+}
+
 /// The envelope every interaction shares: ids, token, who, where.
 fn interaction(
     id: &str,

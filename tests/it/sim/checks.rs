@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use creditbot::ledger::Ledger;
+use creditbot::ledger::{AccountId, Ledger};
 use creditbot::money::Credits;
 
 /// A journal entry as `after_change` reads it: id, kind, account, lot, amount (minor units)
@@ -369,7 +369,7 @@ impl Checker {
             return Ok(()); // an account the step named but nobody opened
         };
         let balance = ledger
-            .balance(account, now)
+            .balance(&AccountId::new(account), now)
             .map_err(|e| format!("balance of {account}: {e}"))?;
         if balance.available < Credits::ZERO {
             return Err(format!(

@@ -44,7 +44,7 @@ use creditbot::assistant::{Admins, Assistant, Input, Place, Reply, Request, Who}
 use creditbot::config::DatabaseConfig;
 use creditbot::error::Error;
 use creditbot::faq::Faq;
-use creditbot::ledger::{Act, Ledger, LedgerSettings};
+use creditbot::ledger::{AccountId, Act, Ledger, LedgerSettings};
 use creditbot::money::Credits;
 use creditbot::wire::{GrantIn, ItemIn, OrderIn, ReturnIn, ReturnItemIn, feed_grant_key};
 
@@ -320,7 +320,7 @@ impl Sim {
                 let id = account_id(n);
                 let act = Act::new(FEED_ACTOR, self.now, format!("api:account:{id}"));
                 self.ledger()
-                    .open_account(&act, &id, &format!("Customer {n}"))
+                    .open_account(&act, &AccountId::new(id.as_str()), &format!("Customer {n}"))
                     .expect("open an account");
             }
         }
@@ -593,7 +593,7 @@ impl Sim {
         {
             let balance = self
                 .ledger()
-                .balance(account, self.now)
+                .balance(&AccountId::new(account.as_str()), self.now)
                 .unwrap_or_else(|e| self.fail(n, event, &format!("balance: {e}")));
             let figure = format!(
                 "Available  {}",
@@ -937,7 +937,7 @@ impl Sim {
         let final_balances = (0..ACCOUNTS)
             .map(account_id)
             .filter_map(|id| {
-                let balance = ledger.balance(&id, now).ok()?;
+                let balance = ledger.balance(&AccountId::new(id.as_str()), now).ok()?;
                 Some((id, balance.available))
             })
             .collect();
