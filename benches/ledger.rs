@@ -229,12 +229,17 @@ fn bench_grants(now: DateTime<Utc>) {
     let dir = tempfile::tempdir().unwrap();
     let ledger = open_ledger(dir.path());
     open_accounts(&ledger, now, WRITE_ACCOUNTS);
-    race_against_raw("grants", dir.path(), ledger.path(), |n| {
-        let act = Act::new("bench", now, format!("grant:{n}"));
-        ledger
-            .grant(&act, &grant_request(n % WRITE_ACCOUNTS, 500))
-            .expect("grant");
-    });
+    race_against_raw(
+        "grants",
+        dir.path(),
+        ledger.path().expect("an SQLite ledger"),
+        |n| {
+            let act = Act::new("bench", now, format!("grant:{n}"));
+            ledger
+                .grant(&act, &grant_request(n % WRITE_ACCOUNTS, 500))
+                .expect("grant");
+        },
+    );
 }
 
 fn one_item_order(n: usize) -> OrderRequest {
@@ -266,12 +271,17 @@ fn bench_order_spends(now: DateTime<Utc>) {
             .grant(&act, &grant_request(account, max_grant.minor()))
             .expect("seed grant");
     }
-    race_against_raw("order_spends", dir.path(), ledger.path(), |n| {
-        let receipt = ledger
-            .record_order("bench", now, &one_item_order(n))
-            .expect("order");
-        assert_eq!(receipt.credits_applied, Credits::from_minor(100));
-    });
+    race_against_raw(
+        "order_spends",
+        dir.path(),
+        ledger.path().expect("an SQLite ledger"),
+        |n| {
+            let receipt = ledger
+                .record_order("bench", now, &one_item_order(n))
+                .expect("order");
+            assert_eq!(receipt.credits_applied, Credits::from_minor(100));
+        },
+    );
 }
 
 /// 100,000 grants: through `grant` (one transaction each, the only path before

@@ -158,6 +158,10 @@ pub struct DatabaseConfig {
     pub synchronous: Synchronous,
     /// How long a writer waits for another writer's lock before giving up.
     pub busy_timeout_ms: u64,
+    /// PostgreSQL: at most this many connections per process; callers beyond it wait.
+    pub pool_size: usize,
+    /// PostgreSQL: how long connecting, or waiting for a free connection, may take.
+    pub connect_timeout_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -167,6 +171,8 @@ impl Default for DatabaseConfig {
             path: PathBuf::from("creditbot.db"),
             synchronous: Synchronous::Normal,
             busy_timeout_ms: 5_000,
+            pool_size: 8,
+            connect_timeout_ms: 5_000,
         }
     }
 }
@@ -466,6 +472,12 @@ impl Config {
             .database
             .location()
             .map_err(|e| invalid("database.url", e.to_string()))?;
+        if !(1..=1_000).contains(&config.database.pool_size) {
+            return Err(invalid(
+                "database.pool_size",
+                format!("between 1 and 1000, not {}", config.database.pool_size),
+            ));
+        }
         config
             .discord
             .shards()

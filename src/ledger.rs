@@ -15,6 +15,7 @@
 //! transport, a network crate or the FAQ (the layers test checks it). There is deliberately
 //! no operation that moves credits between two accounts: credits are non-transferable.
 
+mod any;
 pub mod ids;
 mod ops;
 #[cfg(feature = "postgres")]
@@ -30,6 +31,7 @@ use crate::money::Credits;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PgOptions, PgStore};
+pub use any::AnyStore;
 pub use ids::{AccountId, LotId, MemberId, OrderId, ReturnId};
 pub use ops::Ledger;
 pub use sqlite::SqliteStore;

@@ -344,10 +344,35 @@ fn open_ledger(
             check_currency(path, config, config_file)?;
             Ledger::open(path, &config.database, settings).map_err(|e| e.to_string())
         }
-        // The PostgreSQL store is being written on another branch; this arm is where it opens.
+        #[cfg(feature = "postgres")]
+        DatabaseLocation::Postgres(url) => {
+            let options = creditbot::ledger::PgOptions {
+                pool_size: config.database.pool_size,
+                connect_timeout: std::time::Duration::from_millis(
+                    config.database.connect_timeout_ms,
+                ),
+            };
+            let ledger = Ledger::open_postgres(url.expose(), &options, settings)
+                .map_err(|e| e.to_string())?;
+            if let creditbot::ledger::AnyStore::Postgres(store) = ledger.store() {
+                store
+                    .keep_currency(&wanted_currency(config), &config_file.display().to_string())
+                    .map_err(|e| format!("{url}: {e}"))?;
+            }
+            Ok(ledger)
+        }
+        #[cfg(not(feature = "postgres"))]
         DatabaseLocation::Postgres(url) => Err(format!(
-            "this build can't open PostgreSQL yet: {url} (use a SQLite file for now: a path or sqlite:PATH)"
+            "this build has no PostgreSQL store (built without the `postgres` feature): {url}"
         )),
+    }
+}
+
+/// The currency the config asks for, as a database keeps it.
+fn wanted_currency(config: &Config) -> db::StoreCurrency {
+    db::StoreCurrency {
+        code: config.credits.currency.trim().to_string(),
+        decimals: config.credits.decimals,
     }
 }
 
@@ -356,12 +381,12 @@ fn open_ledger(
 fn check_currency(db_path: &Path, config: &Config, config_file: &Path) -> Result<(), String> {
     let conn = db::open(db_path, &config.database)
         .map_err(|e| format!("can't open {}: {e}", db_path.display()))?;
-    let wanted = db::StoreCurrency {
-        code: config.credits.currency.trim().to_string(),
-        decimals: config.credits.decimals,
-    };
-    db::keep_currency(&conn, &wanted, &config_file.display().to_string())
-        .map_err(|e| format!("{}: {e}", db_path.display()))
+    db::keep_currency(
+        &conn,
+        &wanted_currency(config),
+        &config_file.display().to_string(),
+    )
+    .map_err(|e| format!("{}: {e}", db_path.display()))
 }
 
 /// `creditbot backup PATH`: a consistent copy, put at PATH only once it is whole and checked.

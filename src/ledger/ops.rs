@@ -24,6 +24,8 @@ mod unanswered;
 
 pub use checks::check_note;
 
+use super::any::AnyStore;
+#[cfg(test)]
 use super::sqlite::SqliteStore;
 use super::store::prelude::*;
 use super::{Act, LedgerSettings};
@@ -42,9 +44,9 @@ impl From<serde_json::Error> for Error {
     }
 }
 
-/// The credit ledger over a store; by default the SQLite one (`Ledger::open`). Cheap to
-/// share: wrap it in an `Arc`.
-pub struct Ledger<S: Store = SqliteStore> {
+/// The credit ledger over a store; by default the one chosen at start (`AnyStore`: SQLite by
+/// `Ledger::open`, PostgreSQL by `Ledger::open_postgres`). Cheap to share: wrap it in an `Arc`.
+pub struct Ledger<S: Store = AnyStore> {
     settings: LedgerSettings,
     store: S,
 }

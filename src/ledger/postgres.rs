@@ -72,7 +72,7 @@ mod unanswered;
 pub use schema::MIGRATIONS;
 
 use super::store::Store;
-use super::{Ledger, LedgerSettings, whole_seconds};
+use super::whole_seconds;
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use pool::{Conn, Pool};
@@ -281,13 +281,6 @@ impl Store for PgStore {
     fn ping(&self) -> Result<()> {
         self.pool.get()?.client.simple_query("SELECT 1")?;
         Ok(())
-    }
-}
-
-impl Ledger<PgStore> {
-    /// Opens (migrating if needed) the ledger in the PostgreSQL database at `url`.
-    pub fn open_postgres(url: &str, options: &PgOptions, settings: LedgerSettings) -> Result<Self> {
-        Ok(Ledger::with_store(PgStore::open(url, options)?, settings))
     }
 }
 

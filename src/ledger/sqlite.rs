@@ -28,7 +28,6 @@ mod returns;
 mod unanswered;
 
 use super::store::Store;
-use super::{Ledger, LedgerSettings};
 use crate::config::DatabaseConfig;
 use crate::db;
 use crate::error::{Error, Result};
@@ -119,21 +118,6 @@ impl Store for SqliteStore {
 
     fn ping(&self) -> Result<()> {
         self.with_conn(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-    }
-}
-
-impl Ledger<SqliteStore> {
-    /// Opens (creating and migrating if needed) the ledger at `path`.
-    pub fn open(path: &Path, db_config: &DatabaseConfig, settings: LedgerSettings) -> Result<Self> {
-        Ok(Ledger::with_store(
-            SqliteStore::open(path, db_config)?,
-            settings,
-        ))
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        self.store().path()
     }
 }
 

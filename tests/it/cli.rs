@@ -504,6 +504,17 @@ fn three_sweeps_at_once_on_one_sqlite_file_expire_each_grant_once() {
     sweeps_at_once(dir.path(), "s.db");
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+fn three_sweeps_at_once_on_one_postgresql_database_expire_each_grant_once() {
+    let test = "cli::three_sweeps_at_once_on_one_postgresql_database_expire_each_grant_once";
+    let Some(postgres) = crate::stores::Postgres::or_skip(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    sweeps_at_once(dir.path(), &postgres.database());
+}
+
 fn sweeps_at_once(dir: &Path, db: &str) {
     let seeded = creditbot(dir, &["--db", db, "demo", "--now", NOW], "");
     assert!(seeded.status.success(), "{}", stderr(&seeded));

@@ -6,15 +6,15 @@ use creditbot::ledger::store::Store;
 // The typed ids, for the tests that name an account, an order or a return.
 pub use creditbot::ledger::{AccountId, OrderId, ReturnId};
 use creditbot::ledger::{
-    Act, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings, OrderItemRequest,
-    OrderRequest, Source, SqliteStore,
+    Act, AnyStore, CreditChoice, Expiry, GrantRequest, ItemKind, Ledger, LedgerSettings,
+    OrderItemRequest, OrderRequest, Source,
 };
 use creditbot::money::Credits;
 use std::ops::Deref;
 
 /// A ledger on a fresh temporary database, removed when dropped (SQLite's: a file in `dir`;
 /// PostgreSQL's: a database of the tests' cluster, gone with it, and `dir` stays empty).
-pub struct TestLedger<S: Store = SqliteStore> {
+pub struct TestLedger<S: Store = AnyStore> {
     pub ledger: Ledger<S>,
     pub dir: tempfile::TempDir,
 }

@@ -7,7 +7,7 @@
 
 use crate::common::TestLedger;
 use creditbot::ledger::store::{Audit, Store};
-use creditbot::ledger::{LedgerSettings, SqliteStore};
+use creditbot::ledger::{AnyStore, LedgerSettings};
 
 /// Makes fresh, empty ledgers over one kind of store.
 pub trait Stores {
@@ -28,8 +28,8 @@ pub trait Stores {
 pub struct Sqlite;
 
 impl Stores for Sqlite {
-    type S = SqliteStore;
-    fn ledger_with(&self, settings: LedgerSettings) -> TestLedger<SqliteStore> {
+    type S = AnyStore;
+    fn ledger_with(&self, settings: LedgerSettings) -> TestLedger {
         crate::common::ledger_with(settings)
     }
 }
@@ -42,7 +42,7 @@ mod postgres {
     use super::Stores;
     use crate::common::TestLedger;
     use crate::pg::{PgCluster, shared_cluster_or_skip};
-    use creditbot::ledger::{Ledger, LedgerSettings, PgOptions, PgStore};
+    use creditbot::ledger::{AnyStore, Ledger, LedgerSettings, PgOptions, PgStore};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Mutex, OnceLock};
 
@@ -103,7 +103,7 @@ mod postgres {
     }
 
     impl Stores for Postgres {
-        type S = PgStore;
+        type S = AnyStore;
 
         /// All of them under `CI=true`; a tenth on a developer's `cargo test`, where each case
         /// (a database and a few hundred transactions over loopback) costs more than on SQLite.
@@ -115,7 +115,7 @@ mod postgres {
             }
         }
 
-        fn ledger_with(&self, settings: LedgerSettings) -> TestLedger<PgStore> {
+        fn ledger_with(&self, settings: LedgerSettings) -> TestLedger {
             let ledger =
                 Ledger::open_postgres(&self.database(), &PgOptions::default(), settings).unwrap();
             TestLedger {

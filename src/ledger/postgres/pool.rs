@@ -33,6 +33,19 @@ struct Slots {
     out: usize,
 }
 
+impl Drop for Pool {
+    /// Closing a `postgres::Client` blocks on a small runtime of its own, which an async
+    /// runtime refuses on a thread that drives its tasks, and that is where `serve` lets go
+    /// of its ledger at shutdown. So the idle connections are closed on a thread of their
+    /// own, waited for.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.lock().idle);
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
 /// A connection taken from the pool; back to it when dropped, unless it is broken.
 pub(super) struct Pooled<'p> {
     pool: &'p Pool,

@@ -4,7 +4,6 @@
 
 use super::SqliteStore;
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
 use crate::ledger::LotId;
 use crate::ledger::store::audit::Checksum;
 use crate::ledger::store::{Audit, Store};
@@ -12,10 +11,10 @@ use crate::money::Credits;
 use rusqlite::Connection;
 use std::path::Path;
 
-impl Ledger<SqliteStore> {
+impl SqliteStore {
     /// Runs SQLite's own consistency check; `Ok(())` when it says "ok".
     pub fn integrity_check(&self) -> Result<()> {
-        self.store().with_conn(|conn| {
+        self.with_conn(|conn| {
             let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
             if verdict == "ok" {
                 Ok(())
@@ -27,7 +26,7 @@ impl Ledger<SqliteStore> {
 
     /// Copies the live database to `target` with SQLite's online backup.
     pub fn backup_to(&self, target: &Path) -> Result<()> {
-        self.store().with_conn(|conn| {
+        self.with_conn(|conn| {
             let mut dest = Connection::open(target)
                 .map_err(|e| Error::internal(format!("creating {}", target.display()), e))?;
             let backup = rusqlite::backup::Backup::new(conn, &mut dest)?;
