@@ -19,8 +19,9 @@ use std::path::Path;
 /// An SQLite or a PostgreSQL store, as configured.
 pub enum AnyStore {
     Sqlite(SqliteStore),
+    /// Boxed: a pool and its settings are larger than SQLite's handful of fields.
     #[cfg(feature = "postgres")]
-    Postgres(PgStore),
+    Postgres(Box<PgStore>),
 }
 
 impl AnyStore {
@@ -100,7 +101,7 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(store) => store,
             #[cfg(feature = "postgres")]
-            AnyStore::Postgres(store) => store,
+            AnyStore::Postgres(store) => &**store,
         }
     }
 }
@@ -118,7 +119,7 @@ impl Ledger<AnyStore> {
     #[cfg(feature = "postgres")]
     pub fn open_postgres(url: &str, options: &PgOptions, settings: LedgerSettings) -> Result<Self> {
         Ok(Ledger::with_store(
-            AnyStore::Postgres(PgStore::open(url, options)?),
+            AnyStore::Postgres(Box::new(PgStore::open(url, options)?)),
             settings,
         ))
     }
