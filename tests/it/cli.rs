@@ -928,7 +928,7 @@ fn remind_prints_the_reminders_due_and_the_console_shows_its_members() {
 const PG_PASSWORD: &str = "S3cr3t-pg-pa55";
 
 #[test]
-fn a_postgres_url_is_refused_plainly_for_now_and_its_password_never_shown() {
+fn a_postgres_url_nothing_listens_at_is_named_without_its_password() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("postgres://shop:{PG_PASSWORD}@127.0.0.1:1/ledger");
     let shown = "postgres://shop:***@127.0.0.1:1/ledger";
@@ -946,17 +946,17 @@ fn a_postgres_url_is_refused_plainly_for_now_and_its_password_never_shown() {
         (
             &["--db", &url, "migrate"],
             &[loud],
-            format!("this build can't open PostgreSQL yet: {shown}"),
+            "can't reach PostgreSQL at 127.0.0.1:1".to_string(),
         ),
         (
             &["run"],
             &[loud, env_url],
-            format!("this build can't open PostgreSQL yet: {shown}"),
+            "can't reach PostgreSQL at 127.0.0.1:1".to_string(),
         ),
         (
             &["--config", "url.toml", "serve"],
             &[loud],
-            format!("this build can't open PostgreSQL yet: {shown}"),
+            "can't reach PostgreSQL at 127.0.0.1:1".to_string(),
         ),
         (
             &["backup", "copy.db"],
