@@ -728,6 +728,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_size_out_of_range_is_refused_naming_the_key() {
+        for bad in ["0", "1001"] {
+            let err = Config::parse(
+                &format!("[database]\npool_size = {bad}\n"),
+                Path::new("b.toml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert_eq!(
+                err,
+                format!("b.toml: database.pool_size: between 1 and 1000, not {bad}")
+            );
+        }
+        let ok = Config::parse("[database]\npool_size = 20\n", Path::new("b.toml")).unwrap();
+        assert_eq!(ok.database.pool_size, 20);
+    }
+
+    #[test]
     fn an_empty_file_gives_the_defaults() {
         let config = Config::parse("", Path::new("bot.toml")).unwrap();
         assert_eq!(config, Config::default());
