@@ -398,22 +398,40 @@ fn migrate_creates_the_database_and_a_bad_config_names_the_key_and_file() {
 fn processes_started_together_on_a_new_database_all_come_up() {
     let dir = tempfile::tempdir().unwrap();
     for round in 0..60 {
-        let db = format!("together-{round}.db");
-        let starts: Vec<_> = (0..3)
-            .map(|_| {
-                let dir = dir.path().to_path_buf();
-                let db = db.clone();
-                std::thread::spawn(move || creditbot(&dir, &["--db", &db, "migrate"], ""))
-            })
-            .collect();
-        for start in starts {
-            let output = start.join().unwrap();
-            assert!(
-                output.status.success(),
-                "round {round}: {}",
-                stderr(&output)
-            );
-        }
+        started_together(dir.path(), &format!("together-{round}.db"), round);
+    }
+}
+
+/// The same on PostgreSQL: three processes on a bare database (no tables yet) migrate it once
+/// between them (under an advisory lock) and all come up.
+#[cfg(feature = "postgres")]
+#[test]
+fn processes_started_together_on_a_bare_postgresql_database_all_come_up() {
+    let test = "cli::processes_started_together_on_a_bare_postgresql_database_all_come_up";
+    let Some(postgres) = crate::stores::Postgres::or_skip(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..5 {
+        started_together(dir.path(), &postgres.bare_database(), round);
+    }
+}
+
+/// Three `creditbot migrate` started at once on `db`; each must succeed.
+fn started_together(dir: &Path, db: &str, round: usize) {
+    let starts: Vec<_> = (0..3)
+        .map(|_| {
+            let (dir, db) = (dir.to_path_buf(), db.to_string());
+            std::thread::spawn(move || creditbot(&dir, &["--db", &db, "migrate"], ""))
+        })
+        .collect();
+    for start in starts {
+        let output = start.join().unwrap();
+        assert!(
+            output.status.success(),
+            "round {round}: {}",
+            stderr(&output)
+        );
     }
 }
 
