@@ -20,6 +20,7 @@ pub mod accounts;
 #[cfg(any(test, feature = "test-support"))]
 pub mod audit;
 pub mod confirmations;
+pub mod copy;
 pub mod journal;
 pub mod lots;
 pub mod operations;
