@@ -574,3 +574,151 @@ pub fn copy(from: &impl Tables, to: &impl Tables) -> Result<Outcome> {
     }
     Ok(Outcome::Copied(got))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// A store in memory; `lose_last_entry` makes its inserts drop the journal's last row,
+    /// as a faulty store would.
+    struct Memory {
+        tables: RefCell<Vec<Vec<Row>>>,
+        lose_last_entry: bool,
+    }
+
+    impl Memory {
+        fn empty() -> Memory {
+            Memory {
+                tables: RefCell::new(vec![Vec::new(); TABLES.len()]),
+                lose_last_entry: false,
+            }
+        }
+
+        fn with(rows: &[(&str, Vec<Value>)]) -> Memory {
+            let memory = Memory::empty();
+            for (name, row) in rows {
+                let i = TABLES.iter().position(|t| t.name == *name).unwrap();
+                memory.tables.borrow_mut()[i].push(row.clone());
+            }
+            memory
+        }
+    }
+
+    impl Tables for Memory {
+        fn read_tables(&self) -> Result<Vec<Vec<Row>>> {
+            Ok(self.tables.borrow().clone())
+        }
+
+        fn insert_into_empty(&self, rows: &[Vec<Row>]) -> Result<()> {
+            let mut tables = self.tables.borrow_mut();
+            for (i, rows) in rows.iter().enumerate() {
+                tables[i].extend(rows.iter().cloned());
+                if self.lose_last_entry && TABLES[i].name == "journal" {
+                    tables[i].pop();
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    fn ledger() -> Memory {
+        let entry = |id: i64, kind: &str, amount: i64| {
+            let mut row = vec![Value::Null; 15];
+            row[0] = Value::Int(id);
+            row[3] = text(kind);
+            row[9] = Value::Int(amount);
+            row
+        };
+        Memory::with(&[
+            (
+                "accounts",
+                vec![
+                    text("ACC-1"),
+                    text("Sam"),
+                    Value::Time(1),
+                    Value::Bool(false),
+                ],
+            ),
+            (
+                "store_settings",
+                vec![Value::Int(1), text("USD"), Value::Int(2)],
+            ),
+            ("journal", entry(1, "grant", 1_000)),
+            ("journal", entry(2, "spend", -250)),
+        ])
+    }
+
+    #[test]
+    fn a_copy_into_an_empty_store_agrees_and_again_changes_nothing() {
+        let (from, to) = (ledger(), Memory::empty());
+        let Outcome::Copied(totals) = copy(&from, &to).unwrap() else {
+            panic!("not copied")
+        };
+        assert_eq!(
+            (totals.accounts, totals.journal_entries, totals.spent()),
+            (1, 2, 250)
+        );
+        assert!(matches!(
+            copy(&from, &to).unwrap(),
+            Outcome::AlreadyThere(_)
+        ));
+    }
+
+    #[test]
+    fn another_ledger_or_currency_is_refused_and_left_alone() {
+        let to = Memory::with(&[(
+            "accounts",
+            vec![
+                text("ACC-2"),
+                text("Kim"),
+                Value::Time(1),
+                Value::Bool(true),
+            ],
+        )]);
+        let before = to.read_tables().unwrap();
+        assert!(matches!(
+            copy(&ledger(), &to).unwrap(),
+            Outcome::Refused(Refusal::DifferentLedger)
+        ));
+        assert_eq!(before, to.read_tables().unwrap());
+
+        let euros = Memory::with(&[(
+            "store_settings",
+            vec![Value::Int(1), text("EUR"), Value::Int(2)],
+        )]);
+        assert!(matches!(
+            copy(&ledger(), &euros).unwrap(),
+            Outcome::Refused(Refusal::DifferentCurrency(..))
+        ));
+    }
+
+    #[test]
+    fn a_store_that_loses_a_row_is_caught_by_name() {
+        let to = Memory {
+            lose_last_entry: true,
+            ..Memory::empty()
+        };
+        let Outcome::Mismatch(figure) = copy(&ledger(), &to).unwrap() else {
+            panic!("not caught")
+        };
+        assert_eq!(figure, "journal entries: 2 vs 1");
+    }
+
+    #[test]
+    fn the_checksum_ignores_the_order_rows_were_read_in() {
+        let (a, b) = (ledger(), ledger());
+        b.tables
+            .borrow_mut()
+            .iter_mut()
+            .for_each(|rows| rows.reverse());
+        assert_eq!(
+            Snapshot::read(&a).unwrap().checksum(),
+            Snapshot::read(&b).unwrap().checksum()
+        );
+    }
+}
