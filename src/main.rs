@@ -101,6 +101,18 @@ enum Command {
     /// Copy the live database to PATH (a new file): a consistent snapshot, even while the
     /// bot writes, integrity-checked before it is put in place.
     Backup { path: PathBuf },
+    /// Copy a whole ledger between databases (SQLite and PostgreSQL, either way), ids and
+    /// all, into an empty one; checks the journal and money totals on both sides after.
+    /// Run again, it changes nothing. `--db` plays no part.
+    Copy {
+        /// The database to copy: a SQLite file (a path or sqlite:PATH) or postgres://….
+        // Paths, not parsed by clap: clap's refusals repeat the value, password and all.
+        #[arg(long, value_name = "PATH|URL")]
+        from: PathBuf,
+        /// The database to copy into: new or empty (a SQLite file is created).
+        #[arg(long, value_name = "PATH|URL")]
+        to: PathBuf,
+    },
     /// Seed a demo account (member alice, account ACC-1042) with grants, orders and a return.
     Demo {
         #[arg(long, value_name = "DATETIME", value_parser = parse_now)]
@@ -173,6 +185,7 @@ impl Command {
             | Command::Remind { .. }
             | Command::Export { .. }
             | Command::Backup { .. }
+            | Command::Copy { .. }
             | Command::Faq { .. } => false,
         }
     }
@@ -197,6 +210,9 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
     }
     .map_err(|e| e.to_string())?;
     let config_file = config_path.unwrap_or_else(|| PathBuf::from("bot.toml"));
+    if let Command::Copy { from, to } = &command {
+        return copy(&config, &config_file, from, to);
+    }
     let explicit_db = db.is_some();
     // `--db` beats the config's location (itself the environment's or the file's).
     let location = match db {
@@ -315,7 +331,9 @@ fn execute(config_path: Option<PathBuf>, db: Option<PathBuf>, command: Command) 
                 demo::DEMO_ACCOUNT
             );
         }
-        Command::Faq { .. } | Command::Backup { .. } => unreachable!("answered above"),
+        Command::Faq { .. } | Command::Backup { .. } | Command::Copy { .. } => {
+            unreachable!("answered above")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -339,9 +357,28 @@ fn open_ledger(
     settings: LedgerSettings,
     config_file: &Path,
 ) -> Result<Ledger, String> {
+    if let DatabaseLocation::Sqlite(path) = location {
+        check_currency(path, config, config_file)?;
+    }
+    let ledger = open_store(location, config, settings)?;
+    #[cfg(feature = "postgres")]
+    if let creditbot::ledger::AnyStore::Postgres(store) = ledger.store() {
+        store
+            .keep_currency(&wanted_currency(config), &config_file.display().to_string())
+            .map_err(|e| format!("{location}: {e}"))?;
+    }
+    Ok(ledger)
+}
+
+/// Opens (creating and migrating if needed) the ledger where `location` says, leaving the
+/// currency it keeps as it is. The one place that knows which stores this build can open.
+fn open_store(
+    location: &DatabaseLocation,
+    config: &Config,
+    settings: LedgerSettings,
+) -> Result<Ledger, String> {
     match location {
         DatabaseLocation::Sqlite(path) => {
-            check_currency(path, config, config_file)?;
             Ledger::open(path, &config.database, settings).map_err(|e| e.to_string())
         }
         #[cfg(feature = "postgres")]
@@ -352,18 +389,88 @@ fn open_ledger(
                     config.database.connect_timeout_ms,
                 ),
             };
-            let ledger = Ledger::open_postgres(url.expose(), &options, settings)
-                .map_err(|e| e.to_string())?;
-            if let creditbot::ledger::AnyStore::Postgres(store) = ledger.store() {
-                store
-                    .keep_currency(&wanted_currency(config), &config_file.display().to_string())
-                    .map_err(|e| format!("{url}: {e}"))?;
-            }
-            Ok(ledger)
+            Ledger::open_postgres(url.expose(), &options, settings).map_err(|e| e.to_string())
         }
         #[cfg(not(feature = "postgres"))]
         DatabaseLocation::Postgres(url) => Err(format!(
             "this build has no PostgreSQL store (built without the `postgres` feature): {url}"
+        )),
+    }
+}
+
+/// `creditbot copy --from A --to B`: the whole ledger of A into B, new or empty (see
+/// `ledger::store::copy`), checked on both sides before it says done. Neither side's
+/// currency is checked against the config: the copy carries the source's.
+fn copy(config: &Config, config_file: &Path, from: &Path, to: &Path) -> Outcome {
+    let parse = |flag: &str, value: &Path| {
+        DatabaseLocation::from_argument(value.to_path_buf()).map_err(|e| format!("{flag}: {e}"))
+    };
+    let (from, to) = (parse("--from", from)?, parse("--to", to)?);
+    if from == to {
+        return Err(format!(
+            "--from and --to are both {from}; copy into another database"
+        ));
+    }
+    if let Some(path) = from.sqlite_path() {
+        if !path.is_file() {
+            return Err(format!(
+                "no database at {}; check --from (nothing was created)",
+                path.display()
+            ));
+        }
+    }
+    let settings = || {
+        config
+            .ledger_settings(config_file)
+            .map_err(|e| e.to_string())
+    };
+    let source = open_store(&from, config, settings()?).map_err(|e| format!("{from}: {e}"))?;
+    let destination = open_store(&to, config, settings()?).map_err(|e| format!("{to}: {e}"))?;
+    let outcome = creditbot::ledger::store::copy::copy(source.store(), destination.store())
+        .map_err(|e| format!("copying {from} to {to}: {e}"))?;
+    use creditbot::ledger::store::copy::{Outcome as Copy, Refusal, Totals};
+    let figures = |totals: &Totals| {
+        // In the currency the ledger keeps, which needn't be the config's.
+        let currency = match &totals.currency {
+            Some((code, decimals)) if *decimals <= creditbot::money::MAX_SCALE => {
+                creditbot::money::Currency::new(code, *decimals, source.currency().max_grant())
+            }
+            _ => source.currency().clone(),
+        };
+        let money = |minor| currency.format(creditbot::money::Credits::from_minor(minor));
+        format!(
+            "{} accounts, {} grants, {} journal entries (credits granted {}, spent {}, remaining {})",
+            totals.accounts,
+            totals.grants,
+            totals.journal_entries,
+            money(totals.granted),
+            money(totals.spent()),
+            money(totals.remaining)
+        )
+    };
+    match outcome {
+        Copy::Copied(totals) => {
+            println!(
+                "Copied {} from {from} to {to}; both sides agree.",
+                figures(&totals)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Copy::AlreadyThere(totals) => {
+            println!(
+                "{to} already holds this ledger ({}); nothing changed.",
+                figures(&totals)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Copy::Refused(Refusal::DifferentLedger) => Err(format!(
+            "{to} already holds a different ledger; copy into an empty database (nothing was changed)"
+        )),
+        Copy::Refused(Refusal::DifferentCurrency(ours, theirs)) => Err(format!(
+            "{to} keeps its amounts in {theirs}, {from} in {ours}; copy into an empty database (nothing was changed)"
+        )),
+        Copy::Mismatch(figure) => Err(format!(
+            "copied {from} to {to}, but reading both back they disagree on {figure}; don't use {to}"
         )),
     }
 }

@@ -10,6 +10,7 @@ use super::postgres::{PgOptions, PgStore};
 use super::sqlite::SqliteStore;
 #[cfg(any(test, feature = "test-support"))]
 use super::store::Audit;
+use super::store::copy::{Row, Tables};
 use super::store::{Store, StoreTx};
 use super::{Ledger, LedgerSettings};
 use crate::config::DatabaseConfig;
@@ -59,6 +60,25 @@ impl Store for AnyStore {
             AnyStore::Sqlite(store) => store.ping(),
             #[cfg(feature = "postgres")]
             AnyStore::Postgres(store) => store.ping(),
+        }
+    }
+}
+
+/// A copy's row access, from whichever store this is.
+impl Tables for AnyStore {
+    fn read_tables(&self) -> Result<Vec<Vec<Row>>> {
+        match self {
+            AnyStore::Sqlite(store) => store.read_tables(),
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres(store) => store.read_tables(),
+        }
+    }
+
+    fn insert_into_empty(&self, rows: &[Vec<Row>]) -> Result<()> {
+        match self {
+            AnyStore::Sqlite(store) => store.insert_into_empty(rows),
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres(store) => store.insert_into_empty(rows),
         }
     }
 }

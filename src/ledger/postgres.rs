@@ -58,6 +58,7 @@ mod accounts;
 #[cfg(any(test, feature = "test-support"))]
 mod audit;
 mod confirmations;
+mod copy;
 mod journal;
 mod lots;
 mod operations;

@@ -15,11 +15,15 @@
 //! A method answers only what its name says: it checks nothing the ledger's rules decide
 //! (whether an account is closed, whether a lot is live, whether a key was seen), and returns
 //! `None` or an empty list where a row is missing, never a refusal.
+//!
+//! Beside the ledger's rows, [`copy`] moves a whole ledger between stores (`creditbot copy`)
+//! through each store's [`copy::Tables`]: whole tables as store-neutral values.
 
 pub mod accounts;
 #[cfg(any(test, feature = "test-support"))]
 pub mod audit;
 pub mod confirmations;
+pub mod copy;
 pub mod journal;
 pub mod lots;
 pub mod operations;

@@ -23,6 +23,7 @@ mod process;
 
 mod assistant;
 mod cli;
+mod copy;
 // The real bot through the built binary: without the `discord` feature it has no bot to run.
 #[cfg(feature = "discord")]
 mod discord;
