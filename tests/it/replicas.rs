@@ -305,9 +305,13 @@ impl Front {
             let replica = first + attempt;
             match self.post(replica, path, body, key).await {
                 Some((status, answer)) if status < 300 => return answer,
-                Some((status, answer)) if status < 500 => {
+                Some((status, answer)) if status < 500 || replica % REPLICAS != KILLED => {
                     panic!("{path} {body} refused by replica {replica}: {status} {answer}")
                 }
+                None if replica % REPLICAS != KILLED => {
+                    panic!("{path} {body}: replica {replica}, not the killed one, didn't answer")
+                }
+                // Only the killed replica may fail to answer, or answer 5xx as it goes down.
                 _ => {
                     self.unanswered.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(Duration::from_millis(20)).await
